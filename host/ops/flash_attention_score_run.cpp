@@ -1,0 +1,158 @@
+// FlashAttentionScore run(): checks every view against the plan (nothing is read or written outside a
+// buffer), fills the batch table from the views' offsets and strides, and enqueues the kernel.
+#include <chrono>
+
+#include "cannon/config.hpp"
+#include "cannon/flash_attention_score.hpp"
+#include "host/ops/flash_attention_score_problem.hpp"
+#include "host/runtime/check.hpp"
+
+namespace cannon {
+namespace {
+
+std::size_t mem_size(cl_mem mem) {
+  std::size_t size = 0;
+  CANNON_CL(clGetMemObjectInfo(mem, CL_MEM_SIZE, sizeof size, &size, nullptr));
+  return size;
+}
+
+// Checks a view against its planned description and the buffer's size; returns its element offset.
+int64_t check_view(const TensorView& view, const TensorDesc& expected, const char* what, bool output) {
+  if (!view.buffer) fail(Status::kParamNullptr, "{}: buffer is null", what);
+  require(view.desc == expected, "{}: is {} but the plan expects {}", what, view.desc.to_string(),
+          expected.to_string());
+  const std::size_t elem = dtype_size(view.desc.dtype);
+  require(view.offset % elem == 0, "{}: byte offset {} is not a multiple of the element size {}", what, view.offset,
+          elem);
+  require(!output || view.is_contiguous(), "{}: output views must be contiguous", what);
+  std::vector<int64_t> strides = view.effective_strides();
+  require(strides.size() == view.desc.shape.size(), "{}: {} strides for a rank-{} shape", what, strides.size(),
+          view.desc.shape.size());
+  int64_t last = 0;
+  for (std::size_t i = 0; i < strides.size(); ++i) {
+    require(strides[i] >= 0, "{}: stride {} of dimension {} is negative", what, strides[i], i);
+    if (view.desc.shape[i] > 0) last += (view.desc.shape[i] - 1) * strides[i];
+  }
+  const std::size_t end = view.offset + (view.desc.numel() > 0 ? static_cast<std::size_t>(last + 1) * elem : 0);
+  const std::size_t size = mem_size(view.buffer);
+  require(end <= size, "{}: the view ends at byte {} but its buffer holds {} bytes", what, end, size);
+  return static_cast<int64_t>(view.offset / elem);
+}
+
+struct Launch {
+  std::vector<int64_t> table;
+  AxisStrides q, k, v, o;
+  int64_t smax_off = 0, ssum_off = 0;
+};
+
+Launch describe_launch(const FaProblem& p, const FlashAttentionScorePlan& plan, const FlashAttentionScoreTensors& t) {
+  const auto& descs = plan.data().descs;
+  Launch l;
+  const int64_t q_off = check_view(t.query, descs.query, "query", false);
+  const int64_t k_off = check_view(t.key, descs.key, "key", false);
+  const int64_t v_off = check_view(t.value, descs.value, "value", false);
+  const int64_t o_off = check_view(t.attention_out, plan.attention_out, "attention_out", true);
+  l.smax_off = check_view(t.softmax_max, plan.softmax_max, "softmax_max", true);
+  l.ssum_off = check_view(t.softmax_sum, plan.softmax_sum, "softmax_sum", true);
+  l.q = axis_strides(p.layout, t.query.desc.shape, t.query.strides, p.n1, "query");
+  l.k = axis_strides(p.layout, t.key.desc.shape, t.key.strides, p.n2, "key");
+  l.v = axis_strides(p.layout, t.value.desc.shape, t.value.strides, p.n2, "value");
+  l.o = axis_strides(p.layout, t.attention_out.desc.shape, {}, p.n1, "attention_out");
+  for (int64_t b = 0; b < p.batch; ++b) {
+    // Non-TND batches start at b·batch_stride; TND batches at their first token (batch stride is 0).
+    auto base = [&](int64_t off, const AxisStrides& s, int64_t start) { return off + b * s.batch + start * s.seq; };
+    StatAddressing st =
+        stat_addressing(p.layout, p.tnd_softmax_same_as_input, b, p.n1, p.seqs.q_len[b], p.seqs.q_start[b]);
+    l.table.insert(l.table.end(), {base(q_off, l.q, p.seqs.q_start[b]), base(k_off, l.k, p.seqs.kv_start[b]),
+                                   base(v_off, l.v, p.seqs.kv_start[b]), base(o_off, l.o, p.seqs.q_start[b]),
+                                   p.seqs.q_len[b], p.seqs.kv_len[b], st.base, st.head_stride, st.row_stride});
+  }
+  return l;
+}
+
+// A sub-buffer over one ledger entry, released when it goes out of scope (the queue keeps its own reference).
+struct SubBuffer {
+  cl_mem mem = nullptr;
+  SubBuffer(cl_mem parent, std::size_t offset, std::size_t bytes) {
+    cl_buffer_region region{offset, std::max<std::size_t>(bytes, 1)};
+    cl_int err = CL_SUCCESS;
+    mem = clCreateSubBuffer(parent, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &region, &err);
+    if (err != CL_SUCCESS) throw_cl_error(err, "clCreateSubBuffer", __FILE__, __LINE__);
+  }
+  SubBuffer(const SubBuffer&) = delete;
+  SubBuffer& operator=(const SubBuffer&) = delete;
+  ~SubBuffer() { clReleaseMemObject(mem); }
+};
+
+struct KernelHandle {
+  cl_kernel kernel = nullptr;
+  KernelHandle(cl_program program, const char* name) {
+    cl_int err = CL_SUCCESS;
+    kernel = clCreateKernel(program, name, &err);
+    if (err != CL_SUCCESS) throw_cl_error(err, "clCreateKernel", __FILE__, __LINE__);
+  }
+  KernelHandle(const KernelHandle&) = delete;
+  KernelHandle& operator=(const KernelHandle&) = delete;
+  ~KernelHandle() { clReleaseKernel(kernel); }
+  template <typename T>
+  void arg(cl_uint index, const T& value) {
+    CANNON_CL(clSetKernelArg(kernel, index, sizeof(T), &value));
+  }
+};
+
+}  // namespace
+
+void run_flash_attention_score(const Context& ctx, const FlashAttentionScorePlan& plan,
+                               const FlashAttentionScoreTensors& t, cl_mem workspace) {
+  require(plan.data_ != nullptr, "plan: empty; call plan_flash_attention_score first");
+  const auto& d = plan.data();
+  const FaProblem& p = d.problem;
+  require(!t.pse && !t.drop_mask && !t.atten_mask, "pse/drop_mask/atten_mask: given at run but not at plan");
+  Launch l = describe_launch(p, plan, t);
+  if (plan.workspace_size > 0) {
+    if (!workspace) fail(Status::kParamNullptr, "workspace: null, but the plan needs {} bytes", plan.workspace_size);
+    require(mem_size(workspace) >= plan.workspace_size, "workspace: {} bytes, but the plan needs {}",
+            mem_size(workspace), plan.workspace_size);
+  }
+
+  cl_command_queue queue = ctx.cl_queue_handle();
+  SubBuffer table(workspace, d.ledger.offset("batch_table"), d.ledger.bytes("batch_table"));
+  SubBuffer work(workspace, d.ledger.offset("work_list"), d.ledger.bytes("work_list"));
+  CANNON_CL(clEnqueueWriteBuffer(queue, table.mem, CL_TRUE, 0, l.table.size() * sizeof(int64_t), l.table.data(), 0,
+                                 nullptr, nullptr));
+  CANNON_CL(clEnqueueWriteBuffer(queue, work.mem, CL_TRUE, 0, d.work.size() * sizeof(int32_t), d.work.data(), 0,
+                                 nullptr, nullptr));
+
+  KernelHandle kernel(d.program, d.kernel.kernel_name("fa_fwd"));
+  cl_uint i = 0;
+  for (cl_mem mem : {t.query.buffer, t.key.buffer, t.value.buffer, t.attention_out.buffer, t.softmax_max.buffer,
+                     t.softmax_sum.buffer, table.mem, work.mem}) {
+    kernel.arg(i++, mem);
+  }
+  for (cl_long s :
+       {l.q.seq, l.q.head, l.k.seq, l.k.head, l.v.seq, l.v.head, l.o.seq, l.o.head, l.smax_off, l.ssum_off}) {
+    kernel.arg(i++, s);
+  }
+  kernel.arg(i++, static_cast<cl_int>(p.group()));
+  kernel.arg(i++, p.scale);
+
+  const std::size_t entries = d.work.size() / kWorkStride;
+  const std::size_t local = d.kernel.local_size();
+  const std::size_t global = entries * local;
+  const Verbosity verbose = Config::global().verbose;
+  if (verbose >= Verbosity::kDispatch) {
+    fmt::print(stderr, "cannon: {} {} global={} local={}\n", d.kernel.kernel_name("fa_fwd"), d.kernel.build_options(),
+               global, local);
+  }
+  auto start = std::chrono::steady_clock::now();
+  if (global > 0) {
+    CANNON_CL(clEnqueueNDRangeKernel(queue, kernel.kernel, 1, nullptr, &global, &local, 0, nullptr, nullptr));
+  }
+  if (verbose >= Verbosity::kProfile) {
+    CANNON_CL(clFinish(queue));
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    fmt::print(stderr, "cannon: fa_fwd {:.3f} ms, {:.2f} GFLOP/s\n", ms, plan.flops / ms * 1e-6);
+  }
+}
+
+}  // namespace cannon

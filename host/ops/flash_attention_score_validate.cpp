@@ -1,0 +1,124 @@
+// Every documented constraint of FlashAttentionScore forward, checked once, with messages that name the
+// argument and the rule (ascend-semantics.md §1.1, §1.7; aclnnFlashAttentionScore docs).
+#include <cmath>
+
+#include "host/ops/flash_attention_score_problem.hpp"
+#include "host/runtime/check.hpp"
+
+namespace cannon {
+namespace {
+
+constexpr int64_t kMaxHeads = 256;    // N1 <= 256 (aclnn doc)
+constexpr int64_t kMaxHeadDim = 768;  // D in [1, 768] (Atlas A2)
+
+void check_dtypes(const FlashAttentionScoreDescs& d) {
+  require(is_floating(d.query.dtype), "query: dtype {} is not supported (expected fp32, fp16 or bf16)",
+          dtype_name(d.query.dtype));
+  require(d.key.dtype == d.query.dtype, "key: dtype {} must equal query's dtype {}", dtype_name(d.key.dtype),
+          dtype_name(d.query.dtype));
+  require(d.value.dtype == d.query.dtype, "value: dtype {} must equal query's dtype {}", dtype_name(d.value.dtype),
+          dtype_name(d.query.dtype));
+}
+
+void check_unimplemented(const FlashAttentionScoreDescs& d, const FlashAttentionScoreAttrs& a) {
+  if (d.atten_mask) fail(Status::kUnimplemented, "atten_mask: masks and sparse modes are not implemented yet");
+  if (d.pse) fail(Status::kUnimplemented, "pse: position encodings are not implemented yet");
+  if (d.drop_mask) fail(Status::kUnimplemented, "drop_mask: dropout is not implemented yet");
+  require(std::isfinite(a.keep_prob) && a.keep_prob >= 0.0 && a.keep_prob <= 1.0, "keep_prob: {} must be in [0, 1]",
+          a.keep_prob);
+  if (a.keep_prob != 1.0) fail(Status::kUnimplemented, "keep_prob: dropout (keep_prob < 1) is not implemented yet");
+}
+
+void check_attrs(const FlashAttentionScoreAttrs& a, Layout layout) {
+  require(std::isfinite(a.scale), "scale: {} must be finite", a.scale);
+  require(a.head_num >= 1 && a.head_num <= kMaxHeads, "head_num: {} must be in [1, {}]", a.head_num, kMaxHeads);
+  require(a.sparse_mode >= 0 && a.sparse_mode <= 8, "sparse_mode: {} must be in [0, 8]", a.sparse_mode);
+  require(a.pse_type >= 0 && a.pse_type <= 3, "pse_type: {} must be in [0, 3]", a.pse_type);
+  require(a.inner_precise >= 0 && a.inner_precise <= 3, "inner_precise: {} must be in [0, 3]", a.inner_precise);
+  if (layout != Layout::kTND) {
+    require(a.actual_seq_qlen.empty() && a.actual_seq_kvlen.empty(),
+            "actual_seq_qlen/actual_seq_kvlen: only used with input_layout TND, but input_layout is {}",
+            layout_name(layout));
+  }
+  require(a.softmax_layout.empty() || a.softmax_layout == "TND" || a.softmax_layout == "same_as_input",
+          "softmax_layout: '{}' (expected \"\" or \"TND\")", a.softmax_layout);
+  require(a.softmax_layout.empty() || layout == Layout::kTND,
+          "softmax_layout: '{}' is only valid with input_layout TND", a.softmax_layout);
+}
+
+void check_dim(int64_t value, const char* arg, const char* name) {
+  require(value >= 1, "{}: {} is {}; it must be at least 1", arg, name, value);
+}
+
+}  // namespace
+
+FaProblem validate_flash_attention_score(const FlashAttentionScoreDescs& d, const FlashAttentionScoreAttrs& a,
+                                         bool strict) {
+  FaProblem p;
+  p.layout = parse_layout(a.input_layout, "input_layout");
+  check_dtypes(d);
+  check_attrs(a, p.layout);
+  check_unimplemented(d, a);
+  p.dtype = d.query.dtype;
+  p.scale = static_cast<float>(a.scale);
+
+  LayoutDims q = layout_dims(p.layout, d.query.shape, a.head_num, "query");
+  require(q.heads == a.head_num, "query: has {} heads but head_num is {}", q.heads, a.head_num);
+  check_dim(q.dim, "query", "head dim D");
+  // BSH/SBH pack N·D into H: the kv head count follows from the query's head dim.
+  const bool packed = p.layout == Layout::kBSH || p.layout == Layout::kSBH;
+  int64_t n2 = 0;
+  if (packed) {
+    require(d.key.shape.size() == 3, "key: shape has rank {}, but layout {} needs rank 3", d.key.shape.size(),
+            layout_name(p.layout));
+    require(d.key.shape[2] > 0 && d.key.shape[2] % q.dim == 0,
+            "key: H={} must be a positive multiple of the query head dim {} (H = N2·D)", d.key.shape[2], q.dim);
+    n2 = d.key.shape[2] / q.dim;
+  }
+  LayoutDims k = layout_dims(p.layout, d.key.shape, packed ? n2 : 0, "key");
+  LayoutDims v = layout_dims(p.layout, d.value.shape, packed ? k.heads : 0, "value");
+
+  require(k.batch == q.batch && v.batch == q.batch, "key/value: batch {}/{} must equal query's batch {}", k.batch,
+          v.batch, q.batch);
+  require(k.seq == v.seq, "value: sequence length {} must equal key's {}", v.seq, k.seq);
+  require(k.heads == v.heads, "value: has {} heads but key has {}", v.heads, k.heads);
+  require(k.dim == q.dim, "key: head dim {} must equal query's head dim {} (Dq == Dk)", k.dim, q.dim);
+  check_dim(k.heads, "key", "head count N2");
+  check_dim(v.dim, "value", "head dim Dv");
+  require(q.heads % k.heads == 0, "key: query heads N1={} must be a multiple of key heads N2={} (GQA)", q.heads,
+          k.heads);
+  require(v.dim <= k.dim, "value: head dim Dv={} must not exceed Dk={}", v.dim, k.dim);
+  require(q.dim <= kMaxHeadDim, "query: head dim {} exceeds the maximum {}", q.dim, kMaxHeadDim);
+  if (strict) {
+    require(q.dim % 16 == 0 && v.dim % 16 == 0,
+            "query/value: CANNON_STRICT requires head dims that are multiples of 16");
+  }
+
+  p.batch = q.batch;
+  p.n1 = q.heads;
+  p.n2 = k.heads;
+  p.s1 = q.seq;
+  p.s2 = k.seq;
+  p.dk = q.dim;
+  p.dv = v.dim;
+  if (p.layout == Layout::kTND) {
+    check_dim(p.s1, "query", "T");
+    check_dim(p.s2, "key", "T");
+    p.seqs = parse_varlen(a.actual_seq_qlen, a.actual_seq_kvlen, p.s1, p.s2);
+    p.batch = p.seqs.batches();
+    p.tnd_softmax_same_as_input = !a.softmax_layout.empty();
+  } else {
+    check_dim(p.batch, "query", "batch B");
+    check_dim(p.s1, "query", "sequence length S1");
+    check_dim(p.s2, "key", "sequence length S2");
+    for (int64_t b = 0; b < p.batch; ++b) {
+      p.seqs.q_start.push_back(0);
+      p.seqs.q_len.push_back(p.s1);
+      p.seqs.kv_start.push_back(0);
+      p.seqs.kv_len.push_back(p.s2);
+    }
+  }
+  return p;
+}
+
+}  // namespace cannon

@@ -1,0 +1,34 @@
+// The typed kernel config of an attention kernel and its translation to -D build options
+// (CLBlast's parameter database, FlashAttention's static switches). Defaults come from a small table by
+// device kind; CANNON_TUNE overrides any entry by its macro name.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <string>
+
+#include "cannon/context.hpp"
+#include "cannon/dtype.hpp"
+
+namespace cannon {
+
+enum class KernelVariant { kCpu, kGeneric };
+
+struct KernelConfig {
+  KernelVariant variant = KernelVariant::kCpu;
+  DType dtype = DType::kFloat32;
+  int dk = 64, dv = 64;
+  int block_m = 16;  // query rows per work entry
+  int block_n = 32;  // keys per inner step (CPU variant); multiple of 16
+
+  const char* kernel_name(const char* base) const;  // e.g. "fa_fwd_cpu"
+  std::size_t local_size() const;                   // work-items per work-group
+  std::string build_options() const;                // every -D that changes the binary
+};
+
+// Picks defaults for the device kind and head dims, then applies `tune` (CANNON_TUNE): VARIANT (0 = cpu,
+// 1 = generic), BLOCK_M, BLOCK_N. Throws Error(kParamInvalid) naming CANNON_TUNE for an unusable value.
+KernelConfig choose_kernel_config(DeviceKind kind, DType dtype, int dk, int dv,
+                                  const std::map<std::string, long>& tune);
+
+}  // namespace cannon

@@ -1,0 +1,40 @@
+// WorkspaceLedger bookkeeping; see workspace.hpp.
+#include "host/runtime/workspace.hpp"
+
+#include <algorithm>
+
+#include "host/runtime/check.hpp"
+
+namespace cannon {
+namespace {
+bool is_pow2(std::size_t v) { return v != 0 && (v & (v - 1)) == 0; }
+}  // namespace
+
+WorkspaceLedger::WorkspaceLedger(std::size_t min_alignment) : min_alignment_(min_alignment) {
+  if (!is_pow2(min_alignment)) fail(Status::kInnerError, "workspace alignment {} is not a power of two", min_alignment);
+}
+
+std::size_t WorkspaceLedger::book(const std::string& name, std::size_t bytes, std::size_t alignment) {
+  std::size_t align = std::max(alignment, min_alignment_);
+  if (!is_pow2(align))
+    fail(Status::kInnerError, "workspace entry '{}': alignment {} is not a power of two", name, align);
+  for (const Entry& e : entries_) {
+    if (e.name == name) fail(Status::kInnerError, "workspace entry '{}' booked twice", name);
+  }
+  std::size_t offset = (total_ + align - 1) & ~(align - 1);
+  entries_.push_back(Entry{name, offset, bytes, align});
+  total_ = offset + bytes;
+  return offset;
+}
+
+const WorkspaceLedger::Entry& WorkspaceLedger::find(const std::string& name) const {
+  for (const Entry& e : entries_) {
+    if (e.name == name) return e;
+  }
+  fail(Status::kInnerError, "workspace entry '{}' was never booked", name);
+}
+
+std::size_t WorkspaceLedger::offset(const std::string& name) const { return find(name).offset; }
+std::size_t WorkspaceLedger::bytes(const std::string& name) const { return find(name).bytes; }
+
+}  // namespace cannon

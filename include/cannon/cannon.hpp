@@ -1,0 +1,9 @@
+// Umbrella header for cannon's C++ API.
+#pragma once
+
+#include "cannon/config.hpp"
+#include "cannon/context.hpp"
+#include "cannon/dtype.hpp"
+#include "cannon/error.hpp"
+#include "cannon/flash_attention_score.hpp"
+#include "cannon/tensor.hpp"

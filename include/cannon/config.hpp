@@ -1,0 +1,26 @@
+// Every CANNON_* environment variable, parsed once into one Config.
+// Nothing else in the library reads the environment; tests build a Config from a map instead.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+
+namespace cannon {
+
+enum class Verbosity : int { kError = 0, kDispatch = 1, kProfile = 2 };
+
+struct Config {
+  std::string device;                     // CANNON_DEVICE: "" (default), index, "p:d", cpu, gpu, name substring
+  Verbosity verbose = Verbosity::kError;  // CANNON_VERBOSE: error | dispatch | profile
+  std::map<std::string, long> tune;       // CANNON_TUNE: "NAME=VALUE[,NAME=VALUE...]" kernel macro overrides
+  bool strict = false;                    // CANNON_STRICT: 0/1/true/false/on/off
+
+  // Parses from a lookup function (returns nullptr when unset). Throws Error(kParamInvalid) naming
+  // the variable on a malformed value.
+  static Config parse(const std::function<const char*(const char*)>& lookup);
+  // The process-wide Config, parsed from the environment on first use.
+  static const Config& global();
+};
+
+}  // namespace cannon
