@@ -15,9 +15,10 @@ WorkspaceLedger::WorkspaceLedger(std::size_t min_alignment) : min_alignment_(min
 }
 
 std::size_t WorkspaceLedger::book(const std::string& name, std::size_t bytes, std::size_t alignment) {
-  std::size_t align = std::max(alignment, min_alignment_);
-  if (!is_pow2(align))
-    fail(Status::kInnerError, "workspace entry '{}': alignment {} is not a power of two", name, align);
+  if (alignment != 0 && !is_pow2(alignment)) {
+    fail(Status::kInnerError, "workspace entry '{}': alignment {} is not a power of two", name, alignment);
+  }
+  const std::size_t align = std::max(alignment, min_alignment_);
   for (const Entry& e : entries_) {
     if (e.name == name) fail(Status::kInnerError, "workspace entry '{}' booked twice", name);
   }

@@ -1,0 +1,70 @@
+// Config parsing: every CANNON_* variable, its accepted forms and the errors for malformed values.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+
+#include "cannon/config.hpp"
+#include "cannon/error.hpp"
+
+namespace cannon {
+namespace {
+
+Config parse(const std::map<std::string, std::string>& env) {
+  return Config::parse([&](const char* name) -> const char* {
+    auto it = env.find(name);
+    return it == env.end() ? nullptr : it->second.c_str();
+  });
+}
+
+Status parse_status(const std::map<std::string, std::string>& env) {
+  try {
+    parse(env);
+  } catch (const Error& e) {
+    return e.status();
+  }
+  return Status::kSuccess;
+}
+
+TEST(Config, DefaultsWhenUnset) {
+  Config c = parse({});
+  EXPECT_EQ(c.device, "");
+  EXPECT_EQ(c.verbose, Verbosity::kError);
+  EXPECT_TRUE(c.tune.empty());
+  EXPECT_FALSE(c.strict);
+}
+
+TEST(Config, ReadsEveryVariable) {
+  Config c = parse({{"CANNON_DEVICE", " 0:1 "},
+                    {"CANNON_VERBOSE", "Profile"},
+                    {"CANNON_TUNE", "BLOCK_M=8, BLOCK_N=64"},
+                    {"CANNON_STRICT", "on"}});
+  EXPECT_EQ(c.device, "0:1");
+  EXPECT_EQ(c.verbose, Verbosity::kProfile);
+  ASSERT_EQ(c.tune.size(), 2u);
+  EXPECT_EQ(c.tune.at("BLOCK_M"), 8);
+  EXPECT_EQ(c.tune.at("BLOCK_N"), 64);
+  EXPECT_TRUE(c.strict);
+  EXPECT_EQ(parse({{"CANNON_VERBOSE", "dispatch"}}).verbose, Verbosity::kDispatch);
+  EXPECT_FALSE(parse({{"CANNON_STRICT", "0"}}).strict);
+}
+
+TEST(Config, RejectsMalformedValues) {
+  EXPECT_EQ(parse_status({{"CANNON_VERBOSE", "loud"}}), Status::kParamInvalid);
+  EXPECT_EQ(parse_status({{"CANNON_STRICT", "maybe"}}), Status::kParamInvalid);
+  EXPECT_EQ(parse_status({{"CANNON_TUNE", "BLOCK_M"}}), Status::kParamInvalid);
+  EXPECT_EQ(parse_status({{"CANNON_TUNE", "BLOCK_M=x"}}), Status::kParamInvalid);
+  EXPECT_EQ(parse_status({{"CANNON_TUNE", "block_m=8"}}), Status::kParamInvalid);
+}
+
+TEST(Config, ErrorNamesTheVariable) {
+  try {
+    parse({{"CANNON_VERBOSE", "loud"}});
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("CANNON_VERBOSE"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace cannon
