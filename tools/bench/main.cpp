@@ -1,0 +1,123 @@
+// cannon-bench: forward-pass GFLOP/s of FlashAttentionScore beside OpenBLAS SGEMM measured in the same
+// run on the same cores, so numbers from noisy machines compare as ratios. Cases are problem strings,
+// shared with cannon-conformance (tools/common); medians of several timed runs are reported.
+#include <cblas.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cannon/context.hpp"
+#include "cannon/error.hpp"
+#include "tools/common/device_run.hpp"
+#include "tools/common/fa_case.hpp"
+#include "tools/common/problem.hpp"
+
+namespace cannon::tools {
+namespace {
+
+// The benchmark shapes: B=1, N=8, S=2048, D=64 and 128, fp32 and bf16, non-causal.
+const char* const kDefaultCases[] = {
+    "fa:b1n8s2048d64:layout=BSND:dt=fp32",
+    "fa:b1n8s2048d128:layout=BSND:dt=fp32",
+    "fa:b1n8s2048d64:layout=BSND:dt=bf16",
+    "fa:b1n8s2048d128:layout=BSND:dt=bf16",
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+// OpenBLAS SGEMM n×n×n on all cores (OpenBLAS's default thread count), median GFLOP/s of `repeat` runs.
+double sgemm_gflops(int n, int repeat) {
+  std::vector<float> a(static_cast<std::size_t>(n) * n), b(a.size()), c(a.size());
+  std::mt19937 gen(7);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    a[i] = dist(gen);
+    b[i] = dist(gen);
+  }
+  std::vector<double> rates;
+  for (int r = 0; r <= repeat; ++r) {
+    auto t0 = std::chrono::steady_clock::now();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (r > 0) rates.push_back(2.0 * n * n * n / s * 1e-9);  // run 0 warms up
+  }
+  return median(rates);
+}
+
+struct Row {
+  std::string problem;
+  double ms = 0, gflops = 0;
+};
+
+Row bench_case(const Context& ctx, const std::string& text, int repeat, uint64_t seed) {
+  FaCase c = describe_case(parse_fa_problem(text));
+  generate_inputs(c, seed);
+  FaDeviceRun run(ctx, c);
+  run.prepare(c);
+  run.timed_run();  // compiles the kernel variant and warms caches
+  std::vector<double> secs;
+  for (int r = 0; r < repeat; ++r) secs.push_back(run.timed_run());
+  double s = median(secs);
+  return {text, s * 1e3, run.plan().flops / s * 1e-9};
+}
+
+int run_main(int argc, char** argv) {
+  CLI::App app{"cannon-bench: FlashAttentionScore forward GFLOP/s vs OpenBLAS SGEMM on the same cores"};
+  std::vector<std::string> problems;
+  int repeat = 5;
+  int gemm_n = 2048;
+  std::string device, json_path;
+  uint64_t seed = 1;
+  app.add_option("problems", problems, "problem strings (default: the B=1 N=8 S=2048 D=64/128 fp32/bf16 set)");
+  app.add_option("--repeat", repeat, "timed runs per case; the median is reported")->check(CLI::Range(1, 1000));
+  app.add_option("--gemm-n", gemm_n, "SGEMM yardstick size n (n×n×n)")->check(CLI::Range(64, 16384));
+  app.add_option("--device", device, "device spec, as CANNON_DEVICE");
+  app.add_option("--json", json_path, "also write the results as JSON");
+  app.add_option("--seed", seed, "input generator seed");
+  CLI11_PARSE(app, argc, argv);
+  if (problems.empty()) problems.assign(std::begin(kDefaultCases), std::end(kDefaultCases));
+
+  Context ctx = Context::create(device);
+  fmt::print("device: {} ({})\n", ctx.info().name, ctx.selection_reason());
+  const double gemm = sgemm_gflops(gemm_n, repeat);
+  fmt::print("OpenBLAS SGEMM {}^3: {:.1f} GFLOP/s (median of {})\n\n", gemm_n, gemm, repeat);
+  fmt::print("{:<44} {:>10} {:>10} {:>10} {:>8}\n", "case", "ms", "GFLOP/s", "SGEMM", "ratio");
+  nlohmann::json report = {{"device", ctx.info().name}, {"sgemm_gflops", gemm}, {"cases", nlohmann::json::array()}};
+  int failures = 0;
+  for (const std::string& p : problems) {
+    try {
+      Row row = bench_case(ctx, p, repeat, seed);
+      fmt::print("{:<44} {:>10.2f} {:>10.1f} {:>10.1f} {:>8.3f}\n", row.problem, row.ms, row.gflops, gemm,
+                 row.gflops / gemm);
+      report["cases"].push_back({{"problem", row.problem}, {"ms", row.ms}, {"gflops", row.gflops},
+                                 {"ratio_to_sgemm", row.gflops / gemm}});
+    } catch (const std::exception& e) {
+      ++failures;
+      fmt::print("{:<44} error: {}\n", p, e.what());
+    }
+  }
+  if (!json_path.empty()) std::ofstream(json_path) << report.dump(2) << "\n";
+  return failures ? 1 : 0;
+}
+
+}  // namespace
+}  // namespace cannon::tools
+
+int main(int argc, char** argv) {
+  try {
+    return cannon::tools::run_main(argc, argv);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "cannon-bench: {}\n", e.what());
+    return 2;
+  }
+}
