@@ -1,0 +1,161 @@
+// Float64 host reference of FlashAttentionScore forward (reference/ascend-semantics.md §1.1-§1.3, §1.7): the
+// ground truth that the device kernels and cannon-conformance are judged against. Scores and P·V go through
+// OpenBLAS dgemm per (batch, head) block and S1 chunk, so the S1 = S2 = 2048 conformance cases stay cheap.
+#include "host/reference/flash_attention_score_ref.hpp"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "cannon/error.hpp"
+#include "host/reference/flash_attention_score_ref_layout.hpp"
+#include "host/runtime/convert.hpp"
+
+namespace cannon::reference {
+namespace {
+
+using detail::FaRefProblem;
+
+// One chunk of scores is at most this many doubles (32 MiB), whatever S2 is.
+constexpr int64_t kChunkElements = int64_t{1} << 22;
+constexpr int64_t kMaxChunkRows = 512;
+
+// Round to nearest even in the input dtype. It goes through fp32 because the device holds every
+// intermediate in fp32 and casts that value, so double -> float -> 16-bit is the path the device takes.
+double round_to(DType dtype, double x) {
+  const float f = static_cast<float>(x);
+  switch (dtype) {
+    case DType::kFloat16:
+      return fp16_to_float(float_to_fp16(f));
+    case DType::kBFloat16:
+      return bf16_to_float(float_to_bf16(f));
+    default:
+      return f;
+  }
+}
+
+// What each precision mode rounds. kFloat64 rounds only P, and only for fp16/bf16 inputs, because Ascend casts
+// P to the input dtype before the P·V matmul. kNaiveLowPrecision is FlashAttention's error yardstick: each
+// operation's result is rounded to the input dtype (the dot product q·k, the scaled score, s - m, exp, the row
+// sum l, P, the P·V sum and the output); reductions accumulate in double and are rounded once, as a
+// framework's fp16 matmul or sum would (fp32 accumulators), not after every addition.
+struct Rounding {
+  DType dtype;
+  bool naive;
+  bool round_p;
+
+  double inter(double x) const { return naive ? round_to(dtype, x) : x; }
+  double p(double x) const { return round_p ? round_to(dtype, x) : x; }
+};
+
+struct RowStats {
+  double max;
+  double sum;
+};
+
+// Turns one row of raw q·k products into the unnormalised probabilities p, in place, and returns the row's
+// max and sum. The sum is taken before the cast of P (and, later, before dropout), as on Ascend, so in kFloat64
+// mode l holds the unrounded exp values.
+RowStats softmax_row(double* row, int64_t s2, double scale, const Rounding& r) {
+  double max = -std::numeric_limits<double>::infinity();
+  for (int64_t j = 0; j < s2; ++j) {
+    // The score. pse (issue 3) joins here per element, before or after the scale as pse_type says; the mask
+    // select to -FLT_MAX (issue 4) comes after the rounding, since -FLT_MAX would overflow fp16 to -inf.
+    row[j] = r.inter(r.inter(row[j]) * scale);
+    max = std::max(max, row[j]);
+  }
+  double sum = 0;
+  for (int64_t j = 0; j < s2; ++j) {
+    const double e = r.inter(std::exp(r.inter(row[j] - max)));
+    sum += e;
+    // Dropout (issue 4) scales e here: after it joined the sum, before the cast to the input dtype.
+    row[j] = r.p(e);
+  }
+  return {max, r.inter(sum)};
+}
+
+void store_stats(FlashAttentionScoreRefOutputs& out, int64_t offset, const RowStats& stats) {
+  for (int64_t lane = 0; lane < 8; ++lane) {
+    out.softmax_max.values[offset + lane] = stats.max;
+    out.softmax_sum.values[offset + lane] = stats.sum;
+  }
+}
+
+struct HeadJob {
+  const FlashAttentionScoreRefInputs& in;
+  const FaRefProblem& p;
+  const Rounding& rounding;
+  double scale;
+  int64_t chunk_rows;
+};
+
+// All query rows of one (batch, query head): scores = Q·Kᵀ for a chunk of rows, softmax per row, then P·V.
+// Rows are read in place: every layout keeps a row's head dim contiguous and rows of one (b, n) evenly spaced,
+// so the layout's sequence stride is the matrix's leading dimension.
+void compute_head(const HeadJob& job, int64_t b, int64_t n1, std::vector<double>& scores, std::vector<double>& pv,
+                  FlashAttentionScoreRefOutputs& out) {
+  const FaRefProblem& p = job.p;
+  const int64_t s1 = p.s1[b], s2 = p.s2[b];
+  const int64_t n2 = n1 / (p.n1 / p.n2);  // GQA: a group of N1/N2 query heads shares one kv head
+  std::vector<RowStats> stats(job.chunk_rows);
+  for (int64_t i0 = 0; i0 < s1; i0 += job.chunk_rows) {
+    const int64_t rows = std::min(job.chunk_rows, s1 - i0);
+    if (s2 == 0) {
+      // cannon's rule for a row that sees no key (a TND batch with S2_b = 0): the invalid-row result, out 0.
+      for (int64_t r = 0; r < rows; ++r) store_stats(out, p.softmax_offset(b, n1, i0 + r), {-FLT_MAX, FLT_MAX});
+      continue;
+    }
+    const double* q = job.in.query.values.data() + p.q.row(b, n1, i0);
+    const double* k = job.in.key.values.data() + p.k.row(b, n2, 0);
+    const double* v = job.in.value.values.data() + p.v.row(b, n2, 0);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, s2, p.dk, 1.0, q, p.q.seq_stride, k, p.k.seq_stride, 0.0,
+                scores.data(), s2);
+    for (int64_t r = 0; r < rows; ++r) stats[r] = softmax_row(scores.data() + r * s2, s2, job.scale, job.rounding);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, p.dv, s2, 1.0, scores.data(), s2, v, p.v.seq_stride,
+                0.0, pv.data(), p.dv);
+    for (int64_t r = 0; r < rows; ++r) {
+      // O = (Σ p·v) / l: Ascend divides once at the end, after the last S2 tile, by the unrounded-P sum.
+      double* o = out.attention_out.values.data() + p.out.row(b, n1, i0 + r);
+      for (int64_t d = 0; d < p.dv; ++d) o[d] = job.rounding.inter(job.rounding.inter(pv[r * p.dv + d]) / stats[r].sum);
+      store_stats(out, p.softmax_offset(b, n1, i0 + r), stats[r]);
+    }
+  }
+}
+
+}  // namespace
+
+FlashAttentionScoreRefOutputs flash_attention_score(const FlashAttentionScoreRefInputs& inputs,
+                                                    const FlashAttentionScoreAttrs& attrs, Precision precision) {
+  if (inputs.pse || inputs.atten_mask || inputs.drop_mask || attrs.keep_prob != 1.0) {
+    throw Error(Status::kUnimplemented,
+                "flash_attention_score reference: pse, atten_mask and dropout (keep_prob != 1) are not implemented "
+                "yet");
+  }
+  const FaRefProblem p = detail::describe_problem(inputs, attrs);
+  const DType dtype = inputs.query.dtype;
+  const bool naive = precision == Precision::kNaiveLowPrecision;
+  const Rounding rounding{dtype, naive, naive || dtype == DType::kFloat16 || dtype == DType::kBFloat16};
+
+  FlashAttentionScoreRefOutputs out;
+  out.attention_out = {dtype, p.out_shape, {}};
+  out.softmax_max = {DType::kFloat32, p.softmax_shape, {}};
+  out.softmax_sum = {DType::kFloat32, p.softmax_shape, {}};
+  out.attention_out.values.assign(out.attention_out.numel(), 0.0);
+  out.softmax_max.values.assign(out.softmax_max.numel(), 0.0);
+  out.softmax_sum.values.assign(out.softmax_sum.numel(), 0.0);
+
+  const int64_t s2_max = p.s2.empty() ? 1 : std::max<int64_t>(1, *std::max_element(p.s2.begin(), p.s2.end()));
+  const int64_t chunk_rows = std::clamp<int64_t>(kChunkElements / s2_max, 1, kMaxChunkRows);
+  std::vector<double> scores(chunk_rows * s2_max), pv(chunk_rows * p.dv);
+  const HeadJob job{inputs, p, rounding, attrs.scale, chunk_rows};
+  for (int64_t b = 0; b < p.batch; ++b) {
+    for (int64_t n1 = 0; n1 < p.n1; ++n1) compute_head(job, b, n1, scores, pv, out);
+  }
+  return out;
+}
+
+}  // namespace cannon::reference

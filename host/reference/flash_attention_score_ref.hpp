@@ -1,0 +1,34 @@
+// Float64 reference of FlashAttentionScore forward, written straight from the formulas in
+// reference/ascend-semantics.md §1. It shares no code with the planner, the layout code or the kernels:
+// it does its own layout indexing and its own TND bookkeeping, so it is an independent statement.
+#pragma once
+
+#include <optional>
+
+#include "cannon/flash_attention_score.hpp"
+#include "host/reference/host_tensor.hpp"
+
+namespace cannon::reference {
+
+enum class Precision {
+  kFloat64,            // float64 everywhere, except P rounded to the input dtype before P·V (as Ascend does)
+  kNaiveLowPrecision,  // the same math with every intermediate rounded to the input dtype (FA's error yardstick)
+};
+
+struct FlashAttentionScoreRefInputs {
+  HostTensor query, key, value;
+  std::optional<HostTensor> pse, drop_mask, atten_mask;
+};
+
+struct FlashAttentionScoreRefOutputs {
+  HostTensor attention_out;  // shape of the op's attention_out
+  HostTensor softmax_max;    // shape and memory order of the op's softmax_max (8 replicated lanes)
+  HostTensor softmax_sum;
+};
+
+// Inputs are assumed valid (the tools validate through the operator's plan first).
+FlashAttentionScoreRefOutputs flash_attention_score(const FlashAttentionScoreRefInputs& inputs,
+                                                    const FlashAttentionScoreAttrs& attrs,
+                                                    Precision precision = Precision::kFloat64);
+
+}  // namespace cannon::reference
