@@ -71,12 +71,23 @@ Launch describe_launch(const FaProblem& p, const FlashAttentionScorePlan& plan, 
 }
 
 // A sub-buffer over one ledger entry, released when it goes out of scope (the queue keeps its own reference).
+// OpenCL forbids sub-buffers of sub-buffers, so a workspace that is itself a sub-buffer (a slice of the
+// caller's pool, as aclnn callers pass) is cut from its parent at the combined offset; both offsets are
+// multiples of the device's base alignment, so the result is still legal.
 struct SubBuffer {
   cl_mem mem = nullptr;
-  SubBuffer(cl_mem parent, std::size_t offset, std::size_t bytes) {
+  SubBuffer(cl_mem workspace, std::size_t offset, std::size_t bytes) {
+    cl_mem parent = nullptr;
+    CANNON_CL(clGetMemObjectInfo(workspace, CL_MEM_ASSOCIATED_MEMOBJECT, sizeof parent, &parent, nullptr));
+    if (parent) {
+      std::size_t base = 0;
+      CANNON_CL(clGetMemObjectInfo(workspace, CL_MEM_OFFSET, sizeof base, &base, nullptr));
+      offset += base;
+      workspace = parent;
+    }
     cl_buffer_region region{offset, std::max<std::size_t>(bytes, 1)};
     cl_int err = CL_SUCCESS;
-    mem = clCreateSubBuffer(parent, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &region, &err);
+    mem = clCreateSubBuffer(workspace, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &region, &err);
     if (err != CL_SUCCESS) throw_cl_error(err, "clCreateSubBuffer", __FILE__, __LINE__);
   }
   SubBuffer(const SubBuffer&) = delete;
