@@ -41,7 +41,7 @@ void check_attrs(const FlashAttentionScoreAttrs& a, Layout layout) {
             layout_name(layout));
   }
   require(a.softmax_layout.empty() || a.softmax_layout == "TND" || a.softmax_layout == "same_as_input",
-          "softmax_layout: '{}' (expected \"\" or \"TND\")", a.softmax_layout);
+          "softmax_layout: '{}' (expected \"\", \"TND\" or \"same_as_input\")", a.softmax_layout);
   require(a.softmax_layout.empty() || layout == Layout::kTND,
           "softmax_layout: '{}' is only valid with input_layout TND", a.softmax_layout);
 }

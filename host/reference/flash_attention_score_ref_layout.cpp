@@ -77,8 +77,10 @@ void describe_tnd(const FlashAttentionScoreRefInputs& in, const FlashAttentionSc
   require(k[0] == v[0] && k[1] == v[1], "key and value must agree on T2 and N2");
   require(attrs.actual_seq_qlen.size() == attrs.actual_seq_kvlen.size() && !attrs.actual_seq_qlen.empty(),
           "actual_seq_qlen and actual_seq_kvlen must have the same, non-zero number of batches");
-  require(attrs.softmax_layout.empty() || attrs.softmax_layout == "TND", "softmax_layout must be \"\" or \"TND\"");
-  p.softmax_tnd_order = attrs.softmax_layout == "TND";
+  // torch_npu spells the [T, N1, 8] order "TND"; aclnn's softmaxOutLayout spells it "same_as_input".
+  const bool same_as_input = attrs.softmax_layout == "TND" || attrs.softmax_layout == "same_as_input";
+  require(attrs.softmax_layout.empty() || same_as_input, "softmax_layout must be \"\", \"TND\" or \"same_as_input\"");
+  p.softmax_tnd_order = same_as_input;
   p.batch = static_cast<int64_t>(attrs.actual_seq_qlen.size());
   p.s1 = lengths_from_ends(attrs.actual_seq_qlen);
   p.s2 = lengths_from_ends(attrs.actual_seq_kvlen);
