@@ -1,0 +1,201 @@
+// Misuse of the FlashAttentionScore API at run time and plan time: each must end in a clean cannon::Error with
+// the right Status and a message naming the argument, and a rejected run must not write anything (outputs stay
+// poisoned, a canary past a too-small output view stays intact). Validation rules themselves are covered by
+// tests/unit/validate_test.cpp; these tests check the public entry points and run()'s own view checks.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "tests/ops/op_test_util.hpp"
+
+namespace cannon::optest {
+namespace {
+
+constexpr uint8_t kPoison = 0xFF;
+
+// Expects `call` to throw cannon::Error with `status` and a message containing every needle.
+template <typename Call>
+void expect_error(Call&& call, Status status, std::initializer_list<const char*> needles) {
+  try {
+    call();
+    ADD_FAILURE() << "no error; expected " << status_name(status) << " mentioning " << *needles.begin();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status(), status) << e.what();
+    for (const char* needle : needles) EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
+}
+
+void fill(const Context& ctx, cl_mem mem, std::size_t bytes, uint8_t value) {
+  std::vector<uint8_t> host(bytes, value);
+  upload(ctx, TensorView{mem, 0, {DType::kUInt8, {static_cast<int64_t>(bytes)}}, {}}, host.data(), bytes);
+}
+
+std::vector<uint8_t> read_all(const Context& ctx, cl_mem mem, std::size_t bytes) {
+  std::vector<uint8_t> host(bytes);
+  download(ctx, TensorView{mem, 0, {DType::kUInt8, {static_cast<int64_t>(bytes)}}, {}}, host.data(), bytes);
+  return host;
+}
+
+// A valid planned problem with poisoned outputs; each test breaks one thing and checks nothing was written.
+class FaRunErrors : public testing::Test {
+ protected:
+  void SetUp() override {
+    fa_ = make_case("fa:b1n2g1s1=7s2=7d=64:layout=BSND:dt=fp32");
+    plan_ = plan_flash_attention_score(ctx_, fa_.descs(), fa_.attrs);
+    q_ = to_device(ctx_, fa_.inputs.query);
+    k_ = to_device(ctx_, fa_.inputs.key);
+    v_ = to_device(ctx_, fa_.inputs.value);
+    out_ = allocate(ctx_, plan_.attention_out);
+    max_ = allocate(ctx_, plan_.softmax_max);
+    sum_ = allocate(ctx_, plan_.softmax_sum);
+    softmax_out_ = allocate(ctx_, plan_.softmax_out);
+    ws_ = allocate(ctx_, {DType::kUInt8, {static_cast<int64_t>(plan_.workspace_size)}});
+    for (const DeviceTensor* t : {&out_, &max_, &sum_}) fill(ctx_, t->buffer(), t->desc().bytes(), kPoison);
+  }
+
+  FlashAttentionScoreTensors valid() const {
+    return {q_.view(), k_.view(), v_.view(), {}, {}, {}, out_.view(), max_.view(), sum_.view(), softmax_out_.view()};
+  }
+
+  void expect_run_error(const FlashAttentionScoreTensors& t, cl_mem ws, Status status,
+                        std::initializer_list<const char*> needles) {
+    expect_error(
+        [&] {
+          run_flash_attention_score(ctx_, plan_, t, ws);
+          ctx_.finish();
+        },
+        status, needles);
+  }
+
+  // True while no output element has been written since SetUp.
+  bool outputs_untouched() const {
+    for (const DeviceTensor* t : {&out_, &max_, &sum_}) {
+      std::vector<uint8_t> bytes = read_all(ctx_, t->buffer(), t->desc().bytes());
+      if (!std::all_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b == kPoison; })) return false;
+    }
+    return true;
+  }
+
+  const Context& ctx_ = test_context();
+  tools::FaCase fa_;
+  FlashAttentionScorePlan plan_;
+  DeviceTensor q_, k_, v_, out_, max_, sum_, softmax_out_, ws_;
+};
+
+TEST_F(FaRunErrors, ValidTensorsRun) {
+  EXPECT_NO_THROW(run_flash_attention_score(ctx_, plan_, valid(), ws_.buffer()));
+  ctx_.finish();
+  EXPECT_FALSE(outputs_untouched());
+}
+
+TEST_F(FaRunErrors, NullBuffers) {
+  FlashAttentionScoreTensors t = valid();
+  t.query.buffer = nullptr;
+  expect_run_error(t, ws_.buffer(), Status::kParamNullptr, {"query", "null"});
+  t = valid();
+  t.softmax_sum.buffer = nullptr;
+  expect_run_error(t, ws_.buffer(), Status::kParamNullptr, {"softmax_sum", "null"});
+  EXPECT_TRUE(outputs_untouched());
+}
+
+TEST_F(FaRunErrors, ViewDescriptionDiffersFromPlan) {
+  FlashAttentionScoreTensors t = valid();
+  t.key.desc.shape[1] = 6;  // fewer keys than planned, still inside the buffer
+  expect_run_error(t, ws_.buffer(), Status::kParamInvalid, {"key", "plan"});
+  t = valid();
+  t.value.desc.dtype = DType::kFloat16;
+  expect_run_error(t, ws_.buffer(), Status::kParamInvalid, {"value", "plan"});
+  t = valid();
+  t.softmax_max.desc.shape.back() = 1;
+  expect_run_error(t, ws_.buffer(), Status::kParamInvalid, {"softmax_max", "plan"});
+  EXPECT_TRUE(outputs_untouched());
+}
+
+TEST_F(FaRunErrors, OutputViewLargerThanItsBufferWritesNothing) {
+  // The output view sits on a sub-buffer 4 bytes too small; the parent's bytes past it are a canary.
+  const std::size_t bytes = plan_.attention_out.bytes(), canary = 512;
+  DeviceTensor parent = allocate(ctx_, {DType::kUInt8, {static_cast<int64_t>(bytes + canary)}});
+  fill(ctx_, parent.buffer(), bytes + canary, 0xA5);
+  cl_buffer_region region{0, bytes - 4};
+  cl_int err = CL_SUCCESS;
+  cl_mem small = clCreateSubBuffer(parent.buffer(), CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &region, &err);
+  ASSERT_EQ(err, CL_SUCCESS);
+  FlashAttentionScoreTensors t = valid();
+  t.attention_out.buffer = small;
+  expect_run_error(t, ws_.buffer(), Status::kParamInvalid, {"attention_out", "bytes"});
+  clReleaseMemObject(small);
+  std::vector<uint8_t> after = read_all(ctx_, parent.buffer(), bytes + canary);
+  EXPECT_TRUE(std::all_of(after.begin(), after.end(), [](uint8_t b) { return b == 0xA5; }));
+
+  // A right-sized buffer with a byte offset pushes the view's end past it.
+  t = valid();
+  t.softmax_sum.offset = 4;
+  expect_run_error(t, ws_.buffer(), Status::kParamInvalid, {"softmax_sum", "bytes"});
+  EXPECT_TRUE(outputs_untouched());
+}
+
+TEST_F(FaRunErrors, OutputViewsMustBeContiguous) {
+  FlashAttentionScoreTensors t = valid();
+  t.attention_out.strides = contiguous_strides(plan_.attention_out.shape);
+  std::swap(t.attention_out.strides[1], t.attention_out.strides[2]);  // BSND out stored as BNSD
+  expect_run_error(t, ws_.buffer(), Status::kParamInvalid, {"attention_out", "contiguous"});
+  EXPECT_TRUE(outputs_untouched());
+}
+
+TEST_F(FaRunErrors, WorkspaceNullOrTooSmall) {
+  ASSERT_GT(plan_.workspace_size, 0u);
+  expect_run_error(valid(), nullptr, Status::kParamNullptr, {"workspace"});
+  DeviceTensor small = allocate(ctx_, {DType::kUInt8, {static_cast<int64_t>(plan_.workspace_size - 1)}});
+  expect_run_error(valid(), small.buffer(), Status::kParamInvalid, {"workspace"});
+  EXPECT_TRUE(outputs_untouched());
+}
+
+TEST_F(FaRunErrors, MisalignedByteOffset) {
+  DeviceTensor roomy = allocate(ctx_, {DType::kUInt8, {static_cast<int64_t>(fa_.inputs.query.bytes.size() + 16)}});
+  FlashAttentionScoreTensors t = valid();
+  t.query = TensorView{roomy.buffer(), 2, plan_.data().descs.query, {}};  // fp32 at byte 2
+  expect_run_error(t, ws_.buffer(), Status::kParamInvalid, {"query", "offset"});
+  EXPECT_TRUE(outputs_untouched());
+}
+
+TEST_F(FaRunErrors, OptionalInputsAndPlanMustAgree) {
+  FlashAttentionScoreTensors t = valid();
+  t.pse = q_.view();
+  expect_run_error(t, ws_.buffer(), Status::kParamInvalid, {"pse"});
+  expect_error([&] { run_flash_attention_score(ctx_, FlashAttentionScorePlan{}, valid(), ws_.buffer()); },
+               Status::kParamInvalid, {"plan"});
+  EXPECT_TRUE(outputs_untouched());
+}
+
+// Plan-time errors reach callers of both entry points as the same cannon::Error.
+TEST(FaPlanErrors, BadArgumentsThroughPublicEntryPoints) {
+  const Context& ctx = test_context();
+  tools::FaCase fa = make_case("fa:b1n4g2s1=7s2=9d=64:layout=BSND:dt=fp16");
+  DeviceTensor q = to_device(ctx, fa.inputs.query), k = to_device(ctx, fa.inputs.key),
+               v = to_device(ctx, fa.inputs.value);
+
+  FlashAttentionScoreAttrs attrs = fa.attrs;
+  attrs.head_num = 2;
+  expect_error([&] { flash_attention_score(ctx, q.view(), k.view(), v.view(), attrs); }, Status::kParamInvalid,
+               {"head_num"});
+  attrs = fa.attrs;
+  attrs.input_layout = "bsnd";  // Ascend spells layouts in upper case only
+  expect_error([&] { plan_flash_attention_score(ctx, fa.descs(), attrs); }, Status::kParamInvalid, {"input_layout"});
+
+  FlashAttentionScoreDescs descs = fa.descs();
+  descs.pse = TensorDesc{DType::kFloat16, {1, 4, 7, 9}};
+  expect_error([&] { plan_flash_attention_score(ctx, descs, fa.attrs); }, Status::kUnimplemented, {"pse"});
+
+  // TND: a non-zero entry after a zero one is not a trailing zero.
+  tools::FaCase tnd = make_case("fa:n2g1d=64:layout=TND:dt=fp16:seqq=2,4,6:seqkv=3,5,8");
+  attrs = tnd.attrs;
+  attrs.actual_seq_kvlen = {3, 0, 8};
+  expect_error([&] { plan_flash_attention_score(ctx, tnd.descs(), attrs); }, Status::kParamInvalid,
+               {"actual_seq_kvlen"});
+}
+
+}  // namespace
+}  // namespace cannon::optest

@@ -1,0 +1,130 @@
+// Shared pieces of the operator tests: one Context per process (kernels are compiled once per variant),
+// and a FaProblem run end to end the way cannon-conformance runs it (random inputs, guarded and poisoned
+// device buffers, float64 reference, the tolerance table), so a failing test prints a conformance repro.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "cannon/cannon.hpp"
+#include "host/ops/flash_attention_score_problem.hpp"
+#include "host/reference/flash_attention_score_ref.hpp"
+#include "tools/common/compare.hpp"
+#include "tools/common/device_run.hpp"
+#include "tools/common/fa_case.hpp"
+#include "tools/common/host_data.hpp"
+#include "tools/common/problem.hpp"
+
+namespace cannon::tools {
+// gtest prints parameters through PrintTo (found by ADL): the problem string, not the struct's bytes.
+// NOLINTNEXTLINE(readability-identifier-naming): the name gtest looks up
+inline void PrintTo(const FaProblem& problem, std::ostream* os) { *os << to_string(problem); }
+}  // namespace cannon::tools
+
+namespace cannon::optest {
+
+inline const Context& test_context() {
+  static const Context ctx = Context::create();
+  return ctx;
+}
+
+// A fixed seed per case, derived from its canonical problem string (FNV-1a), so each case draws its own data.
+inline uint64_t case_seed(const std::string& text) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char ch : text) h = (h ^ ch) * 0x100000001b3ull;
+  return h;
+}
+
+// Judges device outputs of `fa` against the float64 reference (and, for fp16/bf16, FlashAttention's rule).
+inline tools::FaVerdict judge_outputs(const tools::FaCase& fa, const tools::FaDeviceOutputs& dev) {
+  using reference::Precision;
+  const auto ref = reference::flash_attention_score(fa.ref_inputs(), fa.attrs, Precision::kFloat64);
+  std::optional<std::vector<double>> naive;
+  const DType dt = fa.output_dtype();
+  if (dt == DType::kFloat16 || dt == DType::kBFloat16) {
+    naive =
+        reference::flash_attention_score(fa.ref_inputs(), fa.attrs, Precision::kNaiveLowPrecision).attention_out.values;
+  }
+  tools::FaValues dev_values{tools::decode_values(dev.attention_out), tools::decode_values(dev.softmax_max),
+                             tools::decode_values(dev.softmax_sum)};
+  tools::FaValues ref_values{ref.attention_out.values, ref.softmax_max.values, ref.softmax_sum.values};
+  return tools::judge_fa(dev_values, ref_values, naive, dt);
+}
+
+struct CaseRun {
+  std::string repro;  // "cannon-conformance 'fa:...:seed=N'": the same inputs and the same judgement
+  tools::FaCase fa;
+  tools::FaDeviceOutputs dev;
+  std::vector<std::string> problems;  // guard damage, changed inputs, unwritten output elements
+  tools::FaVerdict verdict;
+  bool generic_kernel = false;  // the plan chose the generic (not the CPU-shaped) kernel variant
+};
+
+// Generates, runs on the device and judges one problem against the float64 reference.
+inline CaseRun run_case(const tools::FaProblem& problem) {
+  CaseRun r;
+  const std::string text = tools::to_string(problem);
+  const uint64_t seed = problem.seed.value_or(case_seed(text));
+  tools::FaProblem seeded = problem;
+  seeded.seed = seed;
+  r.repro = "cannon-conformance '" + tools::to_string(seeded) + "'";
+  r.fa = tools::describe_case(problem);
+  tools::generate_inputs(r.fa, seed);
+
+  tools::FaDeviceRun run(test_context(), r.fa);
+  r.generic_kernel = run.plan().data().kernel.variant == KernelVariant::kGeneric;
+  run.prepare(r.fa);
+  run.run();
+  r.dev = run.read(r.problems);
+
+  r.verdict = judge_outputs(r.fa, r.dev);
+  return r;
+}
+
+// The gtest assertions every correctness case makes.
+inline void expect_case_passes(const CaseRun& r) {
+  for (const std::string& problem : r.problems) ADD_FAILURE() << r.repro << ": " << problem;
+  EXPECT_TRUE(r.verdict.passed()) << r.repro << ": " << r.verdict.summary()
+                                  << (r.verdict.mistrust.empty() ? "" : " MISTRUSTED: " + r.verdict.mistrust);
+}
+
+// A generated case (inputs drawn from the case's own seed) without running it.
+inline tools::FaCase make_case(const std::string& problem_text) {
+  const tools::FaProblem problem = tools::parse_fa_problem(problem_text);
+  tools::FaCase fa = tools::describe_case(problem);
+  tools::generate_inputs(fa, problem.seed.value_or(case_seed(tools::to_string(problem))));
+  return fa;
+}
+
+inline DeviceTensor to_device(const Context& ctx, const tools::HostData& data) {
+  DeviceTensor t = allocate(ctx, data.desc);
+  upload(ctx, t.view(), data.bytes.data(), data.bytes.size());
+  return t;
+}
+
+inline std::vector<uint8_t> from_device(const Context& ctx, const DeviceTensor& t) {
+  std::vector<uint8_t> bytes(t.desc().bytes());
+  download(ctx, t.view(), bytes.data(), bytes.size());
+  return bytes;
+}
+
+inline tools::FaDeviceOutputs outputs_of(const Context& ctx, const DeviceTensor& out, const DeviceTensor& max,
+                                         const DeviceTensor& sum) {
+  return {
+      {out.desc(), from_device(ctx, out)}, {max.desc(), from_device(ctx, max)}, {sum.desc(), from_device(ctx, sum)}};
+}
+
+// gtest parameter names allow only [A-Za-z0-9_].
+inline std::string param_name(const std::string& text) {
+  std::string name;
+  for (char ch : text) name += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
+  return name;
+}
+
+}  // namespace cannon::optest
