@@ -3,10 +3,9 @@
 // BLOCK_M query rows).
 //   fa_fwd_cpu:     one work-item per entry, register tiles, no barriers; launched with local size 1.
 //   fa_fwd_generic: one work-item per query row, scalar loops; correct on any OpenCL 1.2 device.
-// Compile-time config (-D): DTYPE, DK, DV, BLOCK_M, BLOCK_N.
+// Compile-time config (-D): DTYPE, DK, DV, BLOCK_M, BLOCK_N, QK_KEYS, PV_COLS.
 #include "common/dtype.clh"
 #include "common/round.clh"
-#include "common/vec.clh"
 #include "common/problem.clh"
 
 #ifndef DK
@@ -15,15 +14,37 @@
 #ifndef DV
 #define DV DK
 #endif
+// Query rows per work entry (both variants; the generic variant's local size).
 #ifndef BLOCK_M
-#define BLOCK_M 16
+#define BLOCK_M 32
 #endif
+// CPU variant: keys per online-softmax step. Larger blocks amortize the O rescale and the per-block
+// max/exp passes; the packed K/V rows and the score tile should stay in L1/L2.
 #ifndef BLOCK_N
-#define BLOCK_N 32
+#define BLOCK_N 64
 #endif
-#if BLOCK_N % 16 != 0
-#error "BLOCK_N must be a multiple of 16"
+// CPU variant register tiles: QK_KEYS keys × ROW_VECS row vectors (Q·Kᵀ) and PV_COLS output columns ×
+// ROW_VECS row vectors (P·V). AVX-512 has 32 vector registers; tiles of 16–24 accumulators leave room
+// for the operands.
+#ifndef QK_KEYS
+#define QK_KEYS 8
 #endif
+#ifndef PV_COLS
+#define PV_COLS 8
+#endif
+#if 16 % PV_COLS != 0
+#error "PV_COLS must divide 16"
+#endif
+
+// CPU variant tile shapes: BLOCK_M query rows padded to whole 16-lane row vectors, head dims padded to
+// 16 in the packed K/V rows, keys padded to whole QK register tiles.
+#define ROW_VECS ((BLOCK_M + 15) / 16)
+#define DK_PAD ((DK + 15) / 16 * 16)
+#define DV_PAD ((DV + 15) / 16 * 16)
+#define DV_TILES ((DV + PV_COLS - 1) / PV_COLS)
+#define KEYS_PAD ((BLOCK_N + QK_KEYS - 1) / QK_KEYS * QK_KEYS)
+// One private buffer holds the packed K block, then (once its scores exist) the packed V block.
+#define KV_PACK (KEYS_PAD * DK_PAD > BLOCK_N * DV_PAD ? KEYS_PAD * DK_PAD : BLOCK_N * DV_PAD)
 
 #include "cube/qk_tile_cpu.clh"
 #include "cube/pv_tile_cpu.clh"
@@ -34,6 +55,36 @@ inline void write_empty_row(__global DATA_T* out, __global float* smax, __global
                             long o_seq) {
   for (int d = 0; d < DV; ++d) STORE1(out, h.o + i * o_seq + d, 0.0f);
   store_stats(smax, ssum, h.stat + i * h.stat_row, NEG_FLT_MAX, POS_FLT_MAX);
+}
+
+// qt[d][r] = Q[row0 + r][d] for the ROW_VECS·16 lanes; lanes past the valid rows repeat the last row
+// (finite, never stored). Done once per work entry, so the scalar scatter is cheap.
+inline void load_q_transposed(__global const DATA_T* q, long base, long seq_stride, int rows, float* qt) {
+  float row[DK_PAD];
+  for (int r = 0; r < ROW_VECS * 16; ++r) {
+    load_row(q, base + (long)min(r, rows - 1) * seq_stride, DK, row);
+    for (int d = 0; d < DK; ++d) qt[d * ROW_VECS * 16 + r] = row[d];
+  }
+}
+
+// out row = O / l, gathered back from the transposed accumulators; then the replicated stats.
+inline void store_rows(__global DATA_T* out, __global float* smax, __global float* ssum, HeadView h, long row0,
+                       int rows, long o_seq, const float* ot, const float* m, const float* l) {
+  float row[DV_PAD];
+  for (int d = DV; d < DV_PAD; ++d) row[d] = 0.0f;  // lanes of the last partial chunk that are never stored
+  for (int r = 0; r < rows; ++r) {
+    const long i = row0 + r;
+    const float inv = 1.0f / l[r];
+    for (int d = 0; d < DV; ++d) row[d] = ot[d * ROW_VECS * 16 + r];
+    for (int c = 0; c < DV; c += 16) {
+      float16 x = vload16(0, row + c) * inv;
+      if (c + 16 <= DV)
+        STORE16(out, h.o + i * o_seq + c, x);
+      else
+        store_partial16(out, h.o + i * o_seq + c, DV - c, x);
+    }
+    store_stats(smax, ssum, h.stat + i * h.stat_row, m[r], l[r]);
+  }
 }
 
 __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __global const DATA_T* v,
@@ -52,42 +103,27 @@ __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __g
     return;
   }
 
-  float qs[BLOCK_M * DK];
-  for (int r = 0; r < BLOCK_M; ++r) {
-    long row = h.q + (row0 + min(r, rows - 1)) * q_seq;  // tail rows repeat the last row; never stored
-    for (int d = 0; d < DK; ++d) qs[r * DK + d] = LOAD1(q, row + d);
-  }
-  float o[BLOCK_M * DV16 * 16];
-  for (int i = 0; i < BLOCK_M * DV16 * 16; ++i) o[i] = 0.0f;
-  float m[BLOCK_M], l[BLOCK_M], alpha[BLOCK_M];
-  for (int r = 0; r < BLOCK_M; ++r) {
+  float qt[DK * ROW_VECS * 16];
+  load_q_transposed(q, h.q + row0 * q_seq, q_seq, rows, qt);
+  float ot[DV_TILES * PV_COLS * ROW_VECS * 16];
+  for (int i = 0; i < DV_TILES * PV_COLS * ROW_VECS * 16; ++i) ot[i] = 0.0f;
+  float m[ROW_VECS * 16], l[ROW_VECS * 16], alpha[ROW_VECS * 16];
+  for (int r = 0; r < ROW_VECS * 16; ++r) {
     m[r] = -INFINITY;
     l[r] = 0.0f;
   }
-  float kt[DK * BLOCK_N];
-  float sc[BLOCK_M * BLOCK_N];
+  float kv[KV_PACK];
+  float st[KEYS_PAD * ROW_VECS * 16];
 
   for (long kb = 0; kb < h.s2; kb += BLOCK_N) {
     const int nkeys = (int)min((long)BLOCK_N, h.s2 - kb);
-    load_k_transposed(k, h.k + kb * k_seq, k_seq, nkeys, kt);
-    qk_tile(qs, kt, sc);
-    online_softmax(sc, nkeys, scale, m, l, alpha);
-    rescale_o(o, alpha);
-    pv_tile(sc, v, h.v + kb * v_seq, v_seq, nkeys, o);
+    pack_k(k, h.k + kb * k_seq, k_seq, nkeys, kv);
+    qk_tile(qt, kv, nkeys, scale, st);
+    online_softmax(st, nkeys, m, l, alpha);
+    pack_v(v, h.v + kb * v_seq, v_seq, nkeys, kv);
+    pv_tile(st, kv, nkeys, alpha, ot);
   }
-
-  for (int r = 0; r < rows; ++r) {
-    const long i = row0 + r;
-    const float inv = 1.0f / l[r];
-    for (int c = 0; c < DV16; ++c) {
-      float16 x = vload16(0, o + (r * DV16 + c) * 16) * inv;
-      if (c * 16 + 16 <= DV)
-        STORE16(out, h.o + i * o_seq + c * 16, x);
-      else
-        store_partial16(out, h.o + i * o_seq + c * 16, DV - c * 16, x);
-    }
-    store_stats(smax, ssum, h.stat + i * h.stat_row, m[r], l[r]);
-  }
+  store_rows(out, smax, ssum, h, row0, rows, o_seq, ot, m, l);
 }
 
 __kernel void fa_fwd_generic(__global const DATA_T* q, __global const DATA_T* k, __global const DATA_T* v,

@@ -1,11 +1,37 @@
 // Kernel config defaults per device kind, CANNON_TUNE overrides and -D options.
 #include "host/ops/kernel_config.hpp"
 
+#include <algorithm>
+#include <climits>
+
 #include <fmt/format.h>
 
 #include "host/runtime/check.hpp"
 
 namespace cannon {
+namespace {
+
+// CPU variant tiles by max(DK, DV). Private tiles take about 4·(BLOCK_M·(DK + DV) + BLOCK_N·max(DK, DV) +
+// BLOCK_N·BLOCK_M) bytes of a PoCL thread stack; every row keeps that at or below ~125 KB (D = 128 and
+// D = 768). The register tiles (BLOCK_M/16)·QK_KEYS and (BLOCK_M/16)·PV_COLS hold 16–24 of AVX-512's 32
+// vector registers. Measured on the 2-core box (fp32, N = 8, S = 2048): 96-row entries beat 64-row ones
+// by 5–8% at D = 64 and 128, and 32-row entries with BLOCK_N = 32 are the largest that fit at D = 256.
+struct CpuTiles {
+  int max_d, block_m, block_n, qk_keys, pv_cols;
+};
+constexpr CpuTiles kCpuTiles[] = {
+    {64, 96, 64, 4, 4}, {128, 96, 32, 4, 4}, {256, 32, 32, 8, 8}, {INT_MAX, 16, 8, 8, 16}};
+
+// Private tiles per work-item, in bytes (the estimate above, with BLOCK_M padded to whole row vectors).
+std::size_t cpu_private_bytes(const KernelConfig& c) {
+  const std::size_t m = (static_cast<std::size_t>(c.block_m) + 15) / 16 * 16;
+  const std::size_t n = static_cast<std::size_t>(c.block_n);
+  const std::size_t d = static_cast<std::size_t>(std::max(c.dk, c.dv));
+  return 4 * (m * static_cast<std::size_t>(c.dk + c.dv) + n * d + n * m);
+}
+constexpr std::size_t kMaxCpuPrivateBytes = 160 * 1024;
+
+}  // namespace
 
 const char* KernelConfig::kernel_name(const char* base) const {
   static thread_local std::string name;
@@ -19,8 +45,8 @@ std::size_t KernelConfig::local_size() const {
 
 std::string KernelConfig::build_options() const {
   int dt = dtype == DType::kFloat32 ? 0 : dtype == DType::kFloat16 ? 1 : 2;
-  return fmt::format("-cl-std=CL1.2 -DDTYPE={} -DDK={} -DDV={} -DBLOCK_M={} -DBLOCK_N={}", dt, dk, dv, block_m,
-                     block_n);
+  return fmt::format("-cl-std=CL1.2 -DDTYPE={} -DDK={} -DDV={} -DBLOCK_M={} -DBLOCK_N={} -DQK_KEYS={} -DPV_COLS={}", dt,
+                     dk, dv, block_m, block_n, qk_keys, pv_cols);
 }
 
 KernelConfig choose_kernel_config(DeviceKind kind, DType dtype, int dk, int dv,
@@ -30,11 +56,16 @@ KernelConfig choose_kernel_config(DeviceKind kind, DType dtype, int dk, int dv,
   c.dk = dk;
   c.dv = dv;
   if (kind == DeviceKind::kCpu) {
-    // Private tiles are (BLOCK_M·DK + DK·BLOCK_N + BLOCK_M·DV) floats per work-item; keep them near L1/L2
-    // for large head dims.
     c.variant = KernelVariant::kCpu;
-    c.block_m = dk > 256 ? 8 : 16;
-    c.block_n = dk > 256 ? 16 : 32;
+    const int d = std::max(dk, dv);
+    for (const CpuTiles& t : kCpuTiles) {
+      if (d > t.max_d) continue;
+      c.block_m = t.block_m;
+      c.block_n = t.block_n;
+      c.qk_keys = t.qk_keys;
+      c.pv_cols = t.pv_cols;
+      break;
+    }
   } else {
     c.variant = KernelVariant::kGeneric;
     c.block_m = 64;
@@ -48,12 +79,28 @@ KernelConfig choose_kernel_config(DeviceKind kind, DType dtype, int dk, int dv,
       require(value >= 1 && value <= 256, "CANNON_TUNE: BLOCK_M={} (expected 1..256)", value);
       c.block_m = static_cast<int>(value);
     } else if (key == "BLOCK_N") {
-      require(value >= 16 && value <= 256 && value % 16 == 0,
-              "CANNON_TUNE: BLOCK_N={} (expected a multiple of 16 in 16..256)", value);
+      require(value >= 8 && value <= 256 && value % 8 == 0,
+              "CANNON_TUNE: BLOCK_N={} (expected a multiple of 8 in 8..256)", value);
       c.block_n = static_cast<int>(value);
+    } else if (key == "QK_KEYS") {
+      require(value >= 1 && value <= 32, "CANNON_TUNE: QK_KEYS={} (expected 1..32)", value);
+      c.qk_keys = static_cast<int>(value);
+    } else if (key == "PV_COLS") {
+      require(value == 1 || value == 2 || value == 4 || value == 8 || value == 16,
+              "CANNON_TUNE: PV_COLS={} (expected 1, 2, 4, 8 or 16)", value);
+      c.pv_cols = static_cast<int>(value);
     } else {
-      fail(Status::kParamInvalid, "CANNON_TUNE: unknown name '{}' (known: VARIANT, BLOCK_M, BLOCK_N)", key);
+      fail(Status::kParamInvalid, "CANNON_TUNE: unknown name '{}' (known: VARIANT, BLOCK_M, BLOCK_N, QK_KEYS, PV_COLS)",
+           key);
     }
+  }
+  if (c.variant == KernelVariant::kCpu) {
+    // The CPU variant's tiles live on a PoCL thread stack; past this a CANNON_TUNE choice would overflow it.
+    const std::size_t bytes = cpu_private_bytes(c);
+    require(
+        bytes <= kMaxCpuPrivateBytes,
+        "CANNON_TUNE: BLOCK_M={} BLOCK_N={} need {} KiB of private memory per work-item at DK={} DV={} (limit {} KiB)",
+        c.block_m, c.block_n, bytes / 1024, dk, dv, kMaxCpuPrivateBytes / 1024);
   }
   return c;
 }
