@@ -57,7 +57,7 @@ DeviceInfo query_device_info(cl_device_id device) {
 Context Context::create(const std::string& spec) {
   const std::string& chosen_spec = spec.empty() ? Config::global().device : spec;
   std::vector<DeviceEntry> entries = enumerate_devices();
-  DeviceChoice choice = select_device(entries, chosen_spec);
+  DeviceChoice choice = select_device(entries, chosen_spec, spec.empty() ? "CANNON_DEVICE" : "device spec");
   auto impl = std::make_shared<Impl>();
   impl->device = entries[choice.index].id;
   impl->reason = choice.reason;

@@ -18,8 +18,9 @@ bool all_digits(const std::string& s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
 }
 
-[[noreturn]] void no_match(const std::vector<DeviceEntry>& entries, const std::string& spec, const char* why) {
-  fail(Status::kParamInvalid, "CANNON_DEVICE='{}': {}. Devices:\n{}", spec, why,
+[[noreturn]] void no_match(const std::vector<DeviceEntry>& entries, std::string_view source, const std::string& spec,
+                           const char* why) {
+  fail(Status::kParamInvalid, "{}='{}': {}. Devices:\n{}", source, spec, why,
        entries.empty() ? std::string("  (no OpenCL device found; is an ICD such as pocl-opencl-icd installed?)")
                        : describe_devices(entries));
 }
@@ -47,9 +48,10 @@ std::string describe_devices(const std::vector<DeviceEntry>& entries) {
   return out;
 }
 
-DeviceChoice select_device(const std::vector<DeviceEntry>& entries, const std::string& raw_spec) {
+DeviceChoice select_device(const std::vector<DeviceEntry>& entries, const std::string& raw_spec,
+                           std::string_view source) {
   const std::string spec = lower(raw_spec);
-  if (entries.empty()) no_match(entries, raw_spec, "no OpenCL device is available");
+  if (entries.empty()) no_match(entries, source, raw_spec, "no OpenCL device is available");
   if (spec.empty()) {
     for (std::size_t i = 0; i < entries.size(); ++i) {
       if (entries[i].is_cpu) return {i, "CANNON_DEVICE unset: first CPU device"};
@@ -58,8 +60,8 @@ DeviceChoice select_device(const std::vector<DeviceEntry>& entries, const std::s
   }
   if (all_digits(spec)) {
     std::size_t idx = std::stoul(spec);
-    if (idx >= entries.size()) no_match(entries, raw_spec, "device index out of range");
-    return {idx, fmt::format("CANNON_DEVICE={}: device index", raw_spec)};
+    if (idx >= entries.size()) no_match(entries, source, raw_spec, "device index out of range");
+    return {idx, fmt::format("{}={}: device index", source, raw_spec)};
   }
   auto colon = spec.find(':');
   if (colon != std::string::npos && all_digits(spec.substr(0, colon)) && all_digits(spec.substr(colon + 1))) {
@@ -67,26 +69,26 @@ DeviceChoice select_device(const std::vector<DeviceEntry>& entries, const std::s
     int d = std::stoi(spec.substr(colon + 1));
     for (std::size_t i = 0; i < entries.size(); ++i) {
       if (entries[i].platform == p && entries[i].device == d) {
-        return {i, fmt::format("CANNON_DEVICE={}: platform {} device {}", raw_spec, p, d)};
+        return {i, fmt::format("{}={}: platform {} device {}", source, raw_spec, p, d)};
       }
     }
-    no_match(entries, raw_spec, "no such platform:device");
+    no_match(entries, source, raw_spec, "no such platform:device");
   }
   if (spec == "cpu" || spec == "gpu") {
     for (std::size_t i = 0; i < entries.size(); ++i) {
       if (spec == "cpu" ? entries[i].is_cpu : entries[i].is_gpu) {
-        return {i, fmt::format("CANNON_DEVICE={}: first {} device", raw_spec, spec)};
+        return {i, fmt::format("{}={}: first {} device", source, raw_spec, spec)};
       }
     }
-    no_match(entries, raw_spec, spec == "cpu" ? "no CPU device" : "no GPU device");
+    no_match(entries, source, raw_spec, spec == "cpu" ? "no CPU device" : "no GPU device");
   }
   for (std::size_t i = 0; i < entries.size(); ++i) {
     if (lower(entries[i].name).find(spec) != std::string::npos ||
         lower(entries[i].platform_name).find(spec) != std::string::npos) {
-      return {i, fmt::format("CANNON_DEVICE={}: first device whose name contains it", raw_spec)};
+      return {i, fmt::format("{}={}: first device whose name contains it", source, raw_spec)};
     }
   }
-  no_match(entries, raw_spec, "no device name or platform name contains it");
+  no_match(entries, source, raw_spec, "no device name or platform name contains it");
 }
 
 std::vector<DeviceEntry> enumerate_devices() {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cannon/cl.hpp"
@@ -26,7 +27,9 @@ struct DeviceChoice {
 
 // spec: "" (first CPU, else first device), "N" (global index), "P:D", "cpu", "gpu", or a case-insensitive
 // substring of the device or platform name. Throws Error(kParamInvalid) listing the devices on no match.
-DeviceChoice select_device(const std::vector<DeviceEntry>& entries, const std::string& spec);
+// `source` names where the spec came from, in the reason and in errors.
+DeviceChoice select_device(const std::vector<DeviceEntry>& entries, const std::string& spec,
+                           std::string_view source = "CANNON_DEVICE");
 
 // All devices of all platforms, in platform then device order. Empty if there is no OpenCL platform.
 std::vector<DeviceEntry> enumerate_devices();
