@@ -1,0 +1,45 @@
+# The golden round trip, run by ctest: `cannon-conformance --dump` writes cases as golden directories,
+# `--golden` replays them and must pass; a copy whose expected attention_out comes from other inputs (another
+# seed) must FAIL, which proves the replay compares against the files rather than recomputing them.
+# Usage: cmake -DCONFORMANCE=<cannon-conformance> -DWORK_DIR=<scratch dir> -P golden_roundtrip.cmake
+set(cases
+  "fa:b2n4g2s1=37s2=53d=64:layout=BSND:dt=fp32"
+  "fa:b1n4g4s1=17s2=29dk=192dv=128:layout=BSH:dt=bf16"
+  "fa:b2n2g1s1=9s2=7d=64:layout=BNSD:dt=fp16"
+  "fa:n2g2d=64:layout=TND:dt=bf16:seqq=5,5,12:seqkv=7,9,16:softmax_layout=TND")
+
+function(conformance expect_rc log)
+  execute_process(COMMAND ${CONFORMANCE} ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  message("${out}")
+  if(NOT rc EQUAL expect_rc)
+    message(FATAL_ERROR "${log}: exit ${rc}, expected ${expect_rc}\n${err}")
+  endif()
+  set(conformance_out "${out}" PARENT_SCOPE)
+endfunction()
+
+file(REMOVE_RECURSE ${WORK_DIR})
+conformance(0 "dump" --dump ${WORK_DIR}/dump ${cases})
+
+file(GLOB dirs LIST_DIRECTORIES true ${WORK_DIR}/dump/*)
+list(LENGTH dirs count)
+list(LENGTH cases expected_count)
+if(NOT count EQUAL expected_count)
+  message(FATAL_ERROR "--dump wrote ${count} directories for ${expected_count} cases")
+endif()
+conformance(0 "replay" --golden ${dirs})
+if(NOT conformance_out MATCHES "${count} passed, 0 failed")
+  message(FATAL_ERROR "replay did not pass all ${count} golden directories")
+endif()
+
+# Same problem, other inputs: its outputs must not match the first directory's inputs.
+list(GET cases 0 first_case)
+list(GET dirs 0 first_dir)
+conformance(0 "dump with seed 2" --seed 2 --dump ${WORK_DIR}/other ${first_case})
+file(GLOB other_dir LIST_DIRECTORIES true ${WORK_DIR}/other/*)
+file(COPY ${first_dir}/ DESTINATION ${WORK_DIR}/tampered)
+# COPY_FILE always copies; file(COPY) would skip a file whose timestamp matches (both were written this second).
+file(COPY_FILE ${other_dir}/expected/attention_out.npy ${WORK_DIR}/tampered/expected/attention_out.npy)
+conformance(1 "tampered replay" --golden ${WORK_DIR}/tampered)
+if(NOT conformance_out MATCHES "FAILED")
+  message(FATAL_ERROR "the tampered golden directory did not FAIL")
+endif()

@@ -1,0 +1,94 @@
+// Turning a problem string into a FaCase: the tensor shapes of each layout (docs/flash_attention_score.md),
+// the attributes, and the random inputs. Each tensor draws from its own range, so a kernel that mixes up
+// query, key and value (or kv heads under GQA) sees different numbers and fails.
+#include "tools/common/fa_case.hpp"
+
+#include <algorithm>
+#include <random>
+
+namespace cannon::tools {
+namespace {
+
+// [lo, hi] per tensor: not symmetric for key and value, so swapped operands and a wrong mean both show.
+struct Range {
+  double lo, hi;
+};
+constexpr Range kQueryRange{-1.0, 1.0};
+constexpr Range kKeyRange{-0.9, 1.0};
+constexpr Range kValueRange{-1.0, 0.8};
+
+// Uniform draws from 53 random bits, identical on every standard library (std::uniform_real_distribution is
+// not), then rounded to float so that the fp32 store is exact and fp16/bf16 round only once.
+HostData random_tensor(const TensorDesc& desc, std::mt19937_64& rng, Range range) {
+  std::vector<double> values(static_cast<std::size_t>(std::max<int64_t>(desc.numel(), 0)));
+  for (double& v : values) {
+    double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;
+    v = static_cast<float>(range.lo + (range.hi - range.lo) * u);
+  }
+  return encode_values(desc.dtype, desc.shape, values);
+}
+
+int64_t tokens(const std::vector<int64_t>& cumulative) {
+  return cumulative.empty() ? 0 : *std::max_element(cumulative.begin(), cumulative.end());
+}
+
+}  // namespace
+
+std::vector<int64_t> fa_tensor_shape(const std::string& layout, int64_t batch, int64_t seq, int64_t heads,
+                                     int64_t dim) {
+  if (layout == "BSH") return {batch, seq, heads * dim};
+  if (layout == "SBH") return {seq, batch, heads * dim};
+  if (layout == "BNSD") return {batch, heads, seq, dim};
+  if (layout == "TND") return {seq, heads, dim};
+  return {batch, seq, heads, dim};
+}
+
+FlashAttentionScoreDescs FaCase::descs() const {
+  FlashAttentionScoreDescs d{inputs.query.desc, inputs.key.desc, inputs.value.desc, {}, {}, {}};
+  if (inputs.pse) d.pse = inputs.pse->desc;
+  if (inputs.drop_mask) d.drop_mask = inputs.drop_mask->desc;
+  if (inputs.atten_mask) d.atten_mask = inputs.atten_mask->desc;
+  return d;
+}
+
+reference::FlashAttentionScoreRefInputs FaCase::ref_inputs() const {
+  reference::FlashAttentionScoreRefInputs r{
+      to_host_tensor(inputs.query), to_host_tensor(inputs.key), to_host_tensor(inputs.value), {}, {}, {}};
+  if (inputs.pse) r.pse = to_host_tensor(*inputs.pse);
+  if (inputs.drop_mask) r.drop_mask = to_host_tensor(*inputs.drop_mask);
+  if (inputs.atten_mask) r.atten_mask = to_host_tensor(*inputs.atten_mask);
+  return r;
+}
+
+FaCase describe_case(const FaProblem& p) {
+  FaCase c;
+  c.attrs.head_num = p.head_num.value_or(p.n1);
+  c.attrs.input_layout = p.layout;
+  c.attrs.scale = p.effective_scale();
+  c.attrs.softmax_layout = p.softmax_layout;
+  int64_t batch = p.b, seq_q = p.s1, seq_kv = p.s2;
+  if (p.tnd()) {
+    c.attrs.actual_seq_qlen = p.cum_seq_q();
+    c.attrs.actual_seq_kvlen = p.cum_seq_kv();
+    batch = 1;
+    seq_q = tokens(c.attrs.actual_seq_qlen);
+    seq_kv = tokens(c.attrs.actual_seq_kvlen);
+  }
+  c.inputs.query.desc = TensorDesc{p.dtype, fa_tensor_shape(p.layout, batch, seq_q, p.n1, p.dk)};
+  c.inputs.key.desc = TensorDesc{p.dtype, fa_tensor_shape(p.layout, batch, seq_kv, p.n2, p.dk)};
+  c.inputs.value.desc = TensorDesc{p.dtype, fa_tensor_shape(p.layout, batch, seq_kv, p.n2, p.dv)};
+  return c;
+}
+
+void generate_inputs(FaCase& c, uint64_t seed) {
+  // One stream per tensor, so a tensor's values do not depend on the sizes of the others.
+  // seed_seq takes 32-bit words (and its mixing is specified by the standard, so streams are portable).
+  auto lo = static_cast<uint32_t>(seed), hi = static_cast<uint32_t>(seed >> 32);
+  std::seed_seq q_seed{lo, hi, 1u}, k_seed{lo, hi, 2u}, v_seed{lo, hi, 3u};
+  std::mt19937_64 q_rng(q_seed), k_rng(k_seed), v_rng(v_seed);
+  c.inputs.query = random_tensor(c.inputs.query.desc, q_rng, kQueryRange);
+  c.inputs.key = random_tensor(c.inputs.key.desc, k_rng, kKeyRange);
+  c.inputs.value = random_tensor(c.inputs.value.desc, v_rng, kValueRange);
+}
+
+}  // namespace cannon::tools

@@ -1,0 +1,32 @@
+// Golden case directories: how cannon is checked against tensors from a real Ascend run or another
+// implementation, and how cannon's own results are handed to others. A directory holds
+//   case.json            {"op": "flash_attention_score", "attrs": {...MindSpore/torch_npu names...},
+//                         "dtypes": {"query": "bf16", ...}}   (dtypes: tensors stored as raw bits)
+//   query.npy key.npy value.npy [pse.npy atten_mask.npy drop_mask.npy]
+//   expected/attention_out.npy expected/softmax_max.npy expected/softmax_sum.npy   (any subset)
+#pragma once
+
+#include <string>
+
+#include "tools/common/compare.hpp"
+#include "tools/common/device_run.hpp"
+#include "tools/common/fa_case.hpp"
+
+namespace cannon::tools {
+
+struct GoldenCase {
+  std::string dir;
+  FaCase fa;
+  FaValues expected;
+};
+
+// Reads a directory. Throws std::runtime_error naming the file and the problem (missing file, unknown op or
+// attribute, wrong JSON type, npy errors). Attributes missing from case.json take MindSpore's defaults
+// (scale 1.0, keep_prob 1.0, pre/next 2147483647, sparse_mode 0, ...); head_num and input_layout are required.
+GoldenCase load_golden(const std::string& dir);
+
+// Writes `fa`'s inputs and `outputs` as a golden directory (created if needed); `problem` is recorded in
+// case.json for humans. Replaying the directory with --golden compares a run against these outputs.
+void write_golden(const std::string& dir, const FaCase& fa, const FaDeviceOutputs& outputs, const std::string& problem);
+
+}  // namespace cannon::tools

@@ -1,0 +1,234 @@
+// Parser and printer of FlashAttentionScore problem strings. Attributes are parsed through one table, so a
+// later release adds sparse=, pre=, next=, pse= ... by adding a row; keys not in the table are errors that
+// say which keys exist, so a typo never silently runs a different case.
+#include "tools/common/problem.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <stdexcept>
+
+namespace cannon::tools {
+namespace {
+
+[[noreturn]] void fail(std::string_view text, const std::string& message) {
+  throw std::invalid_argument(fmt::format("problem '{}': {}", text, message));
+}
+
+int64_t parse_int(std::string_view value, std::string_view key, std::string_view text) {
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  if (ec != std::errc() || end != value.data() + value.size()) {
+    fail(text, fmt::format("'{}' needs an integer, got '{}'", key, value));
+  }
+  return v;
+}
+
+std::vector<int64_t> parse_list(std::string_view value, std::string_view key, std::string_view text) {
+  std::vector<int64_t> list;
+  while (true) {
+    std::size_t comma = value.find(',');
+    list.push_back(parse_int(value.substr(0, comma), key, text));
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return list;
+}
+
+std::string join(const std::vector<int64_t>& list) {
+  std::string s;
+  for (std::size_t i = 0; i < list.size(); ++i) s += (i ? "," : "") + std::to_string(list[i]);
+  return s;
+}
+
+// The dimension segment, as key -> value. Keys are letters, plus a '1'/'2' suffix on s and n when '=' follows.
+std::map<std::string, int64_t> parse_dims(std::string_view dims, std::string_view text) {
+  static constexpr const char* kKeys[] = {"b", "n", "n1", "n2", "g", "s", "s1", "s2", "d", "dk", "dv"};
+  std::map<std::string, int64_t> values;
+  std::size_t pos = 0;
+  while (pos < dims.size()) {
+    std::size_t start = pos;
+    while (pos < dims.size() && dims[pos] >= 'a' && dims[pos] <= 'z') ++pos;
+    std::string key(dims.substr(start, pos - start));
+    if ((key == "s" || key == "n") && pos + 1 < dims.size() && (dims[pos] == '1' || dims[pos] == '2') &&
+        dims[pos + 1] == '=') {
+      key += dims[pos++];
+    }
+    if (key.empty()) fail(text, fmt::format("expected a dimension key at '{}'", dims.substr(start)));
+    if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys)) {
+      fail(text, fmt::format("unknown dimension '{}' (known: b n n1 n2 g s s1= s2= d dk dv)", key));
+    }
+    if (pos < dims.size() && dims[pos] == '=') ++pos;
+    std::size_t digits = pos;
+    while (pos < dims.size() && dims[pos] >= '0' && dims[pos] <= '9') ++pos;
+    if (digits == pos) fail(text, fmt::format("dimension '{}' needs a value", key));
+    if (!values.emplace(key, parse_int(dims.substr(digits, pos - digits), key, text)).second) {
+      fail(text, fmt::format("dimension '{}' given twice", key));
+    }
+  }
+  return values;
+}
+
+void apply_dims(const std::map<std::string, int64_t>& v, FaProblem& p, std::string_view text) {
+  auto has = [&](const char* key) { return v.count(key) != 0; };
+  auto conflict = [&](const char* a, const char* b) {
+    if (has(a) && has(b)) fail(text, fmt::format("'{}' and '{}' cannot both be given", a, b));
+  };
+  conflict("n", "n1");
+  conflict("g", "n2");
+  conflict("s", "s1");
+  conflict("s", "s2");
+  conflict("d", "dk");
+  conflict("d", "dv");
+  if (has("b")) p.b = v.at("b");
+  if (has("n")) p.n1 = v.at("n");
+  if (has("n1")) p.n1 = v.at("n1");
+  p.n2 = p.n1;
+  if (has("n2")) p.n2 = v.at("n2");
+  if (has("g")) {
+    int64_t g = v.at("g");
+    if (g < 1 || p.n1 % g != 0)
+      fail(text, fmt::format("g={} does not divide n={} (give n2= for N2 directly)", g, p.n1));
+    p.n2 = p.n1 / g;
+  }
+  if (has("s")) p.s1 = p.s2 = v.at("s");
+  if (has("s1")) p.s1 = v.at("s1");
+  if (has("s2")) p.s2 = v.at("s2");
+  if (has("d")) p.dk = p.dv = v.at("d");
+  if (has("dk")) p.dk = v.at("dk");
+  if (has("dv")) p.dv = v.at("dv");
+}
+
+struct AttrRow {
+  const char* key;
+  void (*parse)(FaProblem& p, std::string_view value, std::string_view text);
+};
+
+// One row per attribute; a later release adds sparse=, pre=, next=, mask=, pse=, keep_prob= here.
+constexpr AttrRow kAttrs[] = {
+    {"layout", [](FaProblem& p, std::string_view v, std::string_view) { p.layout = std::string(v); }},
+    {"dt",
+     [](FaProblem& p, std::string_view v, std::string_view text) {
+       try {
+         p.dtype = parse_dtype(v, "dt");
+       } catch (const std::exception& e) {
+         fail(text, e.what());
+       }
+     }},
+    {"scale",
+     [](FaProblem& p, std::string_view v, std::string_view text) {
+       std::string s(v);
+       char* end = nullptr;
+       double x = std::strtod(s.c_str(), &end);
+       if (s.empty() || *end != '\0') fail(text, fmt::format("'scale' needs a number, got '{}'", v));
+       p.scale = x;
+     }},
+    {"seqq", [](FaProblem& p, std::string_view v, std::string_view text) { p.seqq = parse_list(v, "seqq", text); }},
+    {"seqkv", [](FaProblem& p, std::string_view v, std::string_view text) { p.seqkv = parse_list(v, "seqkv", text); }},
+    {"softmax_layout", [](FaProblem& p, std::string_view v, std::string_view) { p.softmax_layout = std::string(v); }},
+    {"head_num",
+     [](FaProblem& p, std::string_view v, std::string_view text) { p.head_num = parse_int(v, "head_num", text); }},
+    {"seed",
+     [](FaProblem& p, std::string_view v, std::string_view text) {
+       int64_t seed = parse_int(v, "seed", text);
+       if (seed < 0) fail(text, "'seed' must be >= 0");
+       p.seed = static_cast<uint64_t>(seed);
+     }},
+};
+
+// Attributes of Ascend's operator that the problem string will carry once cannon implements them.
+constexpr const char* kReserved[] = {"sparse",      "sparse_mode",  "pre",       "next",   "mask",
+                                     "pse",         "pse_type",     "keep_prob", "prefix", "inner_precise",
+                                     "q_start_idx", "kv_start_idx", "dropout",   "sink"};
+
+void parse_attr(FaProblem& p, std::string_view segment, std::string_view text) {
+  std::size_t eq = segment.find('=');
+  if (eq == std::string_view::npos) fail(text, fmt::format("attribute '{}' needs key=value", segment));
+  std::string_view key = segment.substr(0, eq);
+  for (const AttrRow& row : kAttrs) {
+    if (key == row.key) return row.parse(p, segment.substr(eq + 1), text);
+  }
+  if (std::find(std::begin(kReserved), std::end(kReserved), key) != std::end(kReserved)) {
+    fail(text, fmt::format("attribute '{}' is not supported by this cannon release yet", key));
+  }
+  std::string known;
+  for (const AttrRow& row : kAttrs) known += std::string(known.empty() ? "" : ", ") + row.key;
+  fail(text, fmt::format("unknown attribute '{}' (known: {})", key, known));
+}
+
+}  // namespace
+
+double FaProblem::effective_scale() const { return scale ? *scale : 1.0 / std::sqrt(static_cast<double>(dk)); }
+
+std::vector<int64_t> FaProblem::cum_seq_q() const {
+  if (!seqq.empty()) return seqq;
+  std::vector<int64_t> ends(std::max<int64_t>(b, 0));
+  for (std::size_t i = 0; i < ends.size(); ++i) ends[i] = static_cast<int64_t>(i + 1) * s1;
+  return ends;
+}
+
+std::vector<int64_t> FaProblem::cum_seq_kv() const {
+  if (!seqkv.empty()) return seqkv;
+  std::vector<int64_t> ends(std::max<int64_t>(b, 0));
+  for (std::size_t i = 0; i < ends.size(); ++i) ends[i] = static_cast<int64_t>(i + 1) * s2;
+  return ends;
+}
+
+bool FaProblem::operator==(const FaProblem& o) const {
+  return b == o.b && n1 == o.n1 && n2 == o.n2 && s1 == o.s1 && s2 == o.s2 && dk == o.dk && dv == o.dv &&
+         layout == o.layout && dtype == o.dtype && scale == o.scale && seqq == o.seqq && seqkv == o.seqkv &&
+         softmax_layout == o.softmax_layout && head_num == o.head_num && seed == o.seed;
+}
+
+std::string_view problem_op(std::string_view text) {
+  std::size_t colon = text.find(':');
+  return colon == std::string_view::npos ? std::string_view() : text.substr(0, colon);
+}
+
+FaProblem parse_fa_problem(std::string_view text) {
+  if (problem_op(text) != "fa") fail(text, "expected the operator prefix 'fa:'");
+  std::vector<std::string_view> segments;
+  std::string_view rest = text.substr(3);
+  while (true) {
+    std::size_t colon = rest.find(':');
+    segments.push_back(rest.substr(0, colon));
+    if (colon == std::string_view::npos) break;
+    rest.remove_prefix(colon + 1);
+  }
+  FaProblem p;
+  std::map<std::string, int64_t> dims = parse_dims(segments[0], text);
+  apply_dims(dims, p, text);
+  for (std::size_t i = 1; i < segments.size(); ++i) parse_attr(p, segments[i], text);
+
+  if (!p.seqq.empty() || !p.seqkv.empty()) {
+    if (!p.tnd()) fail(text, "seqq/seqkv need layout=TND");
+    if (dims.count("s") || dims.count("s1") || dims.count("s2")) fail(text, "s/s1/s2 cannot be given with seqq/seqkv");
+    if (p.seqq.empty()) fail(text, "seqkv needs seqq");
+    if (p.seqkv.empty()) p.seqkv = p.seqq;
+    if (dims.count("b") && p.b != static_cast<int64_t>(p.seqq.size())) {
+      fail(text, fmt::format("b={} but seqq has {} entries", p.b, p.seqq.size()));
+    }
+    p.b = static_cast<int64_t>(p.seqq.size());
+  }
+  return p;
+}
+
+std::string to_string(const FaProblem& p) {
+  std::string s = fmt::format("fa:b{}n{}", p.b, p.n1);
+  s += (p.n2 > 0 && p.n1 % p.n2 == 0) ? fmt::format("g{}", p.n1 / p.n2) : fmt::format("n2={}", p.n2);
+  if (p.seqq.empty()) s += p.s1 == p.s2 ? fmt::format("s={}", p.s1) : fmt::format("s1={}s2={}", p.s1, p.s2);
+  s += p.dk == p.dv ? fmt::format("d={}", p.dk) : fmt::format("dk={}dv={}", p.dk, p.dv);
+  s += fmt::format(":layout={}:dt={}", p.layout, dtype_name(p.dtype));
+  if (p.scale) s += fmt::format(":scale={}", *p.scale);
+  if (!p.seqq.empty()) s += fmt::format(":seqq={}:seqkv={}", join(p.seqq), join(p.seqkv));
+  if (!p.softmax_layout.empty()) s += ":softmax_layout=" + p.softmax_layout;
+  if (p.head_num) s += fmt::format(":head_num={}", *p.head_num);
+  if (p.seed) s += fmt::format(":seed={}", *p.seed);
+  return s;
+}
+
+}  // namespace cannon::tools

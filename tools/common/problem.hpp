@@ -1,0 +1,55 @@
+// The FlashAttentionScore problem string: one compact line that names a test or benchmark case, e.g.
+// `fa:b2n8g2s1=113s2=203d=64:layout=BSND:dt=bf16`. The conformance tool and the benchmark both read it
+// (DESIGN principle 9), and the printer gives the canonical form used in repro lines and batch listings.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cannon/dtype.hpp"
+
+namespace cannon::tools {
+
+// Dimension keys (in the first segment, a key and an integer, '=' optional for b n g s d dk dv and
+// required for s1 s2 n1 n2, so "s113" is S=113 and "s1=113" is S1=113):
+//   b  batch              n, n1  query heads N1     g  N1/N2 (GQA ratio)      n2  kv heads N2 directly
+//   s  S1 = S2            s1, s2 query / kv length  d  Dk = Dv                dk, dv  head dims
+// Attributes (later segments, key=value):
+//   layout=BSH|SBH|BSND|BNSD|TND   dt=fp32|fp16|bf16   scale=<double> (default 1/sqrt(Dk))
+//   seqq=2,5,9 seqkv=3,3,10        TND cumulative ends (default: b batches of s1 / s2; seqkv defaults
+//                                  to seqq when only seqq is given)
+//   softmax_layout=TND|            head_num=<int> (overrides N1 in the attrs, for negative tests)
+//   seed=<uint>                    input generator seed (default: the tool's --seed)
+struct FaProblem {
+  int64_t b = 1, n1 = 1, n2 = 1, s1 = 128, s2 = 128, dk = 64, dv = 64;
+  std::string layout = "BSND";
+  DType dtype = DType::kFloat32;
+  std::optional<double> scale;
+  std::vector<int64_t> seqq, seqkv;  // TND cumulative ends; empty: b batches of s1 / s2
+  std::string softmax_layout;
+  std::optional<int64_t> head_num;
+  std::optional<uint64_t> seed;
+
+  double effective_scale() const;
+  bool tnd() const { return layout == "TND"; }
+  // TND cumulative ends as passed to the op (explicit, or b batches of s1 / s2).
+  std::vector<int64_t> cum_seq_q() const;
+  std::vector<int64_t> cum_seq_kv() const;
+  bool operator==(const FaProblem& other) const;
+};
+
+// Parses "fa:..." (the operator prefix is required). Throws std::invalid_argument with a message that
+// quotes the text and names the offending key. Reserved attributes of later releases (sparse, pre, next,
+// mask, pse, pse_type, keep_prob, prefix, inner_precise) are rejected as not supported yet.
+FaProblem parse_fa_problem(std::string_view text);
+
+// Canonical form: parse_fa_problem(to_string(p)) == p.
+std::string to_string(const FaProblem& problem);
+
+// The operator prefix of a problem string ("fa" for "fa:..."), empty when there is none.
+std::string_view problem_op(std::string_view text);
+
+}  // namespace cannon::tools
