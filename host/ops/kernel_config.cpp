@@ -29,7 +29,7 @@ std::size_t cpu_private_bytes(const KernelConfig& c) {
   const std::size_t d = static_cast<std::size_t>(std::max(c.dk, c.dv));
   return 4 * (m * static_cast<std::size_t>(c.dk + c.dv) + n * d + n * m);
 }
-constexpr std::size_t kMaxCpuPrivateBytes = 160 * 1024;
+constexpr std::size_t kMaxCpuPrivateBytes = std::size_t{160} * 1024;
 
 }  // namespace
 

@@ -52,7 +52,7 @@ DType parse_dtype(std::string_view text, std::string_view what) {
     const char* name;
     DType dtype;
   };
-  static const Alias kAliases[] = {
+  static constexpr Alias kAliases[] = {
       {"fp32", DType::kFloat32},  {"float32", DType::kFloat32},   {"f32", DType::kFloat32}, {"float", DType::kFloat32},
       {"fp16", DType::kFloat16},  {"float16", DType::kFloat16},   {"f16", DType::kFloat16}, {"half", DType::kFloat16},
       {"bf16", DType::kBFloat16}, {"bfloat16", DType::kBFloat16}, {"bool", DType::kBool},   {"uint8", DType::kUInt8},

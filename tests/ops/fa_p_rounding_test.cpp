@@ -20,7 +20,8 @@ double exact_fraction(const tools::HostData& dev, const std::vector<double>& ref
   for (std::size_t i = 0; i < dev.bytes.size(); i += elem) {
     same += std::equal(dev.bytes.begin() + i, dev.bytes.begin() + i + elem, want.bytes.begin() + i) ? 1 : 0;
   }
-  return static_cast<double>(same) / static_cast<double>(dev.bytes.size() / elem);
+  const std::size_t count = dev.bytes.size() / elem;
+  return static_cast<double>(same) / static_cast<double>(count);
 }
 
 class FaPRounding : public ::testing::TestWithParam<const char*> {};

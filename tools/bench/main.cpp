@@ -23,7 +23,7 @@ namespace cannon::tools {
 namespace {
 
 // The benchmark shapes: B=1, N=8, S=2048, D=64 and 128, fp32 and bf16, non-causal.
-const char* const kDefaultCases[] = {
+constexpr const char* kDefaultCases[] = {
     "fa:b1n8s2048d64:layout=BSND:dt=fp32",
     "fa:b1n8s2048d128:layout=BSND:dt=fp32",
     "fa:b1n8s2048d64:layout=BSND:dt=bf16",
