@@ -1,0 +1,145 @@
+// classify_tile() and plan_tiles(): the S2 tiles each (batch, S1 tile) must visit, in closed form from the band
+// rule (only tiles that touch the band or the prefix are even looked at), and a work order that keeps PoCL's
+// threads equally busy when rows cost different amounts (causal, band, varlen).
+#include "host/schedule/tile_plan.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "host/runtime/check.hpp"
+
+namespace cannon::schedule {
+namespace {
+
+constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
+// A tile is stored as (col0 << 1) | partial in an int32, so col0 must stay below 2^30.
+constexpr int64_t kMaxS2 = int64_t{1} << 30;
+
+// One (batch, S1 tile): its tile list, shared by every head.
+struct RowTiles {
+  int32_t batch = 0, row0 = 0, tile_begin = 0, tile_count = 0;
+  int64_t dense = 0;  // S2 tiles without skipping
+};
+
+// Appends the non-SKIP tiles of rows [r0, r1) of a batch with s2 keys, in increasing col0. Visible columns are
+// [0, prefix) plus, when the band is non-empty, the union over the rows of [i - pre, i + next], which is the
+// single interval [r0 - pre, r1 - 1 + next] because consecutive rows shift it by one.
+void append_row_tiles(const MaskPlan& masks, const BandRule& rule, int64_t r0, int64_t r1, int64_t s2, int block_n,
+                      std::vector<int32_t>& tiles) {
+  const int64_t n_tiles = (s2 + block_n - 1) / block_n;
+  int64_t lo_a = 0, hi_a = n_tiles, lo_b = 0, hi_b = 0;  // tile index ranges [lo, hi)
+  if (masks.masked) {
+    hi_a = (std::min(rule.prefix, s2) + block_n - 1) / block_n;
+    const int64_t c_lo = std::max<int64_t>(0, r0 - rule.pre);
+    const int64_t c_hi = std::min(s2 - 1, r1 - 1 + rule.next);
+    if (rule.pre + rule.next >= 0 && c_lo <= c_hi) {
+      lo_b = c_lo / block_n;
+      hi_b = c_hi / block_n + 1;
+      if (lo_b <= hi_a) {  // the band touches or overlaps the prefix tiles: one range
+        hi_a = std::max(hi_a, hi_b);
+        lo_b = hi_b = 0;
+      }
+    }
+  }
+  for (const auto& [lo, hi] : {std::pair{lo_a, hi_a}, std::pair{lo_b, hi_b}}) {
+    for (int64_t t = lo; t < hi; ++t) {
+      const int64_t c0 = t * block_n;
+      const TileClass cls =
+          masks.masked ? classify_tile(rule, r0, r1, c0, std::min(c0 + block_n, s2)) : TileClass::kFull;
+      if (cls == TileClass::kSkip) continue;  // cannot happen inside the ranges; kept so SKIP is never listed
+      const bool partial = cls == TileClass::kPartial || masks.reads_mask_tensor;
+      tiles.push_back(static_cast<int32_t>((c0 << 1) | (partial ? 1 : 0)));
+    }
+  }
+}
+
+// Work order. PoCL gives each thread a contiguous chunk of work-groups (at most ceil(remaining / threads)), so the
+// order must spread cost evenly along the list: then every chunk costs in proportion to its length, whatever the
+// thread count. Entries are sorted by cost (descending; ties by batch, head, row0) and placed greedily from the
+// expensive or the cheap end, whichever keeps the running cost closer to the ideal line total * k / n. A causal
+// list thus becomes long, short, long, short...; equal costs (dense, or most of a band) keep (batch, head, row0)
+// order, so neighbouring work-groups read the same K/V head. Cost = tiles + 1 (the +1: Q load and output write).
+std::vector<WorkEntry> balanced_order(std::vector<WorkEntry> entries) {
+  auto cost = [](const WorkEntry& e) { return int64_t{e.tile_count} + 1; };
+  std::sort(entries.begin(), entries.end(), [&](const WorkEntry& a, const WorkEntry& b) {
+    if (cost(a) != cost(b)) return cost(a) > cost(b);
+    if (a.batch != b.batch) return a.batch < b.batch;
+    if (a.head != b.head) return a.head < b.head;
+    return a.row0 < b.row0;
+  });
+  const size_t n = entries.size();
+  double total = 0;
+  for (const WorkEntry& e : entries) total += static_cast<double>(cost(e));
+  std::vector<WorkEntry> order;
+  order.reserve(n);
+  size_t lo = 0, hi = n;  // unplaced entries are [lo, hi)
+  double sum = 0;
+  for (size_t k = 0; k < n; ++k) {
+    const double target = total * static_cast<double>(k + 1) / static_cast<double>(n);
+    const double with_lo = std::abs(sum + static_cast<double>(cost(entries[lo])) - target);
+    const double with_hi = std::abs(sum + static_cast<double>(cost(entries[hi - 1])) - target);
+    const WorkEntry& pick = with_lo <= with_hi ? entries[lo++] : entries[--hi];
+    sum += static_cast<double>(cost(pick));
+    order.push_back(pick);
+  }
+  return order;
+}
+
+}  // namespace
+
+TileClass classify_tile(const BandRule& rule, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+  if (r0 >= r1 || c0 >= c1) return TileClass::kSkip;
+  if (c1 <= rule.prefix) return TileClass::kFull;
+  // On the tile, j - i spans [c0 - (r1 - 1), (c1 - 1) - r0], every value reached. Columns below the prefix are
+  // visible anyway, so FULL needs the band to cover only the columns [max(c0, prefix), c1).
+  const int64_t d_max = (c1 - 1) - r0;
+  const int64_t d_min_rest = std::max(c0, rule.prefix) - (r1 - 1);
+  if (d_min_rest >= -rule.pre && d_max <= rule.next) return TileClass::kFull;
+  const int64_t d_min = c0 - (r1 - 1);
+  const bool band_any = std::max(d_min, -rule.pre) <= std::min(d_max, rule.next);
+  return band_any || c0 < rule.prefix ? TileClass::kPartial : TileClass::kSkip;
+}
+
+TilePlan plan_tiles(const MaskPlan& masks, const std::vector<int64_t>& s1, const std::vector<int64_t>& s2,
+                    int64_t heads, int block_m, int block_n, int threads) {
+  require(block_m > 0 && block_n > 0, "tile sizes must be positive (block_m {}, block_n {})", block_m, block_n);
+  require(heads > 0 && heads <= kInt32Max, "heads = {} must be in [1, 2^31)", heads);
+  require(threads > 0, "threads = {} must be positive", threads);
+  require(s1.size() == s2.size() && s1.size() <= static_cast<size_t>(kInt32Max),
+          "per-batch S1 ({}) and S2 ({}) counts must match and fit int32", s1.size(), s2.size());
+  require(!masks.masked || masks.rules.size() == s1.size(), "mask plan has {} rules for {} batches", masks.rules.size(),
+          s1.size());
+  TilePlan plan;
+  plan.block_m = block_m;
+  plan.block_n = block_n;
+  std::vector<RowTiles> rows;
+  for (size_t b = 0; b < s1.size(); ++b) {
+    require(s1[b] >= 0 && s1[b] <= kInt32Max, "S1 of batch {} = {} must be in [0, 2^31)", b, s1[b]);
+    require(s2[b] >= 0 && s2[b] < kMaxS2, "S2 of batch {} = {} must be in [0, 2^30) for the tile plan", b, s2[b]);
+    const BandRule rule = masks.masked ? masks.rules[b] : BandRule{};
+    for (int64_t row0 = 0; row0 < s1[b]; row0 += block_m) {
+      const size_t begin = plan.tiles.size();
+      append_row_tiles(masks, rule, row0, std::min(row0 + block_m, s1[b]), s2[b], block_n, plan.tiles);
+      require(plan.tiles.size() <= static_cast<size_t>(kInt32Max), "tile plan exceeds 2^31 tiles");
+      rows.push_back({static_cast<int32_t>(b), static_cast<int32_t>(row0), static_cast<int32_t>(begin),
+                      static_cast<int32_t>(plan.tiles.size() - begin), (s2[b] + block_n - 1) / block_n});
+    }
+  }
+  require(static_cast<int64_t>(rows.size()) <= kInt32Max / heads,
+          "tile plan exceeds 2^31 work entries ({} S1 tiles x {} heads)", rows.size(), heads);
+
+  std::vector<WorkEntry> entries;
+  entries.reserve(rows.size() * static_cast<size_t>(heads));
+  for (const RowTiles& r : rows) {
+    for (int64_t h = 0; h < heads; ++h) {
+      entries.push_back({r.batch, static_cast<int32_t>(h), r.row0, r.tile_begin, r.tile_count});
+      plan.visited_tiles += r.tile_count;
+      plan.dense_tiles += r.dense;
+    }
+  }
+  plan.entries = balanced_order(std::move(entries));
+  return plan;
+}
+
+}  // namespace cannon::schedule

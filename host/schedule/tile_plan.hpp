@@ -1,0 +1,44 @@
+// The tile scheduler: for each (batch, S1 tile) the S2 tiles to visit, each FULL (no mask work) or PARTIAL
+// (apply the rule and/or the mask tensor inside the tile); SKIP tiles are never listed. Work entries
+// (batch, head, S1 tile) are ordered so that PoCL's contiguous chunks of work-groups keep every thread
+// busy under causal masks. Kernels consume this plan; they do not rediscover it. Pure C++: no OpenCL.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "host/schedule/band_rule.hpp"
+
+namespace cannon::schedule {
+
+enum class TileClass : uint8_t { kSkip = 0, kPartial = 1, kFull = 2 };
+
+// Class of rows [r0, r1) × columns [c0, c1) under the rule alone: SKIP iff no element is visible, FULL iff
+// every element is. (A mask tensor turns FULL into PARTIAL; plan_tiles does that.)
+TileClass classify_tile(const BandRule& rule, int64_t r0, int64_t r1, int64_t c0, int64_t c1);
+
+// A TilePlan::tiles element: (col0 << 1) | partial.
+inline int32_t tile_col0(int32_t tile) { return tile >> 1; }
+inline bool tile_partial(int32_t tile) { return (tile & 1) != 0; }
+
+struct WorkEntry {
+  int32_t batch = 0, head = 0, row0 = 0;
+  int32_t tile_begin = 0, tile_count = 0;  // a range of TilePlan::tiles
+};
+
+struct TilePlan {
+  int block_m = 0, block_n = 0;
+  // Each tile is (col0 << 1) | partial, with col0 a multiple of block_n. Tiles of one (batch, S1 tile) are
+  // stored once, in increasing col0, and shared by all heads.
+  std::vector<int32_t> tiles;
+  std::vector<WorkEntry> entries;  // execution order
+  int64_t visited_tiles = 0;       // sum over entries of tile_count (the work the kernel does)
+  int64_t dense_tiles = 0;         // the same without any skipping (for reports and tests)
+};
+
+// s1/s2: per-batch lengths; batches with s1 == 0 get no entries; batches with s2 == 0 get entries with no
+// tiles (their rows are written as rows without keys). threads: the device's compute units, for balancing.
+TilePlan plan_tiles(const MaskPlan& masks, const std::vector<int64_t>& s1, const std::vector<int64_t>& s2,
+                    int64_t heads, int block_m, int block_n, int threads);
+
+}  // namespace cannon::schedule
