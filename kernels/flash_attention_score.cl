@@ -3,6 +3,7 @@
 // BLOCK_M query rows).
 //   fa_fwd_cpu:     one work-item per entry, register tiles, no barriers; launched with local size 1.
 //   fa_fwd_generic: one work-item per query row, scalar loops; correct on any OpenCL 1.2 device.
+// Both visit only the S2 tiles the host's scheduler listed for the entry and mask only PARTIAL tiles.
 // Compile-time config (-D): DTYPE, DK, DV, BLOCK_M, BLOCK_N, QK_KEYS, PV_COLS.
 #include "common/dtype.clh"
 #include "common/round.clh"
@@ -48,9 +49,11 @@
 
 #include "cube/qk_tile_cpu.clh"
 #include "cube/pv_tile_cpu.clh"
+#include "vector/mask_cpu.clh"
 #include "vector/online_softmax_cpu.clh"
 
-// Rows of a batch with S2 = 0 see no key: written as Ascend's invalid line (out 0, max -FLT_MAX, sum FLT_MAX).
+// Ascend's invalid line (out 0, max -FLT_MAX, sum FLT_MAX): rows that see no key, and fully masked rows in
+// invalid-line mode.
 inline void write_empty_row(__global DATA_T* out, __global float* smax, __global float* ssum, HeadView h, long i,
                             long o_seq) {
   for (int d = 0; d < DV; ++d) STORE1(out, h.o + i * o_seq + d, 0.0f);
@@ -69,11 +72,15 @@ inline void load_q_transposed(__global const DATA_T* q, long base, long seq_stri
 
 // out row = O / l, gathered back from the transposed accumulators; then the replicated stats.
 inline void store_rows(__global DATA_T* out, __global float* smax, __global float* ssum, HeadView h, long row0,
-                       int rows, long o_seq, const float* ot, const float* m, const float* l) {
+                       int rows, long o_seq, const float* ot, const float* m, const float* l, int flags) {
   float row[DV_PAD];
   for (int d = DV; d < DV_PAD; ++d) row[d] = 0.0f;  // lanes of the last partial chunk that are never stored
   for (int r = 0; r < rows; ++r) {
     const long i = row0 + r;
+    if (invalid_row(flags, m[r], l[r])) {
+      write_empty_row(out, smax, ssum, h, i, o_seq);
+      continue;
+    }
     const float inv = 1.0f / l[r];
     for (int d = 0; d < DV; ++d) row[d] = ot[d * ROW_VECS * 16 + r];
     for (int c = 0; c < DV; c += 16) {
@@ -89,11 +96,12 @@ inline void store_rows(__global DATA_T* out, __global float* smax, __global floa
 
 __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __global const DATA_T* v,
                          __global DATA_T* out, __global float* smax, __global float* ssum,
-                         __global const long* batches, __global const int* work, long q_seq, long q_head,
-                         long k_seq, long k_head, long v_seq, long v_head, long o_seq, long o_head, long smax_off,
-                         long ssum_off, int group, float scale) {
+                         __global const long* batches, __global const int* work, __global const int* tiles,
+                         __global const uchar* mask, long q_seq, long q_head, long k_seq, long k_head, long v_seq,
+                         long v_head, long o_seq, long o_head, long smax_off, long ssum_off, long mask_head,
+                         long mask_row, int group, float scale, int flags) {
   __global const int* wk = work + (long)get_global_id(0) * WK_STRIDE;
-  HeadView h = head_view(batches, wk[WK_BATCH], wk[WK_HEAD], group, q_head, k_head, v_head, o_head);
+  HeadView h = head_view(batches, wk[WK_BATCH], wk[WK_HEAD], group, q_head, k_head, v_head, o_head, mask_head);
   smax += smax_off;
   ssum += ssum_off;
   const long row0 = wk[WK_ROW0];
@@ -115,24 +123,28 @@ __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __g
   float kv[KV_PACK];
   float st[KEYS_PAD * ROW_VECS * 16];
 
-  for (long kb = 0; kb < h.s2; kb += BLOCK_N) {
+  for (int t = 0; t < wk[WK_TILES]; ++t) {
+    const int tile = tiles[wk[WK_TILE0] + t];
+    const long kb = TILE_COL0(tile);
     const int nkeys = (int)min((long)BLOCK_N, h.s2 - kb);
     pack_k(k, h.k + kb * k_seq, k_seq, nkeys, kv);
     qk_tile(qt, kv, nkeys, scale, st);
+    if (TILE_PARTIAL(tile)) mask_tile(st, h, (int)row0, rows, (int)kb, nkeys, mask, mask_row, flags);
     online_softmax(st, nkeys, m, l, alpha);
     pack_v(v, h.v + kb * v_seq, v_seq, nkeys, kv);
     pv_tile(st, kv, nkeys, alpha, ot);
   }
-  store_rows(out, smax, ssum, h, row0, rows, o_seq, ot, m, l);
+  store_rows(out, smax, ssum, h, row0, rows, o_seq, ot, m, l, flags);
 }
 
 __kernel void fa_fwd_generic(__global const DATA_T* q, __global const DATA_T* k, __global const DATA_T* v,
                              __global DATA_T* out, __global float* smax, __global float* ssum,
-                             __global const long* batches, __global const int* work, long q_seq, long q_head,
-                             long k_seq, long k_head, long v_seq, long v_head, long o_seq, long o_head,
-                             long smax_off, long ssum_off, int group, float scale) {
+                             __global const long* batches, __global const int* work, __global const int* tiles,
+                             __global const uchar* mask, long q_seq, long q_head, long k_seq, long k_head,
+                             long v_seq, long v_head, long o_seq, long o_head, long smax_off, long ssum_off,
+                             long mask_head, long mask_row, int group, float scale, int flags) {
   __global const int* wk = work + (long)get_group_id(0) * WK_STRIDE;
-  HeadView h = head_view(batches, wk[WK_BATCH], wk[WK_HEAD], group, q_head, k_head, v_head, o_head);
+  HeadView h = head_view(batches, wk[WK_BATCH], wk[WK_HEAD], group, q_head, k_head, v_head, o_head, mask_head);
   smax += smax_off;
   ssum += ssum_off;
   const long i = wk[WK_ROW0] + (long)get_local_id(0);
@@ -145,17 +157,29 @@ __kernel void fa_fwd_generic(__global const DATA_T* q, __global const DATA_T* k,
   for (int d = 0; d < DK; ++d) qr[d] = LOAD1(q, h.q + i * q_seq + d);
   for (int d = 0; d < DV; ++d) o[d] = 0.0f;
   float m = -INFINITY, l = 0.0f;
-  for (long j = 0; j < h.s2; ++j) {
-    float dot = 0.0f;
-    for (int d = 0; d < DK; ++d) dot = fma(qr[d], LOAD1(k, h.k + j * k_seq + d), dot);
-    const float s = dot * scale;
-    const float mn = fmax(m, s);
-    const float a = exp(m - mn);
-    const float p = exp(s - mn);
-    l = l * a + p;
-    const float pr = ROUND_P1(p);
-    for (int d = 0; d < DV; ++d) o[d] = fma(pr, LOAD1(v, h.v + j * v_seq + d), o[d] * a);
-    m = mn;
+  for (int t = 0; t < wk[WK_TILES]; ++t) {
+    const int tile = tiles[wk[WK_TILE0] + t];
+    const bool partial = TILE_PARTIAL(tile);
+    const long j_end = min(TILE_COL0(tile) + BLOCK_N, h.s2);
+    for (long j = TILE_COL0(tile); j < j_end; ++j) {
+      // Outside the band rule nothing is computed; a score masked by atten_mask is -FLT_MAX.
+      if (partial && !rule_visible(h, (int)i, (int)j)) continue;
+      float dot = 0.0f;
+      for (int d = 0; d < DK; ++d) dot = fma(qr[d], LOAD1(k, h.k + j * k_seq + d), dot);
+      float s = dot * scale;
+      if (partial && (flags & FLAG_MASK_TENSOR) && mask[h.mask + i * mask_row + j]) s = NEG_FLT_MAX;
+      const float mn = fmax(m, s);
+      const float a = exp(m - mn);
+      const float p = exp(s - mn);
+      l = l * a + p;
+      const float pr = ROUND_P1(p);
+      for (int d = 0; d < DV; ++d) o[d] = fma(pr, LOAD1(v, h.v + j * v_seq + d), o[d] * a);
+      m = mn;
+    }
+  }
+  if (invalid_row(flags, m, l)) {
+    write_empty_row(out, smax, ssum, h, i, o_seq);
+    return;
   }
   const float inv = 1.0f / l;
   for (int d = 0; d < DV; ++d) STORE1(out, h.o + i * o_seq + d, o[d] * inv);

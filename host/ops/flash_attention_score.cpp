@@ -2,13 +2,14 @@
 // book the workspace) and run (check the views, fill the batch table, set arguments, enqueue).
 #include "cannon/flash_attention_score.hpp"
 
-#include <chrono>
+#include <algorithm>
 
 #include "cannon/config.hpp"
 #include "host/ops/flash_attention_score_problem.hpp"
 #include "host/runtime/check.hpp"
 #include "host/runtime/context_impl.hpp"
 #include "host/runtime/kernel_sources.hpp"
+#include "host/schedule/tile_plan.hpp"
 
 namespace cannon {
 
@@ -20,17 +21,25 @@ FlashAttentionScorePlanData::~FlashAttentionScorePlanData() {
 
 namespace {
 
-std::vector<int32_t> list_work(const FaProblem& p, int rows_per_entry) {
-  std::vector<int32_t> work;
-  for (int64_t b = 0; b < p.batch; ++b) {
-    for (int64_t n1 = 0; n1 < p.n1; ++n1) {
-      for (int64_t row0 = 0; row0 < p.seqs.q_len[b]; row0 += rows_per_entry) {
-        work.insert(work.end(), {static_cast<int32_t>(b), static_cast<int32_t>(n1), static_cast<int32_t>(row0), 0});
-        static_assert(kWorkStride == 4, "one work entry is (batch, head, row0, pad)");
-      }
+// The scheduler's tile plan flattened into the kernel's work and tile lists; also the FLOPs of the tiles
+// the kernel will compute (masked-out tiles are never visited, so they cost nothing).
+double list_work(const FaProblem& p, const KernelConfig& k, unsigned threads, detail::FlashAttentionScorePlanData& d) {
+  schedule::TilePlan tp =
+      schedule::plan_tiles(p.masks, p.seqs.q_len, p.seqs.kv_len, p.n1, k.block_m, k.block_n, static_cast<int>(threads));
+  d.tiles = std::move(tp.tiles);
+  d.work.clear();
+  d.work.reserve(tp.entries.size() * kWorkStride);
+  double scores = 0;
+  for (const schedule::WorkEntry& e : tp.entries) {
+    d.work.insert(d.work.end(), {e.batch, e.head, e.row0, e.tile_begin, e.tile_count});
+    const int64_t rows = std::min<int64_t>(k.block_m, p.seqs.q_len[e.batch] - e.row0);
+    for (int32_t t = e.tile_begin; t < e.tile_begin + e.tile_count; ++t) {
+      const int64_t col0 = d.tiles[t] >> 1;
+      scores += static_cast<double>(rows * std::min<int64_t>(k.block_n, p.seqs.kv_len[e.batch] - col0));
     }
   }
-  return work;
+  static_assert(kWorkStride == 5, "one work entry is (batch, head, row0, first tile, tile count)");
+  return scores * 2.0 * static_cast<double>(p.dk + p.dv);
 }
 
 }  // namespace
@@ -48,11 +57,12 @@ FlashAttentionScorePlan plan_flash_attention_score(const Context& ctx, const Fla
   data->program = ctx.impl().programs.get(ctx.cl_context_handle(), ctx.cl_device_handle(),
                                           kernels::source("flash_attention_score"), data->kernel.build_options());
   CANNON_CL(clRetainProgram(data->program));
-  data->work = list_work(p, data->kernel.block_m);
+  const double flops = list_work(p, data->kernel, ctx.info().compute_units, *data);
 
   data->ledger = WorkspaceLedger(ctx.info().base_addr_align);
   data->ledger.book("batch_table", static_cast<std::size_t>(p.batch) * kBatchTableStride * sizeof(int64_t));
   data->ledger.book("work_list", data->work.size() * sizeof(int32_t));
+  data->ledger.book("tile_list", data->tiles.size() * sizeof(int32_t));
 
   FlashAttentionScorePlan plan;
   const bool tnd = p.layout == Layout::kTND;
@@ -63,17 +73,23 @@ FlashAttentionScorePlan plan_flash_attention_score(const Context& ctx, const Fla
   plan.softmax_sum = stats;
   plan.softmax_out = {DType::kFloat32, {0}};
   plan.workspace_size = data->ledger.total();
-  for (int64_t b = 0; b < p.batch; ++b) {
-    plan.flops += 2.0 * static_cast<double>(p.dk + p.dv) * static_cast<double>(p.n1) *
-                  static_cast<double>(p.seqs.q_len[b]) * static_cast<double>(p.seqs.kv_len[b]);
-  }
+  plan.flops = flops;
   plan.data_ = std::move(data);
   return plan;
 }
 
 FlashAttentionScoreResult flash_attention_score(const Context& ctx, const TensorView& query, const TensorView& key,
-                                                const TensorView& value, const FlashAttentionScoreAttrs& attrs) {
-  FlashAttentionScoreDescs descs{query.desc, key.desc, value.desc, {}, {}, {}};
+                                                const TensorView& value, const FlashAttentionScoreAttrs& attrs,
+                                                const FlashAttentionScoreOptionalInputs& optional) {
+  auto desc_of = [](const std::optional<TensorView>& v) -> std::optional<TensorDesc> {
+    return v ? std::optional<TensorDesc>(v->desc) : std::nullopt;
+  };
+  FlashAttentionScoreDescs descs{query.desc,
+                                 key.desc,
+                                 value.desc,
+                                 desc_of(optional.pse),
+                                 desc_of(optional.drop_mask),
+                                 desc_of(optional.atten_mask)};
   FlashAttentionScorePlan plan = plan_flash_attention_score(ctx, descs, attrs);
   FlashAttentionScoreResult result{allocate(ctx, plan.attention_out), allocate(ctx, plan.softmax_max),
                                    allocate(ctx, plan.softmax_sum), allocate(ctx, plan.softmax_out)};
@@ -81,9 +97,9 @@ FlashAttentionScoreResult flash_attention_score(const Context& ctx, const Tensor
   FlashAttentionScoreTensors t{query,
                                key,
                                value,
-                               {},
-                               {},
-                               {},
+                               optional.pse,
+                               optional.drop_mask,
+                               optional.atten_mask,
                                result.attention_out.view(),
                                result.softmax_max.view(),
                                result.softmax_sum.view(),

@@ -11,12 +11,13 @@
 #include "host/layout/layout.hpp"
 #include "host/ops/kernel_config.hpp"
 #include "host/runtime/workspace.hpp"
+#include "host/schedule/band_rule.hpp"
 
 namespace cannon {
 
 // Row sizes of the plan tables; must match kernels/common/problem.clh (BT_STRIDE, WK_STRIDE).
-constexpr int kBatchTableStride = 9;
-constexpr int kWorkStride = 4;
+constexpr int kBatchTableStride = 13;
+constexpr int kWorkStride = 5;
 
 struct FaProblem {
   Layout layout = Layout::kBSND;
@@ -25,6 +26,8 @@ struct FaProblem {
   VarlenSeqs seqs;  // every layout: per-batch starts (tokens for TND, 0 otherwise) and lengths
   bool tnd_softmax_same_as_input = false;
   float scale = 1.0f;
+  int64_t sparse_mode = 0;
+  schedule::MaskPlan masks;  // per-batch band rules, mask-tensor use, invalid-line mode
   int64_t group() const { return n1 / n2; }
 };
 
@@ -33,6 +36,15 @@ struct FaProblem {
 FaProblem validate_flash_attention_score(const FlashAttentionScoreDescs& descs, const FlashAttentionScoreAttrs& attrs,
                                          bool strict);
 
+// atten_mask dtype and shape for the sparse mode (full or compressed); throws Error(kParamInvalid).
+void validate_atten_mask(const TensorDesc& mask, const FaProblem& p, int64_t sparse_mode);
+
+// Element strides of a full atten_mask over (batch, head, row); broadcast dimensions have stride 0.
+struct MaskStrides {
+  int64_t batch = 0, head = 0, row = 0;
+};
+MaskStrides atten_mask_strides(const TensorView& mask);
+
 namespace detail {
 
 struct FlashAttentionScorePlanData {
@@ -40,7 +52,8 @@ struct FlashAttentionScorePlanData {
   FlashAttentionScoreDescs descs;
   KernelConfig kernel;
   cl_program program = nullptr;  // retained
-  std::vector<int32_t> work;     // WK_STRIDE ints per work entry
+  std::vector<int32_t> work;     // kWorkStride ints per work entry, in execution order
+  std::vector<int32_t> tiles;    // the scheduler's tile list: (col0 << 1) | partial
   WorkspaceLedger ledger;
 
   FlashAttentionScorePlanData() = default;

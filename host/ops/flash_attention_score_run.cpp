@@ -1,6 +1,8 @@
 // FlashAttentionScore run(): checks every view against the plan (nothing is read or written outside a
 // buffer), fills the batch table from the views' offsets and strides, and enqueues the kernel.
+#include <algorithm>
 #include <chrono>
+#include <limits>
 
 #include "cannon/config.hpp"
 #include "cannon/flash_attention_score.hpp"
@@ -43,7 +45,15 @@ struct Launch {
   std::vector<int64_t> table;
   AxisStrides q, k, v, o;
   int64_t smax_off = 0, ssum_off = 0;
+  MaskStrides mask;
+  int32_t flags = 0;  // kernels/common/problem.clh FLAG_*
 };
+
+// Band-rule bounds go to the kernels as int: row and key indices are below 2^31, so clamping an
+// "unbounded" pre/next to the int range keeps every comparison exact.
+int64_t clamp_int(int64_t v) {
+  return std::clamp<int64_t>(v, -std::numeric_limits<int32_t>::max(), std::numeric_limits<int32_t>::max());
+}
 
 Launch describe_launch(const FaProblem& p, const FlashAttentionScorePlan& plan, const FlashAttentionScoreTensors& t) {
   const auto& descs = plan.data().descs;
@@ -58,14 +68,26 @@ Launch describe_launch(const FaProblem& p, const FlashAttentionScorePlan& plan, 
   l.k = axis_strides(p.layout, t.key.desc.shape, t.key.strides, p.n2, "key");
   l.v = axis_strides(p.layout, t.value.desc.shape, t.value.strides, p.n2, "value");
   l.o = axis_strides(p.layout, t.attention_out.desc.shape, {}, p.n1, "attention_out");
+  int64_t mask_off = 0;
+  if (descs.atten_mask) {
+    require(t.atten_mask.has_value(), "atten_mask: planned with a mask but none given at run");
+    mask_off = check_view(*t.atten_mask, *descs.atten_mask, "atten_mask", false);
+    if (p.masks.reads_mask_tensor) l.mask = atten_mask_strides(*t.atten_mask);
+  } else {
+    require(!t.atten_mask.has_value(), "atten_mask: given at run but not at plan");
+  }
+  l.flags = (p.masks.reads_mask_tensor ? 1 : 0) | (p.masks.invalid_line ? 2 : 0);
   for (int64_t b = 0; b < p.batch; ++b) {
     // Non-TND batches start at b·batch_stride; TND batches at their first token (batch stride is 0).
     auto base = [&](int64_t off, const AxisStrides& s, int64_t start) { return off + b * s.batch + start * s.seq; };
+    const schedule::BandRule& rule = p.masks.rules[b];
     StatAddressing st =
         stat_addressing(p.layout, p.tnd_softmax_same_as_input, b, p.n1, p.seqs.q_len[b], p.seqs.q_start[b]);
-    l.table.insert(l.table.end(), {base(q_off, l.q, p.seqs.q_start[b]), base(k_off, l.k, p.seqs.kv_start[b]),
-                                   base(v_off, l.v, p.seqs.kv_start[b]), base(o_off, l.o, p.seqs.q_start[b]),
-                                   p.seqs.q_len[b], p.seqs.kv_len[b], st.base, st.head_stride, st.row_stride});
+    l.table.insert(l.table.end(),
+                   {base(q_off, l.q, p.seqs.q_start[b]), base(k_off, l.k, p.seqs.kv_start[b]),
+                    base(v_off, l.v, p.seqs.kv_start[b]), base(o_off, l.o, p.seqs.q_start[b]), p.seqs.q_len[b],
+                    p.seqs.kv_len[b], st.base, st.head_stride, st.row_stride, clamp_int(rule.pre), clamp_int(rule.next),
+                    clamp_int(rule.prefix), mask_off + b * l.mask.batch});
   }
   return l;
 }
@@ -118,7 +140,7 @@ void run_flash_attention_score(const Context& ctx, const FlashAttentionScorePlan
   require(plan.data_ != nullptr, "plan: empty; call plan_flash_attention_score first");
   const auto& d = plan.data();
   const FaProblem& p = d.problem;
-  require(!t.pse && !t.drop_mask && !t.atten_mask, "pse/drop_mask/atten_mask: given at run but not at plan");
+  require(!t.pse && !t.drop_mask, "pse/drop_mask: given at run but not at plan");
   Launch l = describe_launch(p, plan, t);
   if (plan.workspace_size > 0) {
     if (!workspace) fail(Status::kParamNullptr, "workspace: null, but the plan needs {} bytes", plan.workspace_size);
@@ -129,23 +151,31 @@ void run_flash_attention_score(const Context& ctx, const FlashAttentionScorePlan
   cl_command_queue queue = ctx.cl_queue_handle();
   SubBuffer table(workspace, d.ledger.offset("batch_table"), d.ledger.bytes("batch_table"));
   SubBuffer work(workspace, d.ledger.offset("work_list"), d.ledger.bytes("work_list"));
+  SubBuffer tiles(workspace, d.ledger.offset("tile_list"), d.ledger.bytes("tile_list"));
   CANNON_CL(clEnqueueWriteBuffer(queue, table.mem, CL_TRUE, 0, l.table.size() * sizeof(int64_t), l.table.data(), 0,
                                  nullptr, nullptr));
   CANNON_CL(clEnqueueWriteBuffer(queue, work.mem, CL_TRUE, 0, d.work.size() * sizeof(int32_t), d.work.data(), 0,
                                  nullptr, nullptr));
+  if (!d.tiles.empty()) {
+    CANNON_CL(clEnqueueWriteBuffer(queue, tiles.mem, CL_TRUE, 0, d.tiles.size() * sizeof(int32_t), d.tiles.data(), 0,
+                                   nullptr, nullptr));
+  }
+  // Modes that never read mask elements still need a valid buffer argument; the kernels never touch it.
+  cl_mem mask = t.atten_mask ? t.atten_mask->buffer : tiles.mem;
 
   KernelHandle kernel(d.program, d.kernel.kernel_name("fa_fwd"));
   cl_uint i = 0;
   for (cl_mem mem : {t.query.buffer, t.key.buffer, t.value.buffer, t.attention_out.buffer, t.softmax_max.buffer,
-                     t.softmax_sum.buffer, table.mem, work.mem}) {
+                     t.softmax_sum.buffer, table.mem, work.mem, tiles.mem, mask}) {
     kernel.arg(i++, mem);
   }
-  for (cl_long s :
-       {l.q.seq, l.q.head, l.k.seq, l.k.head, l.v.seq, l.v.head, l.o.seq, l.o.head, l.smax_off, l.ssum_off}) {
+  for (cl_long s : {l.q.seq, l.q.head, l.k.seq, l.k.head, l.v.seq, l.v.head, l.o.seq, l.o.head, l.smax_off, l.ssum_off,
+                    l.mask.head, l.mask.row}) {
     kernel.arg(i++, s);
   }
   kernel.arg(i++, static_cast<cl_int>(p.group()));
   kernel.arg(i++, p.scale);
+  kernel.arg(i++, static_cast<cl_int>(l.flags));
 
   const std::size_t entries = d.work.size() / kWorkStride;
   const std::size_t local = d.kernel.local_size();

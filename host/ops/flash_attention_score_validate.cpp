@@ -21,7 +21,6 @@ void check_dtypes(const FlashAttentionScoreDescs& d) {
 }
 
 void check_unimplemented(const FlashAttentionScoreDescs& d, const FlashAttentionScoreAttrs& a) {
-  if (d.atten_mask) fail(Status::kUnimplemented, "atten_mask: masks and sparse modes are not implemented yet");
   if (d.pse) fail(Status::kUnimplemented, "pse: position encodings are not implemented yet");
   if (d.drop_mask) fail(Status::kUnimplemented, "drop_mask: dropout is not implemented yet");
   require(std::isfinite(a.keep_prob) && a.keep_prob >= 0.0 && a.keep_prob <= 1.0, "keep_prob: {} must be in [0, 1]",
@@ -118,6 +117,17 @@ FaProblem validate_flash_attention_score(const FlashAttentionScoreDescs& d, cons
       p.seqs.kv_len.push_back(p.s2);
     }
   }
+  p.sparse_mode = a.sparse_mode;
+  if (d.atten_mask) validate_atten_mask(*d.atten_mask, p, a.sparse_mode);
+  schedule::MaskAttrs mask_attrs;
+  mask_attrs.has_atten_mask = d.atten_mask.has_value();
+  mask_attrs.varlen = p.layout == Layout::kTND;
+  mask_attrs.sparse_mode = a.sparse_mode;
+  mask_attrs.pre_tokens = a.pre_tokens;
+  mask_attrs.next_tokens = a.next_tokens;
+  mask_attrs.inner_precise = a.inner_precise;
+  mask_attrs.prefix = a.prefix;
+  p.masks = schedule::plan_masks(mask_attrs, p.seqs.q_len, p.seqs.kv_len);
   return p;
 }
 

@@ -29,7 +29,8 @@ struct KernelConfig {
 };
 
 // Picks defaults for the device kind and head dims, then applies `tune` (CANNON_TUNE): VARIANT (0 = cpu,
-// 1 = generic), BLOCK_M, BLOCK_N, QK_KEYS, PV_COLS. Throws Error(kParamInvalid) naming CANNON_TUNE for an unusable value.
+// 1 = generic), BLOCK_M, BLOCK_N, QK_KEYS, PV_COLS. Throws Error(kParamInvalid) naming CANNON_TUNE for an unusable
+// value.
 KernelConfig choose_kernel_config(DeviceKind kind, DType dtype, int dk, int dv,
                                   const std::map<std::string, long>& tune);
 

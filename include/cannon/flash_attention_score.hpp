@@ -59,7 +59,7 @@ class FlashAttentionScorePlan {
   TensorDesc softmax_sum;    // fp32, last dim 8
   TensorDesc softmax_out;    // reserved: fp32 [0]
   std::size_t workspace_size = 0;
-  double flops = 0;  // 2*(Dk+Dv) per computed score
+  double flops = 0;  // 2·(Dk+Dv) per score of the tiles computed (tiles that masks skip cost nothing)
 
   const detail::FlashAttentionScorePlanData& data() const { return *data_; }
   std::shared_ptr<const detail::FlashAttentionScorePlanData> data_;
@@ -75,12 +75,18 @@ FlashAttentionScorePlan plan_flash_attention_score(const Context& ctx, const Fla
 void run_flash_attention_score(const Context& ctx, const FlashAttentionScorePlan& plan,
                                const FlashAttentionScoreTensors& tensors, cl_mem workspace);
 
+// The optional inputs, as views (absent when not given).
+struct FlashAttentionScoreOptionalInputs {
+  std::optional<TensorView> pse, drop_mask, atten_mask;
+};
+
 struct FlashAttentionScoreResult {
   DeviceTensor attention_out, softmax_max, softmax_sum, softmax_out;
 };
 
 // Plans, allocates outputs and workspace, runs and waits.
 FlashAttentionScoreResult flash_attention_score(const Context& ctx, const TensorView& query, const TensorView& key,
-                                                const TensorView& value, const FlashAttentionScoreAttrs& attrs);
+                                                const TensorView& value, const FlashAttentionScoreAttrs& attrs,
+                                                const FlashAttentionScoreOptionalInputs& optional = {});
 
 }  // namespace cannon
