@@ -39,9 +39,10 @@ void validate_atten_mask(const TensorDesc& mask, const FaProblem& p, int64_t spa
     return;
   }
   const bool two_d = mask.shape == std::vector<int64_t>{p.s1, p.s2};
-  const bool four_d = mask.shape.size() == 4 && (mask.shape[0] == p.batch || mask.shape[0] == 1) &&
-                      (mask.shape[1] == p.n1 || mask.shape[1] == 1) && mask.shape[2] == p.s1 && mask.shape[3] == p.s2 &&
-                      !(mask.shape[0] == 1 && mask.shape[1] == p.n1 && p.n1 != 1);
+  // [B,N1,..], [B,1,..] or [1,1,..]: a head dim of 1 broadcasts over heads, a batch dim of 1 only with it.
+  const bool four_d = mask.shape.size() == 4 && mask.shape[2] == p.s1 && mask.shape[3] == p.s2 &&
+                      (mask.shape[1] == 1 ? (mask.shape[0] == p.batch || mask.shape[0] == 1)
+                                          : (mask.shape[0] == p.batch && mask.shape[1] == p.n1));
   require(two_d || four_d,
           "atten_mask: sparse_mode {} takes [B,N1,S1,S2], [B,1,S1,S2], [1,1,S1,S2] or [S1,S2] = [{},{},{},{}], got {}",
           sparse_mode, p.batch, p.n1, p.s1, p.s2, got);

@@ -103,10 +103,33 @@ TEST(Validate, RejectsDtypeAndAttributeViolations) {
   expect_error(bsnd(8, 2, 64, 64), a, "softmax_layout");
 }
 
+TEST(Validate, AttenMaskDtypeAndShapeFollowTheMode) {
+  FlashAttentionScoreDescs d = bsnd(8, 2, 64, 64);
+  for (const std::vector<int64_t>& shape : {std::vector<int64_t>{7, 11}, {2, 8, 7, 11}, {2, 1, 7, 11}, {1, 1, 7, 11}}) {
+    d.atten_mask = TensorDesc{DType::kUInt8, shape};
+    EXPECT_NO_THROW(validate_flash_attention_score(d, attrs(8), false));
+  }
+  d.atten_mask = TensorDesc{DType::kFloat32, {7, 11}};
+  expect_error(d, attrs(8), "atten_mask: dtype");
+  d.atten_mask = TensorDesc{DType::kBool, {1, 8, 7, 11}};  // not one of Ascend's forms
+  expect_error(d, attrs(8), "atten_mask");
+  d.atten_mask = TensorDesc{DType::kBool, {7, 12}};
+  expect_error(d, attrs(8), "atten_mask");
+  FlashAttentionScoreAttrs causal = attrs(8);
+  causal.sparse_mode = 2;
+  d.atten_mask = TensorDesc{DType::kBool, {7, 11}};  // modes 2-4, 6-8 take the compressed mask
+  expect_error(d, causal, "2048");
+  d.atten_mask = TensorDesc{DType::kBool, {2048, 2048}};
+  EXPECT_NO_THROW(validate_flash_attention_score(d, causal, false));
+  causal.sparse_mode = 6;
+  causal.prefix = {11, 11};
+  expect_error(d, causal, "3072");
+}
+
 TEST(Validate, LaterFeaturesAreUnimplementedNotIgnored) {
   FlashAttentionScoreDescs d = bsnd(8, 2, 64, 64);
-  d.atten_mask = TensorDesc{DType::kBool, {7, 11}};
-  expect_error(d, attrs(8), "atten_mask", Status::kUnimplemented);
+  d.pse = TensorDesc{DType::kFloat32, {2, 8, 7, 11}};
+  expect_error(d, attrs(8), "pse", Status::kUnimplemented);
   FlashAttentionScoreAttrs a = attrs(8);
   a.keep_prob = 0.9;
   expect_error(bsnd(8, 2, 64, 64), a, "keep_prob", Status::kUnimplemented);
