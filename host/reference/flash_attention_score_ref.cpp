@@ -1,6 +1,7 @@
-// Float64 host reference of FlashAttentionScore forward (reference/ascend-semantics.md §1.1-§1.3, §1.7): the
+// Float64 host reference of FlashAttentionScore forward (reference/ascend-semantics.md §1.1-§1.4, §1.7): the
 // ground truth that the device kernels and cannon-conformance are judged against. Scores and P·V go through
-// OpenBLAS dgemm per (batch, head) block and S1 chunk, so the S1 = S2 = 2048 conformance cases stay cheap.
+// OpenBLAS dgemm per (batch, head) block and S1 chunk, so the S1 = S2 = 2048 conformance cases stay cheap; masks
+// are applied element by element to the dense score block (MaskRules), which keeps masked cases just as cheap.
 #include "host/reference/flash_attention_score_ref.hpp"
 
 #include <cblas.h>
@@ -13,12 +14,15 @@
 
 #include "cannon/error.hpp"
 #include "host/reference/flash_attention_score_ref_layout.hpp"
+#include "host/reference/flash_attention_score_ref_mask.hpp"
 #include "host/runtime/convert.hpp"
 
 namespace cannon::reference {
 namespace {
 
 using detail::FaRefProblem;
+using detail::MaskRules;
+using detail::Score;
 
 // One chunk of scores is at most this many doubles (32 MiB), whatever S2 is.
 constexpr int64_t kChunkElements = int64_t{1} << 22;
@@ -59,17 +63,27 @@ struct RowStats {
 
 // Turns one row of raw q·k products into the unnormalised probabilities p, in place, and returns the row's
 // max and sum. The sum is taken before the cast of P (and, later, before dropout), as on Ascend, so in kFloat64
-// mode l holds the unrounded exp values.
-RowStats softmax_row(double* row, int64_t s2, double scale, const Rounding& r) {
+// mode l holds the unrounded exp values. `states` (null when nothing is masked) says which scores are masked
+// by the tensor (−FLT_MAX) and which the band rule skips: those get p = 0 and stay out of max and sum. A row
+// with no computed score returns max = −inf.
+RowStats softmax_row(double* row, int64_t s2, double scale, const Rounding& r, const Score* states) {
   double max = -std::numeric_limits<double>::infinity();
   for (int64_t j = 0; j < s2; ++j) {
-    // The score. pse (issue 3) joins here per element, before or after the scale as pse_type says; the mask
-    // select to -FLT_MAX (issue 4) comes after the rounding, since -FLT_MAX would overflow fp16 to -inf.
+    if (states && states[j] == Score::kSkipped) continue;
+    // The score. pse joins here per element, before or after the scale as pse_type says. The select to
+    // -FLT_MAX comes after the rounding, since -FLT_MAX would overflow fp16 to -inf.
     row[j] = r.inter(r.inter(row[j]) * scale);
+    if (states && states[j] == Score::kMasked) row[j] = -FLT_MAX;
     max = std::max(max, row[j]);
   }
   double sum = 0;
   for (int64_t j = 0; j < s2; ++j) {
+    if (states && states[j] == Score::kSkipped) {
+      row[j] = 0;  // never computed: no share of P·V
+      continue;
+    }
+    // exp(-FLT_MAX - max) is 0 when the row has a visible score; in naive fp16, -FLT_MAX - max rounds to -inf
+    // and exp gives 0 all the same. When every computed score is masked, each one is exp(0) = 1.
     const double e = r.inter(std::exp(r.inter(row[j] - max)));
     sum += e;
     // Dropout (issue 4) scales e here: after it joined the sum, before the cast to the input dtype.
@@ -89,15 +103,25 @@ struct HeadJob {
   const FlashAttentionScoreRefInputs& in;
   const FaRefProblem& p;
   const Rounding& rounding;
+  const MaskRules& masks;
   double scale;
   int64_t chunk_rows;
 };
+
+// Invalid-line mode (§1.3) writes a row as invalid when every computed score is masked (max == -FLT_MAX) or
+// when it has no computed score. Without the mode such rows keep the plain softmax numbers: max -FLT_MAX,
+// sum = number of computed columns, out = their mean V. A row with no computed score cannot occur then, since
+// any such row switches the mode on; it would be 0/0, so it is written as invalid too.
+bool invalid_row(const RowStats& stats, bool invalid_line) {
+  const bool no_score = stats.max == -std::numeric_limits<double>::infinity();
+  return no_score || (invalid_line && stats.max == -FLT_MAX);
+}
 
 // All query rows of one (batch, query head): scores = Q·Kᵀ for a chunk of rows, softmax per row, then P·V.
 // Rows are read in place: every layout keeps a row's head dim contiguous and rows of one (b, n) evenly spaced,
 // so the layout's sequence stride is the matrix's leading dimension.
 void compute_head(const HeadJob& job, int64_t b, int64_t n1, std::vector<double>& scores, std::vector<double>& pv,
-                  FlashAttentionScoreRefOutputs& out) {
+                  std::vector<Score>& states, FlashAttentionScoreRefOutputs& out) {
   const FaRefProblem& p = job.p;
   const int64_t s1 = p.s1[b], s2 = p.s2[b];
   const int64_t n2 = n1 / (p.n1 / p.n2);  // GQA: a group of N1/N2 query heads shares one kv head
@@ -114,12 +138,21 @@ void compute_head(const HeadJob& job, int64_t b, int64_t n1, std::vector<double>
     const double* v = job.in.value.values.data() + p.v.row(b, n2, 0);
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, s2, p.dk, 1.0, q, p.q.seq_stride, k, p.k.seq_stride, 0.0,
                 scores.data(), s2);
-    for (int64_t r = 0; r < rows; ++r) stats[r] = softmax_row(scores.data() + r * s2, s2, job.scale, job.rounding);
+    const bool masked = job.masks.active();
+    for (int64_t r = 0; r < rows; ++r) {
+      if (masked) job.masks.row_states(b, n1, i0 + r, s2, states.data());
+      stats[r] = softmax_row(scores.data() + r * s2, s2, job.scale, job.rounding, masked ? states.data() : nullptr);
+    }
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, p.dv, s2, 1.0, scores.data(), s2, v, p.v.seq_stride,
                 0.0, pv.data(), p.dv);
     for (int64_t r = 0; r < rows; ++r) {
       // O = (Σ p·v) / l: Ascend divides once at the end, after the last S2 tile, by the unrounded-P sum.
       double* o = out.attention_out.values.data() + p.out.row(b, n1, i0 + r);
+      if (invalid_row(stats[r], job.masks.invalid_line())) {
+        std::fill(o, o + p.dv, 0.0);
+        store_stats(out, p.softmax_offset(b, n1, i0 + r), {-FLT_MAX, FLT_MAX});
+        continue;
+      }
       for (int64_t d = 0; d < p.dv; ++d) o[d] = job.rounding.inter(job.rounding.inter(pv[r * p.dv + d]) / stats[r].sum);
       store_stats(out, p.softmax_offset(b, n1, i0 + r), stats[r]);
     }
@@ -130,12 +163,12 @@ void compute_head(const HeadJob& job, int64_t b, int64_t n1, std::vector<double>
 
 FlashAttentionScoreRefOutputs flash_attention_score(const FlashAttentionScoreRefInputs& inputs,
                                                     const FlashAttentionScoreAttrs& attrs, Precision precision) {
-  if (inputs.pse || inputs.atten_mask || inputs.drop_mask || attrs.keep_prob != 1.0) {
+  if (inputs.pse || inputs.drop_mask || attrs.keep_prob != 1.0) {
     throw Error(Status::kUnimplemented,
-                "flash_attention_score reference: pse, atten_mask and dropout (keep_prob != 1) are not implemented "
-                "yet");
+                "flash_attention_score reference: pse and dropout (keep_prob != 1) are not implemented yet");
   }
   const FaRefProblem p = detail::describe_problem(inputs, attrs);
+  const MaskRules masks(inputs, attrs, p);
   const DType dtype = inputs.query.dtype;
   const bool naive = precision == Precision::kNaiveLowPrecision;
   const Rounding rounding{dtype, naive, naive || dtype == DType::kFloat16 || dtype == DType::kBFloat16};
@@ -151,9 +184,10 @@ FlashAttentionScoreRefOutputs flash_attention_score(const FlashAttentionScoreRef
   const int64_t s2_max = p.s2.empty() ? 1 : std::max<int64_t>(1, *std::max_element(p.s2.begin(), p.s2.end()));
   const int64_t chunk_rows = std::clamp<int64_t>(kChunkElements / s2_max, 1, kMaxChunkRows);
   std::vector<double> scores(chunk_rows * s2_max), pv(chunk_rows * p.dv);
-  const HeadJob job{inputs, p, rounding, attrs.scale, chunk_rows};
+  std::vector<Score> states(s2_max);
+  const HeadJob job{inputs, p, rounding, masks, attrs.scale, chunk_rows};
   for (int64_t b = 0; b < p.batch; ++b) {
-    for (int64_t n1 = 0; n1 < p.n1; ++n1) compute_head(job, b, n1, scores, pv, out);
+    for (int64_t n1 = 0; n1 < p.n1; ++n1) compute_head(job, b, n1, scores, pv, states, out);
   }
   return out;
 }

@@ -26,7 +26,9 @@ struct FlashAttentionScoreRefOutputs {
   HostTensor softmax_sum;
 };
 
-// Inputs are assumed valid (the tools validate through the operator's plan first).
+// Inputs are assumed valid (the tools validate through the operator's plan first). atten_mask, sparse_mode,
+// pre/next tokens, prefix and inner_precise follow docs/flash_attention_score.md (see
+// flash_attention_score_ref_mask.hpp); pse and dropout still throw Error(kUnimplemented).
 FlashAttentionScoreRefOutputs flash_attention_score(const FlashAttentionScoreRefInputs& inputs,
                                                     const FlashAttentionScoreAttrs& attrs,
                                                     Precision precision = Precision::kFloat64);
