@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""Writes the generated FlashAttentionScore batch files test_fa_full and test_fa_ci.
+"""Writes the generated FlashAttentionScore batch files test_fa_full, test_fa_ci and test_fa_masks.
 
 The cross product layout x dtype x GQA ratio x head dim is covered exactly (every combination appears);
 sequence-length pairs rotate through all pairs of the size set with a stride coprime to its length, so
 every (S1, S2) pair, S1 < S2 and S1 > S2 included, meets many combinations. The batch count shrinks as a
-case's FLOPs grow, keeping the suite's run time bounded. Re-run after editing: python3 gen_test_fa.py
+case's FLOPs grow, keeping the suite's run time bounded. The masking batch is gen_fa_masks.py's.
+Re-run after editing: python3 gen_test_fa.py
 """
 import math
 import pathlib
+
+import gen_fa_masks
 
 LAYOUTS = ["BSH", "SBH", "BSND", "BNSD", "TND"]
 DTYPES = ["fp32", "fp16", "bf16"]
@@ -72,30 +75,40 @@ def generate(sizes, per_combo, budget, latin=False):
 def write(name, header, lines, includes, total):
     text = "".join(f"# {h}\n" for h in header)
     text += f"# {len(lines)} cases, about {total / 1e9:.0f} GFLOP. Written by gen_test_fa.py; edit that, not this.\n\n"
-    text += "".join(f"include {i}\n" for i in includes) + "\n"
+    text += "".join(f"include {i}\n" for i in includes) + ("\n" if includes else "")
     text += "\n".join(lines) + "\n"
     (HERE / name).write_text(text)
 
 
 def main():
+    masks = gen_fa_masks.cases()
+    write("test_fa_masks",
+          ["atten_mask, sparse_mode 0-8, pre/next tokens, prefix and invalid rows (included by test_fa_full): every",
+           "mode x layout x dtype (7 and 8 in TND only, 5 never in TND) with S1 < S2, S1 = S2 and S1 > S2, every mask",
+           "shape and dtype, bands with negative pre/next, prefixes with 0, fully masked rows with and without",
+           "inner_precise=2, and sparse_mode without a mask (no masking). Rejected variants are in test_fa_negative."],
+          [line for line, _ in masks], [], sum(f for _, f in masks))
     lines, total, fewest = generate([1, 7, 113, 1023, 2048], 3, 24e9)
     assert fewest == 25, f"a layout x dtype meets only {fewest} of the 25 size pairs"
     write("test_fa_full",
           ["The full FlashAttentionScore conformance suite (README command 1): all 5 layouts x fp32/fp16/bf16 x",
            "GQA ratios 1, 2, 8 x D in {64, 128, 192 with Dv=128}, each three times, with S1/S2 from {1, 7, 113, 1023,",
            "2048} (every layout x dtype meets all 25 pairs, S1 != S2 both ways), plus the edge and negative cases."],
-          lines, ["test_fa_edge", "test_fa_negative"], total)
+          lines, ["test_fa_edge", "test_fa_negative", "test_fa_masks"], total)
     lines, total, _ = generate([1, 7, 64, 113, 203, 256], 1, 1e9, latin=True)
     big = [("fa:b1n2g1s=1023d=64:layout=BSND:dt=fp32", flops(1, 2, 1023, 1023, 64, 64)),
            ("fa:b1n2g2s=2048d=128:layout=BNSD:dt=bf16", flops(1, 2, 2048, 2048, 128, 128)),
            ("fa:b1n4g4s1=113s2=2048d=64:layout=BSH:dt=fp16", flops(1, 4, 113, 2048, 64, 64)),
            ("fa:b1n2g1s1=2048s2=113dk=192dv=128:layout=SBH:dt=fp32", flops(1, 2, 2048, 113, 192, 128)),
            ("fa:n2g2d=64:layout=TND:dt=bf16:seqq=1023,1100:seqkv=1023,2048", flops(1, 2, 1, 1023 * 1023 + 77 * 1025, 64, 64))]
+    ci_masks = gen_fa_masks.ci_subset(masks)
     write("test_fa_ci",
           ["The conformance CI batch (ctest conformance_ci): every layout x dtype x GQA ratio, with head dims",
            "rotated so every layout x dtype x D appears, S1/S2 up to 256 (S1 != S2 both ways), a few 1023/2048",
-           "cases, and the edge and negative cases."],
-          lines + [line for line, _ in big], ["test_fa_edge", "test_fa_negative"], total + sum(f for _, f in big))
+           "cases, a subset of test_fa_masks (each sparse_mode x layout once, small sizes), and the edge and",
+           "negative cases."],
+          lines + [line for line, _ in big] + [line for line, _ in ci_masks], ["test_fa_edge", "test_fa_negative"],
+          total + sum(f for _, f in big + ci_masks))
 
 
 if __name__ == "__main__":

@@ -1,14 +1,16 @@
 // cannon-bench: forward-pass GFLOP/s of FlashAttentionScore beside OpenBLAS SGEMM measured in the same
 // run on the same cores, so numbers from noisy machines compare as ratios. Cases are problem strings,
 // shared with cannon-conformance (tools/common); medians of several timed runs are reported.
+// `--suite masks` measures what masking saves: causal and band cases against the dense case of the same shape,
+// as time ratios (issue 3's targets: causal <= 0.6x, a 512-wide band <= 0.2x the dense time).
 #include <cblas.h>
 
+#include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <vector>
@@ -28,6 +30,22 @@ constexpr const char* kDefaultCases[] = {
     "fa:b1n8s2048d128:layout=BSND:dt=fp32",
     "fa:b1n8s2048d64:layout=BSND:dt=bf16",
     "fa:b1n8s2048d128:layout=BSND:dt=bf16",
+};
+
+// --suite masks: each masked case is timed against the dense case `baseline` rows above it (same B, N, S, D).
+// The band is sparse_mode 4 with pre = next = 256 (a rule-only compressed mask: with S1 = S2 it is the band
+// -256 <= j - i <= 256, 513 keys wide), so the time measures tile skipping, not reading an S x S mask tensor.
+struct SuiteCase {
+  const char* problem;
+  int baseline;  // index of the dense case in the suite; -1 for a dense case
+  double limit;  // the issue's bound on time / dense time, 0 for none
+};
+constexpr SuiteCase kMaskSuite[] = {
+    {"fa:b1n8s=4096d=128:layout=BSND:dt=fp32", -1, 0},
+    {"fa:b1n8s=4096d=128:layout=BSND:dt=fp32:sparse=2", 0, 0.6},
+    {"fa:b1n8s=4096d=128:layout=BSND:dt=fp32:sparse=3", 0, 0.6},
+    {"fa:b1n8s=8192d=128:layout=BSND:dt=fp32", -1, 0},
+    {"fa:b1n8s=8192d=128:layout=BSND:dt=fp32:sparse=4:pre=256:next=256", 3, 0.2},
 };
 
 double median(std::vector<double> v) {
@@ -56,11 +74,18 @@ double sgemm_gflops(int n, int repeat) {
 
 struct Row {
   std::string problem;
-  double ms = 0, gflops = 0;
+  double ms = 0, gflops = 0, dense_flops = 0;
 };
 
+// FLOPs of the same shape with nothing masked: 2 (Dk + Dv) per score, every score (non-TND problems).
+double dense_flops(const FaProblem& p) {
+  return 2.0 * static_cast<double>(p.dk + p.dv) * static_cast<double>(p.b * p.n1) * static_cast<double>(p.s1) *
+         static_cast<double>(p.s2);
+}
+
 Row bench_case(const Context& ctx, const std::string& text, int repeat, uint64_t seed) {
-  FaCase c = describe_case(parse_fa_problem(text));
+  FaProblem problem = parse_fa_problem(text);
+  FaCase c = describe_case(problem);
   generate_inputs(c, seed);
   FaDeviceRun run(ctx, c);
   run.prepare(c);
@@ -68,7 +93,39 @@ Row bench_case(const Context& ctx, const std::string& text, int repeat, uint64_t
   std::vector<double> secs;
   for (int r = 0; r < repeat; ++r) secs.push_back(run.timed_run());
   double s = median(secs);
-  return {text, s * 1e3, run.plan().flops / s * 1e-9};
+  return {text, s * 1e3, run.plan().flops / s * 1e-9, dense_flops(problem)};
+}
+
+// The masks suite: ms, GFLOP/s of the plan's FLOPs (what the op counts as computed), dense-equivalent GFLOP/s
+// (the unmasked FLOPs over the time: the speed a dense kernel would need to match), and time / dense time.
+int run_mask_suite(const Context& ctx, int repeat, uint64_t seed, nlohmann::json& report) {
+  fmt::print("{:<64} {:>9} {:>9} {:>9} {:>7} {:>7}\n", "case", "ms", "GFLOP/s", "dense-eq", "ratio", "limit");
+  std::vector<Row> rows;
+  int failures = 0;
+  for (const SuiteCase& sc : kMaskSuite) {
+    Row row;
+    try {
+      row = bench_case(ctx, sc.problem, repeat, seed);
+    } catch (const std::exception& e) {
+      ++failures;
+      fmt::print("{:<64} error: {}\n", sc.problem, e.what());
+      rows.push_back(Row{sc.problem});
+      continue;
+    }
+    rows.push_back(row);
+    const double dense_ms = sc.baseline >= 0 ? rows[static_cast<std::size_t>(sc.baseline)].ms : row.ms;
+    const double ratio = dense_ms > 0 ? row.ms / dense_ms : 0;
+    const double dense_eq = row.dense_flops / (row.ms * 1e-3) * 1e-9;
+    fmt::print("{:<64} {:>9.2f} {:>9.1f} {:>9.1f} {:>7.3f} {:>7}\n", row.problem, row.ms, row.gflops, dense_eq, ratio,
+               sc.limit > 0 ? fmt::format("{:.2f}", sc.limit) : "-");
+    report["cases"].push_back({{"problem", row.problem},
+                               {"ms", row.ms},
+                               {"gflops", row.gflops},
+                               {"dense_equivalent_gflops", dense_eq},
+                               {"ratio_to_dense", ratio},
+                               {"limit", sc.limit}});
+  }
+  return failures;
 }
 
 int run_main(int argc, char** argv) {
@@ -78,7 +135,12 @@ int run_main(int argc, char** argv) {
   int gemm_n = 2048;
   std::string device, json_path;
   uint64_t seed = 1;
-  app.add_option("problems", problems, "problem strings (default: the B=1 N=8 S=2048 D=64/128 fp32/bf16 set)");
+  std::string suite;
+  auto* suite_opt = app.add_option("--suite", suite,
+                                   "a predefined comparison instead of the problems: masks (causal and band vs dense)")
+                        ->check(CLI::IsMember({"masks"}));
+  app.add_option("problems", problems, "problem strings (default: the B=1 N=8 S=2048 D=64/128 fp32/bf16 set)")
+      ->excludes(suite_opt);
   app.add_option("--repeat", repeat, "timed runs per case; the median is reported")->check(CLI::Range(1, 1000));
   app.add_option("--gemm-n", gemm_n, "SGEMM yardstick size n (n×n×n)")->check(CLI::Range(64, 16384));
   app.add_option("--device", device, "device spec, as CANNON_DEVICE");
@@ -91,6 +153,13 @@ int run_main(int argc, char** argv) {
   fmt::print("device: {} ({})\n", ctx.info().name, ctx.selection_reason());
   const double gemm = sgemm_gflops(gemm_n, repeat);
   fmt::print("OpenBLAS SGEMM {}^3: {:.1f} GFLOP/s (median of {})\n\n", gemm_n, gemm, repeat);
+  if (suite == "masks") {
+    nlohmann::json report = {
+        {"device", ctx.info().name}, {"sgemm_gflops", gemm}, {"suite", suite}, {"cases", nlohmann::json::array()}};
+    int failures = run_mask_suite(ctx, repeat, seed, report);
+    if (!json_path.empty()) std::ofstream(json_path) << report.dump(2) << "\n";
+    return failures ? 1 : 0;
+  }
   fmt::print("{:<44} {:>10} {:>10} {:>10} {:>8}\n", "case", "ms", "GFLOP/s", "SGEMM", "ratio");
   nlohmann::json report = {{"device", ctx.info().name}, {"sgemm_gflops", gemm}, {"cases", nlohmann::json::array()}};
   int failures = 0;
@@ -99,8 +168,8 @@ int run_main(int argc, char** argv) {
       Row row = bench_case(ctx, p, repeat, seed);
       fmt::print("{:<44} {:>10.2f} {:>10.1f} {:>10.1f} {:>8.3f}\n", row.problem, row.ms, row.gflops, gemm,
                  row.gflops / gemm);
-      report["cases"].push_back({{"problem", row.problem}, {"ms", row.ms}, {"gflops", row.gflops},
-                                 {"ratio_to_sgemm", row.gflops / gemm}});
+      report["cases"].push_back(
+          {{"problem", row.problem}, {"ms", row.ms}, {"gflops", row.gflops}, {"ratio_to_sgemm", row.gflops / gemm}});
     } catch (const std::exception& e) {
       ++failures;
       fmt::print("{:<44} error: {}\n", p, e.what());

@@ -32,6 +32,16 @@ int64_t tokens(const std::vector<int64_t>& cumulative) {
   return cumulative.empty() ? 0 : *std::max_element(cumulative.begin(), cumulative.end());
 }
 
+// The longest batch of cumulative ends (TND masks are [maxS1, maxS2]); decreasing ends count as 0.
+int64_t longest(const std::vector<int64_t>& cumulative) {
+  int64_t prev = 0, most = 0;
+  for (int64_t end : cumulative) {
+    most = std::max(most, end - prev);
+    prev = std::max(prev, end);
+  }
+  return most;
+}
+
 }  // namespace
 
 std::vector<int64_t> fa_tensor_shape(const std::string& layout, int64_t batch, int64_t seq, int64_t heads,
@@ -66,13 +76,25 @@ FaCase describe_case(const FaProblem& p) {
   c.attrs.input_layout = p.layout;
   c.attrs.scale = p.effective_scale();
   c.attrs.softmax_layout = p.softmax_layout;
+  c.attrs.sparse_mode = p.sparse;
+  c.attrs.pre_tokens = p.pre;
+  c.attrs.next_tokens = p.next;
+  c.attrs.prefix = p.prefix;
+  c.attrs.inner_precise = p.inner_precise;
   int64_t batch = p.b, seq_q = p.s1, seq_kv = p.s2;
+  int64_t mask_s1 = p.s1, mask_s2 = p.s2;
   if (p.tnd()) {
     c.attrs.actual_seq_qlen = p.cum_seq_q();
     c.attrs.actual_seq_kvlen = p.cum_seq_kv();
     batch = 1;
     seq_q = tokens(c.attrs.actual_seq_qlen);
     seq_kv = tokens(c.attrs.actual_seq_kvlen);
+    mask_s1 = longest(c.attrs.actual_seq_qlen);
+    mask_s2 = longest(c.attrs.actual_seq_kvlen);
+  }
+  if (p.mask != "none") {
+    c.inputs.atten_mask = HostData{TensorDesc{p.mask_dt, mask_shape(p.mask, p.b, p.n1, mask_s1, mask_s2)}, {}};
+    c.mask_recipe = MaskRecipe{p.mask, p.mask_density, p.mask_rows};
   }
   c.inputs.query.desc = TensorDesc{p.dtype, fa_tensor_shape(p.layout, batch, seq_q, p.n1, p.dk)};
   c.inputs.key.desc = TensorDesc{p.dtype, fa_tensor_shape(p.layout, batch, seq_kv, p.n2, p.dk)};
@@ -84,11 +106,14 @@ void generate_inputs(FaCase& c, uint64_t seed) {
   // One stream per tensor, so a tensor's values do not depend on the sizes of the others.
   // seed_seq takes 32-bit words (and its mixing is specified by the standard, so streams are portable).
   auto lo = static_cast<uint32_t>(seed), hi = static_cast<uint32_t>(seed >> 32);
-  std::seed_seq q_seed{lo, hi, 1u}, k_seed{lo, hi, 2u}, v_seed{lo, hi, 3u};
-  std::mt19937_64 q_rng(q_seed), k_rng(k_seed), v_rng(v_seed);
+  std::seed_seq q_seed{lo, hi, 1u}, k_seed{lo, hi, 2u}, v_seed{lo, hi, 3u}, m_seed{lo, hi, 4u};
+  std::mt19937_64 q_rng(q_seed), k_rng(k_seed), v_rng(v_seed), m_rng(m_seed);
   c.inputs.query = random_tensor(c.inputs.query.desc, q_rng, kQueryRange);
   c.inputs.key = random_tensor(c.inputs.key.desc, k_rng, kKeyRange);
   c.inputs.value = random_tensor(c.inputs.value.desc, v_rng, kValueRange);
+  if (c.inputs.atten_mask && c.mask_recipe) {
+    c.inputs.atten_mask = generate_mask(*c.mask_recipe, c.inputs.atten_mask->desc, c.attrs, m_rng);
+  }
 }
 
 }  // namespace cannon::tools

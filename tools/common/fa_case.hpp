@@ -8,6 +8,7 @@
 
 #include "cannon/flash_attention_score.hpp"
 #include "host/reference/flash_attention_score_ref.hpp"
+#include "tools/common/fa_mask.hpp"
 #include "tools/common/host_data.hpp"
 #include "tools/common/problem.hpp"
 
@@ -21,6 +22,7 @@ struct FaInputs {
 struct FaCase {
   FlashAttentionScoreAttrs attrs;
   FaInputs inputs;
+  std::optional<MaskRecipe> mask_recipe;  // how generate_inputs fills atten_mask (generated cases only)
 
   FlashAttentionScoreDescs descs() const;
   reference::FlashAttentionScoreRefInputs ref_inputs() const;
@@ -32,7 +34,8 @@ struct FaCase {
 FaCase describe_case(const FaProblem& problem);
 
 // Fills query/key/value with uniform random values from `seed` (std::mt19937_64 with a portable
-// double conversion), rounded to the storage dtype so the reference sees exactly the stored values.
+// double conversion), rounded to the storage dtype so the reference sees exactly the stored values, and
+// atten_mask (when described) from its recipe (generate_mask), with a stream of its own.
 void generate_inputs(FaCase& c, uint64_t seed);
 
 // Shape of one attention tensor in a layout (T = batch * seq is not assumed for TND: pass seq = T, batch 1).

@@ -22,7 +22,8 @@ struct GoldenCase {
 
 // Reads a directory. Throws std::runtime_error naming the file and the problem (missing file, unknown op or
 // attribute, wrong JSON type, npy errors). Attributes missing from case.json take MindSpore's defaults
-// (scale 1.0, keep_prob 1.0, pre/next 2147483647, sparse_mode 0, ...); head_num and input_layout are required.
+// (scale 1.0, keep_prob 1.0, pre/next 2147483647, sparse_mode 0, prefix none, inner_precise 0, ...); head_num and
+// input_layout are required. atten_mask.npy may be uint8 or bool (1 = masked).
 GoldenCase load_golden(const std::string& dir);
 
 // Writes `fa`'s inputs and `outputs` as a golden directory (created if needed); `problem` is recorded in

@@ -108,7 +108,11 @@ struct AttrRow {
   void (*parse)(FaProblem& p, std::string_view value, std::string_view text);
 };
 
-// One row per attribute; a later release adds sparse=, pre=, next=, mask=, pse=, keep_prob= here.
+// The atten_mask kinds: a tensor shape ([B,N1,S1,S2] ... [S1,S2]; TND's [maxS1,maxS2] is "ss") or a
+// compressed mask (2048x2048, or 3072x2048 for mode 6).
+constexpr const char* kMaskKinds[] = {"none", "bnss", "b1ss", "11ss", "ss", "comp", "comp6"};
+
+// One row per attribute; a later release adds pse=, keep_prob= here.
 constexpr AttrRow kAttrs[] = {
     {"layout", [](FaProblem& p, std::string_view v, std::string_view) { p.layout = std::string(v); }},
     {"dt",
@@ -138,12 +142,50 @@ constexpr AttrRow kAttrs[] = {
        if (seed < 0) fail(text, "'seed' must be >= 0");
        p.seed = static_cast<uint64_t>(seed);
      }},
+    // Masking. Values outside Ascend's ranges (sparse=9, inner_precise=5) parse, so negative cases can be
+    // written; the operator rejects them.
+    {"sparse",
+     [](FaProblem& p, std::string_view v, std::string_view text) { p.sparse = parse_int(v, "sparse", text); }},
+    {"pre", [](FaProblem& p, std::string_view v, std::string_view text) { p.pre = parse_int(v, "pre", text); }},
+    {"next", [](FaProblem& p, std::string_view v, std::string_view text) { p.next = parse_int(v, "next", text); }},
+    {"prefix",
+     [](FaProblem& p, std::string_view v, std::string_view text) { p.prefix = parse_list(v, "prefix", text); }},
+    {"inner_precise", [](FaProblem& p, std::string_view v,
+                         std::string_view text) { p.inner_precise = parse_int(v, "inner_precise", text); }},
+    {"mask",
+     [](FaProblem& p, std::string_view v, std::string_view text) {
+       if (std::find(std::begin(kMaskKinds), std::end(kMaskKinds), v) == std::end(kMaskKinds)) {
+         fail(text, fmt::format("unknown mask '{}' (known: none bnss b1ss 11ss ss comp comp6)", v));
+       }
+       p.mask = std::string(v);
+     }},
+    {"mask_dt",
+     [](FaProblem& p, std::string_view v, std::string_view text) {
+       try {
+         p.mask_dt = parse_dtype(v, "mask_dt");
+       } catch (const std::exception& e) {
+         fail(text, e.what());
+       }
+     }},
+    {"mask_density",
+     [](FaProblem& p, std::string_view v, std::string_view text) {
+       std::string s(v);
+       char* end = nullptr;
+       double x = std::strtod(s.c_str(), &end);
+       if (s.empty() || *end != '\0' || !(x >= 0.0 && x <= 1.0)) {
+         fail(text, fmt::format("'mask_density' needs a number in [0, 1], got '{}'", v));
+       }
+       p.mask_density = x;
+     }},
+    {"mask_rows",
+     [](FaProblem& p, std::string_view v, std::string_view text) {
+       p.mask_rows = parse_int(v, "mask_rows", text);
+       if (p.mask_rows < 0) fail(text, "'mask_rows' must be >= 0");
+     }},
 };
 
 // Attributes of Ascend's operator that the problem string will carry once cannon implements them.
-constexpr const char* kReserved[] = {"sparse",      "sparse_mode",  "pre",       "next",   "mask",
-                                     "pse",         "pse_type",     "keep_prob", "prefix", "inner_precise",
-                                     "q_start_idx", "kv_start_idx", "dropout",   "sink"};
+constexpr const char* kReserved[] = {"pse", "pse_type", "keep_prob", "q_start_idx", "kv_start_idx", "dropout", "sink"};
 
 void parse_attr(FaProblem& p, std::string_view segment, std::string_view text) {
   std::size_t eq = segment.find('=');
@@ -181,7 +223,26 @@ std::vector<int64_t> FaProblem::cum_seq_kv() const {
 bool FaProblem::operator==(const FaProblem& o) const {
   return b == o.b && n1 == o.n1 && n2 == o.n2 && s1 == o.s1 && s2 == o.s2 && dk == o.dk && dv == o.dv &&
          layout == o.layout && dtype == o.dtype && scale == o.scale && seqq == o.seqq && seqkv == o.seqkv &&
-         softmax_layout == o.softmax_layout && head_num == o.head_num && seed == o.seed;
+         softmax_layout == o.softmax_layout && head_num == o.head_num && seed == o.seed && sparse == o.sparse &&
+         pre == o.pre && next == o.next && prefix == o.prefix && inner_precise == o.inner_precise && mask == o.mask &&
+         mask_dt == o.mask_dt && mask_density == o.mask_density && mask_rows == o.mask_rows;
+}
+
+std::string natural_mask(int64_t sparse) {
+  switch (sparse) {
+    case 2:
+    case 3:
+    case 4:
+    case 7:
+    case 8:
+      return "comp";
+    case 6:
+      return "comp6";
+    case 5:
+      return "b1ss";
+    default:
+      return "ss";
+  }
 }
 
 std::string_view problem_op(std::string_view text) {
@@ -202,7 +263,16 @@ FaProblem parse_fa_problem(std::string_view text) {
   FaProblem p;
   std::map<std::string, int64_t> dims = parse_dims(segments[0], text);
   apply_dims(dims, p, text);
-  for (std::size_t i = 1; i < segments.size(); ++i) parse_attr(p, segments[i], text);
+  p.mask.clear();  // "not given": the default depends on whether sparse= was given
+  bool sparse_given = false;
+  for (std::size_t i = 1; i < segments.size(); ++i) {
+    parse_attr(p, segments[i], text);
+    sparse_given = sparse_given || segments[i].substr(0, 7) == "sparse=";
+  }
+  if (p.mask.empty()) p.mask = sparse_given ? natural_mask(p.sparse) : "none";
+  if (p.mask_rows > 0 && (p.mask == "none" || p.mask == "comp" || p.mask == "comp6")) {
+    fail(text, fmt::format("mask_rows needs a mask tensor that is read (bnss, b1ss, 11ss or ss), not '{}'", p.mask));
+  }
 
   if (!p.seqq.empty() || !p.seqkv.empty()) {
     if (!p.tnd()) fail(text, "seqq/seqkv need layout=TND");
@@ -227,6 +297,18 @@ std::string to_string(const FaProblem& p) {
   if (!p.seqq.empty()) s += fmt::format(":seqq={}:seqkv={}", join(p.seqq), join(p.seqkv));
   if (!p.softmax_layout.empty()) s += ":softmax_layout=" + p.softmax_layout;
   if (p.head_num) s += fmt::format(":head_num={}", *p.head_num);
+  // sparse= is printed with any mask, so that a mask is read against its mode's natural one.
+  const bool print_sparse = p.sparse != 0 || p.mask != "none";
+  if (print_sparse) s += fmt::format(":sparse={}", p.sparse);
+  if (p.pre != FaProblem::kTokensDefault) s += fmt::format(":pre={}", p.pre);
+  if (p.next != FaProblem::kTokensDefault) s += fmt::format(":next={}", p.next);
+  if (!p.prefix.empty()) s += ":prefix=" + join(p.prefix);
+  if (p.inner_precise != 0) s += fmt::format(":inner_precise={}", p.inner_precise);
+  // The parser's default mask is the mode's natural one when sparse= is printed, none otherwise.
+  if (p.mask != (print_sparse ? natural_mask(p.sparse) : "none")) s += ":mask=" + p.mask;
+  if (p.mask_dt != DType::kUInt8) s += fmt::format(":mask_dt={}", dtype_name(p.mask_dt));
+  if (p.mask_density != FaProblem{}.mask_density) s += fmt::format(":mask_density={}", p.mask_density);
+  if (p.mask_rows != 0) s += fmt::format(":mask_rows={}", p.mask_rows);
   if (p.seed) s += fmt::format(":seed={}", *p.seed);
   return s;
 }

@@ -23,6 +23,13 @@ namespace cannon::tools {
 //                                  to seqq when only seqq is given)
 //   softmax_layout=TND|            head_num=<int> (overrides N1 in the attrs, for negative tests)
 //   seed=<uint>                    input generator seed (default: the tool's --seed)
+// Masking (docs/conformance.md, "Masks"):
+//   sparse=<int> (0..8)  pre=<int> next=<int> (default 2147483647)  prefix=a,b,...  inner_precise=<int>
+//   mask=none|bnss|b1ss|11ss|ss|comp|comp6   the atten_mask tensor; default none without sparse=, else the
+//                                  mode's natural mask (natural_mask())
+//   mask_dt=bool|uint8|...         its dtype (any dtype, so negative tests can pass fp32); default uint8
+//   mask_density=<0..1>            fraction of 1s in random masks (default 0.3)
+//   mask_rows=<int>                that many random rows of the mask tensor set to all 1 (fully masked)
 struct FaProblem {
   int64_t b = 1, n1 = 1, n2 = 1, s1 = 128, s2 = 128, dk = 64, dv = 64;
   std::string layout = "BSND";
@@ -32,6 +39,16 @@ struct FaProblem {
   std::string softmax_layout;
   std::optional<int64_t> head_num;
   std::optional<uint64_t> seed;
+  int64_t sparse = 0;
+  int64_t pre = kTokensDefault, next = kTokensDefault;
+  std::vector<int64_t> prefix;
+  int64_t inner_precise = 0;
+  std::string mask = "none";
+  DType mask_dt = DType::kUInt8;
+  double mask_density = 0.3;
+  int64_t mask_rows = 0;
+
+  static constexpr int64_t kTokensDefault = 2147483647;
 
   double effective_scale() const;
   bool tnd() const { return layout == "TND"; }
@@ -41,9 +58,14 @@ struct FaProblem {
   bool operator==(const FaProblem& other) const;
 };
 
+// The mask a sparse mode is meant to be given: the compressed 2048x2048 triu(1) ("comp") for modes 2, 3, 4,
+// 7 and 8, the compressed 3072x2048 ("comp6") for mode 6, [B,1,S1,S2] ("b1ss", so the prefix pattern can
+// differ per batch) for mode 5, and [S1,S2] ("ss") for modes 0, 1 and anything else.
+std::string natural_mask(int64_t sparse);
+
 // Parses "fa:..." (the operator prefix is required). Throws std::invalid_argument with a message that
-// quotes the text and names the offending key. Reserved attributes of later releases (sparse, pre, next,
-// mask, pse, pse_type, keep_prob, prefix, inner_precise) are rejected as not supported yet.
+// quotes the text and names the offending key. Reserved attributes of later releases (pse, pse_type,
+// keep_prob, ...) are rejected as not supported yet.
 FaProblem parse_fa_problem(std::string_view text);
 
 // Canonical form: parse_fa_problem(to_string(p)) == p.
