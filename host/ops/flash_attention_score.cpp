@@ -62,7 +62,14 @@ FlashAttentionScorePlan plan_flash_attention_score(const Context& ctx, const Fla
   data->ledger = WorkspaceLedger(ctx.info().base_addr_align);
   data->ledger.book("batch_table", static_cast<std::size_t>(p.batch) * kBatchTableStride * sizeof(int64_t));
   data->ledger.book("work_list", data->work.size() * sizeof(int32_t));
-  data->ledger.book("tile_list", data->tiles.size() * sizeof(int32_t));
+  // The mask prepass may give each (batch, head) its own refined list: at most one tile per visited tile.
+  std::size_t tile_slots = data->tiles.size();
+  if (p.masks.reads_mask_tensor && data->kernel.mask_prepass) {
+    std::size_t visited = 0;
+    for (std::size_t e = 0; e < data->work.size(); e += kWorkStride) visited += data->work[e + 4];
+    tile_slots = std::max(tile_slots, visited);
+  }
+  data->ledger.book("tile_list", tile_slots * sizeof(int32_t));
 
   FlashAttentionScorePlan plan;
   const bool tnd = p.layout == Layout::kTND;

@@ -45,6 +45,15 @@ struct MaskStrides {
 };
 MaskStrides atten_mask_strides(const TensorView& mask);
 
+// The dense-mask prepass (flash_attention_score_prepass.cpp): tile lists refined with the mask's contents.
+struct RefinedWork {
+  std::vector<int32_t> work, tiles;
+  int64_t dropped = 0, full = 0;  // tiles dropped as fully masked; tiles turned FULL
+};
+// `mask` points at element (batch 0, head 0, row 0, col 0) of a host copy of atten_mask.
+RefinedWork refine_work_with_mask(const FaProblem& p, int block_m, int block_n, const std::vector<int32_t>& work,
+                                  const std::vector<int32_t>& tiles, const uint8_t* mask, const MaskStrides& st);
+
 namespace detail {
 
 struct FlashAttentionScorePlanData {

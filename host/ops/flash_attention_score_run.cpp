@@ -92,6 +92,17 @@ Launch describe_launch(const FaProblem& p, const FlashAttentionScorePlan& plan, 
   return l;
 }
 
+// A host copy of a mask view's bytes, from its first element to its last.
+std::vector<uint8_t> read_mask(const Context& ctx, const TensorView& mask) {
+  const std::vector<int64_t> st = mask.effective_strides();
+  int64_t span = 1;
+  for (std::size_t i = 0; i < st.size(); ++i) span += (mask.desc.shape[i] - 1) * st[i];
+  std::vector<uint8_t> bytes(static_cast<std::size_t>(span));
+  CANNON_CL(clEnqueueReadBuffer(ctx.cl_queue_handle(), mask.buffer, CL_TRUE, mask.offset, bytes.size(), bytes.data(), 0,
+                                nullptr, nullptr));
+  return bytes;
+}
+
 // A sub-buffer over one ledger entry, released when it goes out of scope (the queue keeps its own reference).
 // OpenCL forbids sub-buffers of sub-buffers, so a workspace that is itself a sub-buffer (a slice of the
 // caller's pool, as aclnn callers pass) is cut from its parent at the combined offset; both offsets are
@@ -148,17 +159,28 @@ void run_flash_attention_score(const Context& ctx, const FlashAttentionScorePlan
             mem_size(workspace), plan.workspace_size);
   }
 
+  // Modes that read mask elements: refine the planned tiles with the mask's contents (the prepass).
+  const std::vector<int32_t>* work_list = &d.work;
+  const std::vector<int32_t>* tile_list = &d.tiles;
+  RefinedWork refined;
+  if (p.masks.reads_mask_tensor && d.kernel.mask_prepass) {
+    const std::vector<uint8_t> mask_bytes = read_mask(ctx, *t.atten_mask);
+    refined = refine_work_with_mask(p, d.kernel.block_m, d.kernel.block_n, d.work, d.tiles, mask_bytes.data(), l.mask);
+    work_list = &refined.work;
+    tile_list = &refined.tiles;
+  }
+
   cl_command_queue queue = ctx.cl_queue_handle();
   SubBuffer table(workspace, d.ledger.offset("batch_table"), d.ledger.bytes("batch_table"));
   SubBuffer work(workspace, d.ledger.offset("work_list"), d.ledger.bytes("work_list"));
   SubBuffer tiles(workspace, d.ledger.offset("tile_list"), d.ledger.bytes("tile_list"));
   CANNON_CL(clEnqueueWriteBuffer(queue, table.mem, CL_TRUE, 0, l.table.size() * sizeof(int64_t), l.table.data(), 0,
                                  nullptr, nullptr));
-  CANNON_CL(clEnqueueWriteBuffer(queue, work.mem, CL_TRUE, 0, d.work.size() * sizeof(int32_t), d.work.data(), 0,
+  CANNON_CL(clEnqueueWriteBuffer(queue, work.mem, CL_TRUE, 0, work_list->size() * sizeof(int32_t), work_list->data(), 0,
                                  nullptr, nullptr));
-  if (!d.tiles.empty()) {
-    CANNON_CL(clEnqueueWriteBuffer(queue, tiles.mem, CL_TRUE, 0, d.tiles.size() * sizeof(int32_t), d.tiles.data(), 0,
-                                   nullptr, nullptr));
+  if (!tile_list->empty()) {
+    CANNON_CL(clEnqueueWriteBuffer(queue, tiles.mem, CL_TRUE, 0, tile_list->size() * sizeof(int32_t), tile_list->data(),
+                                   0, nullptr, nullptr));
   }
   // Modes that never read mask elements still need a valid buffer argument; the kernels never touch it.
   cl_mem mask = t.atten_mask ? t.atten_mask->buffer : tiles.mem;
@@ -182,8 +204,11 @@ void run_flash_attention_score(const Context& ctx, const FlashAttentionScorePlan
   const std::size_t global = entries * local;
   const Verbosity verbose = Config::global().verbose;
   if (verbose >= Verbosity::kDispatch) {
-    fmt::print(stderr, "cannon: {} {} global={} local={}\n", d.kernel.kernel_name("fa_fwd"), d.kernel.build_options(),
-               global, local);
+    fmt::print(stderr, "cannon: {} {} global={} local={} tiles={}", d.kernel.kernel_name("fa_fwd"),
+               d.kernel.build_options(), global, local, tile_list->size());
+    if (work_list == &refined.work)
+      fmt::print(stderr, " (mask prepass: {} dropped, {} full)", refined.dropped, refined.full);
+    fmt::print(stderr, "\n");
   }
   auto start = std::chrono::steady_clock::now();
   if (global > 0) {

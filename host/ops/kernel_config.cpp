@@ -89,9 +89,12 @@ KernelConfig choose_kernel_config(DeviceKind kind, DType dtype, int dk, int dv,
       require(value == 1 || value == 2 || value == 4 || value == 8 || value == 16,
               "CANNON_TUNE: PV_COLS={} (expected 1, 2, 4, 8 or 16)", value);
       c.pv_cols = static_cast<int>(value);
+    } else if (key == "MASK_PREPASS") {
+      require(value == 0 || value == 1, "CANNON_TUNE: MASK_PREPASS={} (expected 0 or 1)", value);
+      c.mask_prepass = value == 1;
     } else {
-      fail(Status::kParamInvalid, "CANNON_TUNE: unknown name '{}' (known: VARIANT, BLOCK_M, BLOCK_N, QK_KEYS, PV_COLS)",
-           key);
+      fail(Status::kParamInvalid,
+           "CANNON_TUNE: unknown name '{}' (known: VARIANT, BLOCK_M, BLOCK_N, QK_KEYS, PV_COLS, MASK_PREPASS)", key);
     }
   }
   if (c.variant == KernelVariant::kCpu) {

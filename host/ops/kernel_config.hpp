@@ -18,10 +18,11 @@ struct KernelConfig {
   KernelVariant variant = KernelVariant::kCpu;
   DType dtype = DType::kFloat32;
   int dk = 64, dv = 64;
-  int block_m = 32;  // query rows per work entry
-  int block_n = 64;  // keys per inner step (CPU variant); multiple of 8
-  int qk_keys = 8;   // CPU variant Q·Kᵀ register tile: keys × (block_m / 16) row vectors
-  int pv_cols = 8;   // CPU variant P·V register tile: output columns × (block_m / 16) row vectors; divides 16
+  int block_m = 32;          // query rows per work entry
+  int block_n = 64;          // keys per inner step (CPU variant); multiple of 8
+  int qk_keys = 8;           // CPU variant Q·Kᵀ register tile: keys × (block_m / 16) row vectors
+  int pv_cols = 8;           // CPU variant P·V register tile: output columns × (block_m / 16) row vectors; divides 16
+  bool mask_prepass = true;  // scan a dense atten_mask on the host to skip fully masked tiles (not a -D)
 
   const char* kernel_name(const char* base) const;  // e.g. "fa_fwd_cpu"
   std::size_t local_size() const;                   // work-items per work-group
@@ -29,8 +30,8 @@ struct KernelConfig {
 };
 
 // Picks defaults for the device kind and head dims, then applies `tune` (CANNON_TUNE): VARIANT (0 = cpu,
-// 1 = generic), BLOCK_M, BLOCK_N, QK_KEYS, PV_COLS. Throws Error(kParamInvalid) naming CANNON_TUNE for an unusable
-// value.
+// 1 = generic), BLOCK_M, BLOCK_N, QK_KEYS, PV_COLS, MASK_PREPASS (0/1). Throws Error(kParamInvalid) naming CANNON_TUNE
+// for an unusable value.
 KernelConfig choose_kernel_config(DeviceKind kind, DType dtype, int dk, int dv,
                                   const std::map<std::string, long>& tune);
 
