@@ -7,6 +7,7 @@
 // max exceeds -FLT_MAX, so exp(-FLT_MAX - max) is exactly 0. A row whose every computed score is masked
 // counts those scores (softmax_sum = their number) unless invalid-line mode is on, so an S1 tile holding
 // such a row keeps all its tiles.
+#include <cstring>
 #include <map>
 #include <tuple>
 
@@ -35,12 +36,25 @@ bool row_keeps_a_score(const MaskView& m, int64_t slice, const schedule::BandRul
   return false;
 }
 
+// Scans bytes [p, p + n) for a set (non-zero) and a clear (zero) byte, eight at a time: a word has a zero
+// byte iff (w - 0x01..01) & ~w & 0x80..80 is non-zero.
+void scan_bytes(const uint8_t* p, int64_t n, bool& any_set, bool& any_clear) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
+  int64_t j = 0;
+  for (; j + 8 <= n && !(any_set && any_clear); j += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + j, sizeof w);
+    any_set = any_set || w != 0;
+    any_clear = any_clear || ((w - kOnes) & ~w & kHighs) != 0;
+  }
+  for (; j < n; ++j) (p[j] ? any_set : any_clear) = true;
+}
+
 // 1: every element masked, 0: none masked, -1: mixed.
 int tile_mask_state(const MaskView& m, int64_t slice, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
   bool any_set = false, any_clear = false;
   for (int64_t i = r0; i < r1 && !(any_set && any_clear); ++i) {
-    const uint8_t* row = m.base + slice + i * m.st.row;
-    for (int64_t j = c0; j < c1; ++j) (row[j] ? any_set : any_clear) = true;
+    scan_bytes(m.base + slice + i * m.st.row + c0, c1 - c0, any_set, any_clear);
   }
   return any_set && any_clear ? -1 : any_set ? 1 : 0;
 }

@@ -92,16 +92,29 @@ Launch describe_launch(const FaProblem& p, const FlashAttentionScorePlan& plan, 
   return l;
 }
 
-// A host copy of a mask view's bytes, from its first element to its last.
-std::vector<uint8_t> read_mask(const Context& ctx, const TensorView& mask) {
-  const std::vector<int64_t> st = mask.effective_strides();
-  int64_t span = 1;
-  for (std::size_t i = 0; i < st.size(); ++i) span += (mask.desc.shape[i] - 1) * st[i];
-  std::vector<uint8_t> bytes(static_cast<std::size_t>(span));
-  CANNON_CL(clEnqueueReadBuffer(ctx.cl_queue_handle(), mask.buffer, CL_TRUE, mask.offset, bytes.size(), bytes.data(), 0,
-                                nullptr, nullptr));
-  return bytes;
-}
+// A mask view mapped for reading on the host, from its first element to its last. On a CPU device the map
+// is the buffer itself, so the prepass reads the mask without copying it.
+class MappedMask {
+ public:
+  MappedMask(const Context& ctx, const TensorView& mask) : queue_(ctx.cl_queue_handle()), buffer_(mask.buffer) {
+    const std::vector<int64_t> st = mask.effective_strides();
+    int64_t span = 1;
+    for (std::size_t i = 0; i < st.size(); ++i) span += (mask.desc.shape[i] - 1) * st[i];
+    cl_int err = CL_SUCCESS;
+    ptr_ = clEnqueueMapBuffer(queue_, buffer_, CL_TRUE, CL_MAP_READ, mask.offset, static_cast<std::size_t>(span), 0,
+                              nullptr, nullptr, &err);
+    if (err != CL_SUCCESS) throw_cl_error(err, "clEnqueueMapBuffer", __FILE__, __LINE__);
+  }
+  MappedMask(const MappedMask&) = delete;
+  MappedMask& operator=(const MappedMask&) = delete;
+  ~MappedMask() { clEnqueueUnmapMemObject(queue_, buffer_, ptr_, 0, nullptr, nullptr); }
+  const uint8_t* data() const { return static_cast<const uint8_t*>(ptr_); }
+
+ private:
+  cl_command_queue queue_;
+  cl_mem buffer_;
+  void* ptr_ = nullptr;
+};
 
 // A sub-buffer over one ledger entry, released when it goes out of scope (the queue keeps its own reference).
 // OpenCL forbids sub-buffers of sub-buffers, so a workspace that is itself a sub-buffer (a slice of the
@@ -164,8 +177,8 @@ void run_flash_attention_score(const Context& ctx, const FlashAttentionScorePlan
   const std::vector<int32_t>* tile_list = &d.tiles;
   RefinedWork refined;
   if (p.masks.reads_mask_tensor && d.kernel.mask_prepass) {
-    const std::vector<uint8_t> mask_bytes = read_mask(ctx, *t.atten_mask);
-    refined = refine_work_with_mask(p, d.kernel.block_m, d.kernel.block_n, d.work, d.tiles, mask_bytes.data(), l.mask);
+    const MappedMask mapped(ctx, *t.atten_mask);
+    refined = refine_work_with_mask(p, d.kernel.block_m, d.kernel.block_n, d.work, d.tiles, mapped.data(), l.mask);
     work_list = &refined.work;
     tile_list = &refined.tiles;
   }

@@ -174,6 +174,18 @@ def targeted():
     # Masks of density 1 (every computed score masked: mean-of-V rows everywhere) and 0 (nothing masked).
     raw.append(line(0, "BSND", "fp32", "n2g1", "d=64", 113, 203, 0, extra=":mask=bnss:mask_density=1"))
     raw.append(line(1, "BNSD", "bf16", "n4g2", "d=64", 203, 113, 0, extra=":mask=11ss:mask_density=0"))
+    # Dense causal masks (j > i masked) in the modes that read the tensor: the run-time prepass drops their
+    # fully masked tiles, keeps every tile of an S1 tile holding a fully masked row (mask_rows) unless
+    # invalid-line mode is on, and turns unmasked tiles FULL.
+    for i, (mode, kind, s1, s2, extra) in enumerate([
+            (0, "ss", 256, 256, ":mask_density=0"), (1, "bnss", 203, 1023, ":mask_density=0.05"),
+            (0, "b1ss", 1023, 203, ":mask_density=0"), (1, "11ss", 256, 256, ":mask_density=0:mask_rows=3"),
+            (0, "bnss", 203, 256, ":mask_density=0:mask_rows=4:inner_precise=2"),
+            (5, "b1ss", 256, 203, ":mask_density=0")]):
+        raw.append(line(mode, LAYOUTS[i % 4], DTYPES[i % 3], HEADS[i % 3], "d=64", s1, s2, i, INT32_MAX, INT32_MAX,
+                        [s2 // 2, 0] if mode == 5 else None, extra=f":mask={kind}:mask_causal=1{extra}"))
+    raw.append(line(0, "TND", "fp16", "n4g2", "d=64", 203, 256, 0, INT32_MAX, INT32_MAX,
+                    extra=":mask_density=0:mask_causal=1"))
     # No atten_mask means no masking, whatever sparse_mode says.
     for i, mode in enumerate([2, 3, 2, 3]):
         raw.append(line(mode, (LAYOUTS + ["TND"])[i + 1], DTYPES[i % 3], "n4g2", "d=64", 203, 113, i,
@@ -197,7 +209,7 @@ def targeted():
 
 
 ORDER = ["layout", "dt", "scale", "seqq", "seqkv", "softmax_layout", "head_num", "sparse", "pre", "next", "prefix",
-         "inner_precise", "mask", "mask_dt", "mask_density", "mask_rows", "seed"]
+         "inner_precise", "mask", "mask_dt", "mask_density", "mask_rows", "mask_causal", "seed"]
 
 
 def canonical(text):
@@ -222,7 +234,7 @@ def ci_subset(all_cases, budget=1.5e8):
     rows under each inner_precise, no mask, negative bands, prefix 0, zero-length TND batches)."""
     small = [(t, f) for t, f in all_cases if f <= budget]
     kinds = [":inner_precise=2", ":inner_precise=3", ":mask_rows", ":mask=none", ":pre=-", ":next=-", ":prefix=0",
-             "seqq=0,", ":mask_density=1", ":mask=bnss", ":mask=b1ss", ":mask=11ss"]
+             "seqq=0,", ":mask_density=1", ":mask=bnss", ":mask=b1ss", ":mask=11ss", ":mask_causal=1"]
     picked, seen = [], set()
     for t, f in small:
         key = (t.split(":sparse=")[1].split(":")[0], t.split("layout=")[1].split(":")[0])

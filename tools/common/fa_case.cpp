@@ -94,7 +94,7 @@ FaCase describe_case(const FaProblem& p) {
   }
   if (p.mask != "none") {
     c.inputs.atten_mask = HostData{TensorDesc{p.mask_dt, mask_shape(p.mask, p.b, p.n1, mask_s1, mask_s2)}, {}};
-    c.mask_recipe = MaskRecipe{p.mask, p.mask_density, p.mask_rows};
+    c.mask_recipe = MaskRecipe{p.mask, p.mask_density, p.mask_rows, p.mask_causal};
   }
   c.inputs.query.desc = TensorDesc{p.dtype, fa_tensor_shape(p.layout, batch, seq_q, p.n1, p.dk)};
   c.inputs.key.desc = TensorDesc{p.dtype, fa_tensor_shape(p.layout, batch, seq_kv, p.n2, p.dk)};

@@ -56,6 +56,7 @@ HostData generate_mask(const MaskRecipe& recipe, const TensorDesc& desc, const F
     for (int64_t j = 0; j < s2; ++j) {
       bool one = uniform01(rng) < recipe.density;
       if (prefix_pattern) one = one || (j - i > s2 - s1 && j >= prefix);
+      if (recipe.causal) one = one || j > i;
       bits[static_cast<std::size_t>(r * s2 + j)] = one ? 1 : 0;
     }
   }

@@ -19,6 +19,7 @@ struct MaskRecipe {
   std::string kind;       // bnss, b1ss, 11ss, ss (random 0/1), comp, comp6 (Ascend's compressed masks)
   double density = 0.3;   // fraction of random 1s (masked) in bnss/b1ss/11ss/ss
   int64_t full_rows = 0;  // rows of the tensor (one (b, n, i) each) set to all 1, chosen at random
+  bool causal = false;    // also 1 where j > i (a dense left-up causal mask)
 };
 
 // Rows of Ascend's compressed masks: 2048 for modes 2, 3, 4, 7, 8; 3072 for mode 6.

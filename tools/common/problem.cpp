@@ -182,6 +182,11 @@ constexpr AttrRow kAttrs[] = {
        p.mask_rows = parse_int(v, "mask_rows", text);
        if (p.mask_rows < 0) fail(text, "'mask_rows' must be >= 0");
      }},
+    {"mask_causal",
+     [](FaProblem& p, std::string_view v, std::string_view text) {
+       if (v != "0" && v != "1") fail(text, fmt::format("'mask_causal' needs 0 or 1, got '{}'", v));
+       p.mask_causal = v == "1";
+     }},
 };
 
 // Attributes of Ascend's operator that the problem string will carry once cannon implements them.
@@ -225,7 +230,8 @@ bool FaProblem::operator==(const FaProblem& o) const {
          layout == o.layout && dtype == o.dtype && scale == o.scale && seqq == o.seqq && seqkv == o.seqkv &&
          softmax_layout == o.softmax_layout && head_num == o.head_num && seed == o.seed && sparse == o.sparse &&
          pre == o.pre && next == o.next && prefix == o.prefix && inner_precise == o.inner_precise && mask == o.mask &&
-         mask_dt == o.mask_dt && mask_density == o.mask_density && mask_rows == o.mask_rows;
+         mask_dt == o.mask_dt && mask_density == o.mask_density && mask_rows == o.mask_rows &&
+         mask_causal == o.mask_causal;
 }
 
 std::string natural_mask(int64_t sparse) {
@@ -270,8 +276,10 @@ FaProblem parse_fa_problem(std::string_view text) {
     sparse_given = sparse_given || segments[i].substr(0, 7) == "sparse=";
   }
   if (p.mask.empty()) p.mask = sparse_given ? natural_mask(p.sparse) : "none";
-  if (p.mask_rows > 0 && (p.mask == "none" || p.mask == "comp" || p.mask == "comp6")) {
-    fail(text, fmt::format("mask_rows needs a mask tensor that is read (bnss, b1ss, 11ss or ss), not '{}'", p.mask));
+  if ((p.mask_rows > 0 || p.mask_causal) && (p.mask == "none" || p.mask == "comp" || p.mask == "comp6")) {
+    fail(text,
+         fmt::format("mask_rows and mask_causal need a mask tensor that is read (bnss, b1ss, 11ss or ss), not '{}'",
+                     p.mask));
   }
 
   if (!p.seqq.empty() || !p.seqkv.empty()) {
@@ -309,6 +317,7 @@ std::string to_string(const FaProblem& p) {
   if (p.mask_dt != DType::kUInt8) s += fmt::format(":mask_dt={}", dtype_name(p.mask_dt));
   if (p.mask_density != FaProblem{}.mask_density) s += fmt::format(":mask_density={}", p.mask_density);
   if (p.mask_rows != 0) s += fmt::format(":mask_rows={}", p.mask_rows);
+  if (p.mask_causal) s += ":mask_causal=1";
   if (p.seed) s += fmt::format(":seed={}", *p.seed);
   return s;
 }

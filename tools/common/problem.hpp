@@ -30,6 +30,7 @@ namespace cannon::tools {
 //   mask_dt=bool|uint8|...         its dtype (any dtype, so negative tests can pass fp32); default uint8
 //   mask_density=<0..1>            fraction of 1s in random masks (default 0.3)
 //   mask_rows=<int>                that many random rows of the mask tensor set to all 1 (fully masked)
+//   mask_causal=0|1                also mask j > i: the dense causal mask users pass with sparse_mode 0
 struct FaProblem {
   int64_t b = 1, n1 = 1, n2 = 1, s1 = 128, s2 = 128, dk = 64, dv = 64;
   std::string layout = "BSND";
@@ -47,6 +48,7 @@ struct FaProblem {
   DType mask_dt = DType::kUInt8;
   double mask_density = 0.3;
   int64_t mask_rows = 0;
+  bool mask_causal = false;
 
   static constexpr int64_t kTokensDefault = 2147483647;
 
