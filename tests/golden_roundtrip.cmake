@@ -6,7 +6,9 @@ set(cases
   "fa:b2n4g2s1=37s2=53d=64:layout=BSND:dt=fp32"
   "fa:b1n4g4s1=17s2=29dk=192dv=128:layout=BSH:dt=bf16"
   "fa:b2n2g1s1=9s2=7d=64:layout=BNSD:dt=fp16"
-  "fa:n2g2d=64:layout=TND:dt=bf16:seqq=5,5,12:seqkv=7,9,16:softmax_layout=TND")
+  "fa:n2g2d=64:layout=TND:dt=bf16:seqq=5,5,12:seqkv=7,9,16:softmax_layout=TND"
+  "fa:b2n2g1s1=19s2=23d=64:layout=BSND:dt=fp32:sparse=5:prefix=9,0:mask=b1ss:mask_dt=bool:mask_rows=2"
+  "fa:n2g1d=64:layout=TND:dt=fp16:seqq=7,20:seqkv=9,31:sparse=4:pre=3:next=1:inner_precise=2")
 
 function(conformance expect_rc log)
   execute_process(COMMAND ${CONFORMANCE} ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
