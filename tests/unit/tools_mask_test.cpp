@@ -92,8 +92,10 @@ TEST(ToolsMask, RejectsBadMaskAttributes) {
   rejects("fa:b1:mask=bsss", "unknown mask 'bsss'");
   rejects("fa:b1:mask_density=1.5", "'mask_density' needs a number in [0, 1]");
   rejects("fa:b1:mask_rows=-1", "'mask_rows' must be >= 0");
-  rejects("fa:b1:sparse=2:mask_rows=1", "mask_rows needs a mask tensor");
-  rejects("fa:b1:mask_rows=1", "mask_rows needs a mask tensor");
+  rejects("fa:b1:sparse=2:mask_rows=1", "mask_rows and mask_causal need a mask tensor");
+  rejects("fa:b1:mask_rows=1", "mask_rows and mask_causal need a mask tensor");
+  rejects("fa:b1:sparse=3:mask_causal=1", "mask_rows and mask_causal need a mask tensor");
+  rejects("fa:b1:sparse=0:mask_causal=2", "'mask_causal' needs 0 or 1");
   rejects("fa:b1:prefix=1,x", "'prefix' needs an integer");
   rejects("fa:b1:mask_dt=int9", "int9");
 }
@@ -146,6 +148,15 @@ TEST(ToolsMask, MaskRowsFullyMaskExactlyThatManyRows) {
   }
   FaCase all = generated("fa:b1s=4:mask=ss:mask_density=0:mask_rows=99");  // more rows than the mask has
   EXPECT_EQ(all.inputs.atten_mask->bytes, std::vector<uint8_t>(16, 1));
+}
+
+TEST(ToolsMask, CausalMaskMasksExactlyTheFuture) {
+  FaCase c = generated("fa:b2n2s1=5s2=7:mask=bnss:mask_density=0:mask_causal=1");
+  const std::vector<uint8_t>& bits = c.inputs.atten_mask->bytes;
+  ASSERT_EQ(bits.size(), 2u * 2 * 5 * 7);
+  for (std::size_t r = 0; r < bits.size() / 7; ++r) {
+    for (std::size_t j = 0; j < 7; ++j) EXPECT_EQ(bits[r * 7 + j], j > r % 5 ? 1 : 0) << r << "," << j;
+  }
 }
 
 TEST(ToolsMask, PrefixModeCarriesThePrefixPatternPerBatch) {
