@@ -13,15 +13,19 @@
 #include <vector>
 
 #include "cannon/error.hpp"
+#include "host/reference/flash_attention_score_ref_dropout.hpp"
 #include "host/reference/flash_attention_score_ref_layout.hpp"
 #include "host/reference/flash_attention_score_ref_mask.hpp"
+#include "host/reference/flash_attention_score_ref_pse.hpp"
 #include "host/runtime/convert.hpp"
 
 namespace cannon::reference {
 namespace {
 
+using detail::DropoutRules;
 using detail::FaRefProblem;
 using detail::MaskRules;
+using detail::PseRules;
 using detail::Score;
 
 // One chunk of scores is at most this many doubles (32 MiB), whatever S2 is.
@@ -66,13 +70,23 @@ struct RowStats {
 // mode l holds the unrounded exp values. `states` (null when nothing is masked) says which scores are masked
 // by the tensor (−FLT_MAX) and which the band rule skips: those get p = 0 and stay out of max and sum. A row
 // with no computed score returns max = −inf.
-RowStats softmax_row(double* row, int64_t s2, double scale, const Rounding& r, const Score* states) {
+// `pse` (null without one) is the row's position encoding; `pse_first` says it joins before the scale (type 1).
+// `keep` (null without dropout) is the row's keep flags: kept p become p / keep_prob, the others 0.
+RowStats softmax_row(double* row, int64_t s2, double scale, const Rounding& r, const Score* states, const double* pse,
+                     bool pse_first, const uint8_t* keep, double keep_prob) {
   double max = -std::numeric_limits<double>::infinity();
   for (int64_t j = 0; j < s2; ++j) {
     if (states && states[j] == Score::kSkipped) continue;
-    // The score. pse joins here per element, before or after the scale as pse_type says. The select to
-    // -FLT_MAX comes after the rounding, since -FLT_MAX would overflow fp16 to -inf.
-    row[j] = r.inter(r.inter(row[j]) * scale);
+    // The score, with pse before or after the scale as pse_type says (a fp16/bf16 pse is exact in double).
+    // The select to -FLT_MAX comes after the rounding, since -FLT_MAX would overflow fp16 to -inf.
+    const double qk = r.inter(row[j]);
+    if (!pse) {
+      row[j] = r.inter(qk * scale);
+    } else if (pse_first) {
+      row[j] = r.inter(r.inter(qk + r.inter(pse[j])) * scale);  // pse_type 1: (qk + pse)·scale
+    } else {
+      row[j] = r.inter(r.inter(qk * scale) + r.inter(pse[j]));  // pse_type 0/2/3: qk·scale + pse
+    }
     if (states && states[j] == Score::kMasked) row[j] = -FLT_MAX;
     max = std::max(max, row[j]);
   }
@@ -86,8 +100,8 @@ RowStats softmax_row(double* row, int64_t s2, double scale, const Rounding& r, c
     // and exp gives 0 all the same. When every computed score is masked, each one is exp(0) = 1.
     const double e = r.inter(std::exp(r.inter(row[j] - max)));
     sum += e;
-    // Dropout (issue 4) scales e here: after it joined the sum, before the cast to the input dtype.
-    row[j] = r.p(e);
+    // Dropout scales e here: after it joined the sum, before the cast to the input dtype.
+    row[j] = r.p(keep ? (keep[j] ? e / keep_prob : 0.0) : e);
   }
   return {max, r.inter(sum)};
 }
@@ -104,6 +118,8 @@ struct HeadJob {
   const FaRefProblem& p;
   const Rounding& rounding;
   const MaskRules& masks;
+  const PseRules& pse;
+  const DropoutRules& dropout;
   double scale;
   int64_t chunk_rows;
 };
@@ -121,7 +137,8 @@ bool invalid_row(const RowStats& stats, bool invalid_line) {
 // Rows are read in place: every layout keeps a row's head dim contiguous and rows of one (b, n) evenly spaced,
 // so the layout's sequence stride is the matrix's leading dimension.
 void compute_head(const HeadJob& job, int64_t b, int64_t n1, std::vector<double>& scores, std::vector<double>& pv,
-                  std::vector<Score>& states, FlashAttentionScoreRefOutputs& out) {
+                  std::vector<Score>& states, std::vector<double>& pse_row, std::vector<uint8_t>& keep,
+                  FlashAttentionScoreRefOutputs& out) {
   const FaRefProblem& p = job.p;
   const int64_t s1 = p.s1[b], s2 = p.s2[b];
   const int64_t n2 = n1 / (p.n1 / p.n2);  // GQA: a group of N1/N2 query heads shares one kv head
@@ -141,7 +158,11 @@ void compute_head(const HeadJob& job, int64_t b, int64_t n1, std::vector<double>
     const bool masked = job.masks.active();
     for (int64_t r = 0; r < rows; ++r) {
       if (masked) job.masks.row_states(b, n1, i0 + r, s2, states.data());
-      stats[r] = softmax_row(scores.data() + r * s2, s2, job.scale, job.rounding, masked ? states.data() : nullptr);
+      if (job.pse.active()) job.pse.row(b, n1, i0 + r, s2, pse_row.data());
+      if (job.dropout.active()) job.dropout.row(b, n1, i0 + r, s2, keep.data());
+      stats[r] = softmax_row(scores.data() + r * s2, s2, job.scale, job.rounding, masked ? states.data() : nullptr,
+                             job.pse.active() ? pse_row.data() : nullptr, job.pse.add_before_scale(),
+                             job.dropout.active() ? keep.data() : nullptr, job.dropout.keep_prob());
     }
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, p.dv, s2, 1.0, scores.data(), s2, v, p.v.seq_stride,
                 0.0, pv.data(), p.dv);
@@ -163,12 +184,10 @@ void compute_head(const HeadJob& job, int64_t b, int64_t n1, std::vector<double>
 
 FlashAttentionScoreRefOutputs flash_attention_score(const FlashAttentionScoreRefInputs& inputs,
                                                     const FlashAttentionScoreAttrs& attrs, Precision precision) {
-  if (inputs.pse || inputs.drop_mask || attrs.keep_prob != 1.0) {
-    throw Error(Status::kUnimplemented,
-                "flash_attention_score reference: pse and dropout (keep_prob != 1) are not implemented yet");
-  }
   const FaRefProblem p = detail::describe_problem(inputs, attrs);
   const MaskRules masks(inputs, attrs, p);
+  const PseRules pse(inputs, attrs, p);
+  const DropoutRules dropout(inputs, attrs, p);
   const DType dtype = inputs.query.dtype;
   const bool naive = precision == Precision::kNaiveLowPrecision;
   const Rounding rounding{dtype, naive, naive || dtype == DType::kFloat16 || dtype == DType::kBFloat16};
@@ -185,9 +204,11 @@ FlashAttentionScoreRefOutputs flash_attention_score(const FlashAttentionScoreRef
   const int64_t chunk_rows = std::clamp<int64_t>(kChunkElements / s2_max, 1, kMaxChunkRows);
   std::vector<double> scores(chunk_rows * s2_max), pv(chunk_rows * p.dv);
   std::vector<Score> states(s2_max);
-  const HeadJob job{inputs, p, rounding, masks, attrs.scale, chunk_rows};
+  std::vector<double> pse_row(s2_max);
+  std::vector<uint8_t> keep(s2_max);
+  const HeadJob job{inputs, p, rounding, masks, pse, dropout, attrs.scale, chunk_rows};
   for (int64_t b = 0; b < p.batch; ++b) {
-    for (int64_t n1 = 0; n1 < p.n1; ++n1) compute_head(job, b, n1, scores, pv, states, out);
+    for (int64_t n1 = 0; n1 < p.n1; ++n1) compute_head(job, b, n1, scores, pv, states, pse_row, keep, out);
   }
   return out;
 }

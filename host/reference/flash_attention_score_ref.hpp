@@ -28,7 +28,8 @@ struct FlashAttentionScoreRefOutputs {
 
 // Inputs are assumed valid (the tools validate through the operator's plan first). atten_mask, sparse_mode,
 // pre/next tokens, prefix and inner_precise follow docs/flash_attention_score.md (see
-// flash_attention_score_ref_mask.hpp); pse and dropout still throw Error(kUnimplemented).
+// flash_attention_score_ref_mask.hpp), and so do pse, pse_type and q/kv_start_idx (flash_attention_score_ref_pse.hpp)
+// and dropout: drop_mask, or keep_prob with seed/offset (flash_attention_score_ref_dropout.hpp).
 FlashAttentionScoreRefOutputs flash_attention_score(const FlashAttentionScoreRefInputs& inputs,
                                                     const FlashAttentionScoreAttrs& attrs,
                                                     Precision precision = Precision::kFloat64);

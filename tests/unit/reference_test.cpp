@@ -424,11 +424,11 @@ TEST(FlashAttentionScoreRef, RejectsWhatIsNotImplementedYet) {
       qkv(random_tensor(DType::kFloat32, {1, 4, 1, 8}, 40), random_tensor(DType::kFloat32, {1, 4, 1, 8}, 41),
           random_tensor(DType::kFloat32, {1, 4, 1, 8}, 42));
   FlashAttentionScoreRefInputs with_pse = plain;
-  with_pse.pse = random_tensor(DType::kFloat32, {1, 1, 4, 4}, 43);
-  expect_status(with_pse, attrs_for("BSND", 1, 1.0), Status::kUnimplemented);
+  with_pse.pse = random_tensor(DType::kFloat32, {1, 1, 3, 4}, 43);  // pse is implemented; 3 rows is no pse form
+  expect_status(with_pse, attrs_for("BSND", 1, 1.0), Status::kParamInvalid);
   FlashAttentionScoreAttrs dropout = attrs_for("BSND", 1, 1.0);
-  dropout.keep_prob = 0.9;
-  expect_status(plain, dropout, Status::kUnimplemented);
+  dropout.keep_prob = 0.0;  // dropout is implemented; keep_prob must be in (0, 1]
+  expect_status(plain, dropout, Status::kParamInvalid);
   expect_status(plain, attrs_for("BSHD", 1, 1.0), Status::kParamInvalid);
 }
 
