@@ -8,6 +8,7 @@
 #include "common/dtype.clh"
 #include "common/round.clh"
 #include "common/problem.clh"
+#include "common/philox.clh"
 
 #ifndef DK
 #define DK 64
@@ -50,7 +51,9 @@
 #include "cube/qk_tile_cpu.clh"
 #include "cube/pv_tile_cpu.clh"
 #include "vector/mask_cpu.clh"
+#include "vector/pse_cpu.clh"
 #include "vector/online_softmax_cpu.clh"
+#include "vector/dropout_cpu.clh"
 
 // Ascend's invalid line (out 0, max -FLT_MAX, sum FLT_MAX): rows that see no key, and fully masked rows in
 // invalid-line mode.
@@ -97,9 +100,12 @@ inline void store_rows(__global DATA_T* out, __global float* smax, __global floa
 __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __global const DATA_T* v,
                          __global DATA_T* out, __global float* smax, __global float* ssum,
                          __global const long* batches, __global const int* work, __global const int* tiles,
-                         __global const uchar* mask, long q_seq, long q_head, long k_seq, long k_head, long v_seq,
+                         __global const uchar* mask, __global const DATA_T* pse, __global const float* slopes,
+                         __global const uchar* drop_mask, long q_seq, long q_head, long k_seq, long k_head, long v_seq,
                          long v_head, long o_seq, long o_head, long smax_off, long ssum_off, long mask_head,
-                         long mask_row, int group, float scale, int flags) {
+                         long mask_row, int group, float scale, int flags, int pse_mode, int pse_map, long pse_cols,
+                         float keep_scale, uint drop_key_lo, uint drop_key_hi, ulong drop_offset_groups,
+                         uint drop_threshold, ulong drop_numels) {
   __global const int* wk = work + (long)get_global_id(0) * WK_STRIDE;
   HeadView h = head_view(batches, wk[WK_BATCH], wk[WK_HEAD], group, q_head, k_head, v_head, o_head, mask_head);
   smax += smax_off;
@@ -121,6 +127,7 @@ __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __g
     l[r] = 0.0f;
   }
   float kv[KV_PACK];
+  const bool dropout = (flags & (FLAG_DROP_EXPLICIT | FLAG_DROP_GEN)) != 0;
   float st[KEYS_PAD * ROW_VECS * 16];
 
   for (int t = 0; t < wk[WK_TILES]; ++t) {
@@ -128,21 +135,53 @@ __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __g
     const long kb = TILE_COL0(tile);
     const int nkeys = (int)min((long)BLOCK_N, h.s2 - kb);
     pack_k(k, h.k + kb * k_seq, k_seq, nkeys, kv);
-    qk_tile(qt, kv, nkeys, scale, st);
+    qk_tile(qt, kv, nkeys, pse_mode == PSE_ADD_SCALE ? 1.0f : scale, st);
+    if (pse_mode != PSE_NONE) {
+      pse_tile(st, h, (int)row0, rows, (int)kb, nkeys, pse, slopes, pse_mode, pse_map, pse_cols, scale);
+    }
     if (TILE_PARTIAL(tile)) mask_tile(st, h, (int)row0, rows, (int)kb, nkeys, mask, mask_row, flags);
-    online_softmax(st, nkeys, m, l, alpha);
+    online_softmax(st, nkeys, m, l, alpha, !dropout);
+    if (dropout) {
+      dropout_tile(st, h, (int)row0, rows, (int)kb, nkeys, drop_mask, flags, keep_scale,
+                   (uint2)(drop_key_lo, drop_key_hi), drop_offset_groups, drop_threshold, drop_numels);
+    }
     pack_v(v, h.v + kb * v_seq, v_seq, nkeys, kv);
     pv_tile(st, kv, nkeys, alpha, ot);
   }
   store_rows(out, smax, ssum, h, row0, rows, o_seq, ot, m, l, flags);
 }
 
+// Generic variant helpers: one score's pse, and one element's keep flag (1 without dropout).
+inline float pse_score(HeadView h, int i, int j, float qk, float scale, __global const DATA_T* pse,
+                       __global const float* slopes, int pse_mode, int pse_map, long pse_cols) {
+  if (pse_mode == PSE_NONE) return qk * scale;
+  if (pse_mode >= PSE_ALIBI) {
+    float dist = fabs((float)(j + h.pse_shift - i));
+    if (pse_mode == PSE_ALIBI_SQRT) dist = sqrt(dist);
+    return qk * scale + dist * -slopes[h.slope];
+  }
+  const long at = pse_at(h, i, j, pse_map, pse_cols);
+  const float v = at < 0 ? 0.0f : LOAD1(pse, at);
+  return pse_mode == PSE_ADD_SCALE ? (qk + v) * scale : qk * scale + v;
+}
+
+inline bool keep_bit(HeadView h, long i, long j, __global const uchar* drop_mask, int flags, uint2 key,
+                     ulong offset_groups, uint threshold, ulong numels) {
+  if (flags & FLAG_DROP_EXPLICIT) return drop_mask_bits16(drop_mask, (ulong)(h.drop + (h.drop_row0 + i) * h.s2 + j), numels) & 1u;
+  if (!(flags & FLAG_DROP_GEN)) return true;
+  const ulong ctr = dropout_row_counter(offset_groups, (ulong)h.drop, (ulong)(h.drop_row0 + i), (uint)h.s2);
+  return (dropout_keep_bits16(key, ctr + ((ulong)j >> 4), threshold) >> (j & 15)) & 1u;
+}
+
 __kernel void fa_fwd_generic(__global const DATA_T* q, __global const DATA_T* k, __global const DATA_T* v,
                              __global DATA_T* out, __global float* smax, __global float* ssum,
                              __global const long* batches, __global const int* work, __global const int* tiles,
-                             __global const uchar* mask, long q_seq, long q_head, long k_seq, long k_head,
+                             __global const uchar* mask, __global const DATA_T* pse, __global const float* slopes,
+                             __global const uchar* drop_mask, long q_seq, long q_head, long k_seq, long k_head,
                              long v_seq, long v_head, long o_seq, long o_head, long smax_off, long ssum_off,
-                             long mask_head, long mask_row, int group, float scale, int flags) {
+                             long mask_head, long mask_row, int group, float scale, int flags, int pse_mode,
+                             int pse_map, long pse_cols, float keep_scale, uint drop_key_lo, uint drop_key_hi,
+                             ulong drop_offset_groups, uint drop_threshold, ulong drop_numels) {
   __global const int* wk = work + (long)get_group_id(0) * WK_STRIDE;
   HeadView h = head_view(batches, wk[WK_BATCH], wk[WK_HEAD], group, q_head, k_head, v_head, o_head, mask_head);
   smax += smax_off;
@@ -166,13 +205,16 @@ __kernel void fa_fwd_generic(__global const DATA_T* q, __global const DATA_T* k,
       if (partial && !rule_visible(h, (int)i, (int)j)) continue;
       float dot = 0.0f;
       for (int d = 0; d < DK; ++d) dot = fma(qr[d], LOAD1(k, h.k + j * k_seq + d), dot);
-      float s = dot * scale;
+      float s = pse_score(h, (int)i, (int)j, dot, scale, pse, slopes, pse_mode, pse_map, pse_cols);
       if (partial && (flags & FLAG_MASK_TENSOR) && mask[h.mask + i * mask_row + j]) s = NEG_FLT_MAX;
       const float mn = fmax(m, s);
       const float a = exp(m - mn);
       const float p = exp(s - mn);
       l = l * a + p;
-      const float pr = ROUND_P1(p);
+      const float pr = ROUND_P1(keep_bit(h, i, j, drop_mask, flags, (uint2)(drop_key_lo, drop_key_hi),
+                                         drop_offset_groups, drop_threshold, drop_numels)
+                                    ? p * ((flags & (FLAG_DROP_EXPLICIT | FLAG_DROP_GEN)) ? keep_scale : 1.0f)
+                                    : 0.0f);
       for (int d = 0; d < DV; ++d) o[d] = fma(pr, LOAD1(v, h.v + j * v_seq + d), o[d] * a);
       m = mn;
     }

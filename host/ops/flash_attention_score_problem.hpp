@@ -16,8 +16,33 @@
 namespace cannon {
 
 // Row sizes of the plan tables; must match kernels/common/problem.clh (BT_STRIDE, WK_STRIDE).
-constexpr int kBatchTableStride = 13;
+constexpr int kBatchTableStride = 19;
 constexpr int kWorkStride = 5;
+
+// pse as the kernels apply it (kernels/common/problem.clh PSE_*): the score formula and where the values live.
+enum class PseMode : int { kNone = 0, kAdd = 1, kAddScale = 2, kAlibi = 3, kAlibiSqrt = 4 };  // types -, 0, 1, 2, 3
+enum class PseMap : int { kDirect = 0, kCompressed = 1, kTndCompressed = 2 };
+struct PseBatch {
+  int64_t base = 0, head = 0, row = 0;  // element (n1, i, j) at base + n1·head + i·row + j (kDirect)
+  int64_t shift = 0;                    // ALiBi: d = j - i + shift (kv_start - q_start)
+  int64_t slope = 0;                    // ALiBi: slope of head n1 at slope + n1
+};
+struct PsePlan {
+  PseMode mode = PseMode::kNone;
+  PseMap map = PseMap::kDirect;
+  int64_t cols = 0;  // row length of a compressed pse (S2, or S2max in TND)
+  std::vector<PseBatch> batches;
+};
+
+enum class DropoutMode : int { kNone = 0, kExplicit = 1, kGenerator = 2 };
+struct DropoutPlan {
+  DropoutMode mode = DropoutMode::kNone;
+  float keep_scale = 1.0f;          // 1 / keep_prob
+  int64_t numels = 0;               // N1·Σ S1_b·S2_b (torch_npu's numels)
+  std::vector<int64_t> batch_base;  // batch b's first element: explicit-mask index or padded stream index
+  uint32_t key_lo = 0, key_hi = 0, threshold = 0;
+  uint64_t offset_groups = 0;
+};
 
 struct FaProblem {
   Layout layout = Layout::kBSND;
@@ -28,6 +53,9 @@ struct FaProblem {
   float scale = 1.0f;
   int64_t sparse_mode = 0;
   schedule::MaskPlan masks;  // per-batch band rules, mask-tensor use, invalid-line mode
+  PsePlan pse;
+  DropoutPlan dropout;
+  int64_t seed = 0, offset = 0;
   int64_t group() const { return n1 / n2; }
 };
 
@@ -38,6 +66,10 @@ FaProblem validate_flash_attention_score(const FlashAttentionScoreDescs& descs, 
 
 // atten_mask dtype and shape for the sparse mode (full or compressed); throws Error(kParamInvalid).
 void validate_atten_mask(const TensorDesc& mask, const FaProblem& p, int64_t sparse_mode);
+
+// pse and dropout rules (flash_attention_score_pse.cpp, _dropout.cpp); throw Error(kParamInvalid).
+PsePlan plan_pse(const FlashAttentionScoreDescs& d, const FlashAttentionScoreAttrs& a, const FaProblem& p);
+DropoutPlan plan_dropout(const FlashAttentionScoreDescs& d, const FlashAttentionScoreAttrs& a, const FaProblem& p);
 
 // Element strides of a full atten_mask over (batch, head, row); broadcast dimensions have stride 0.
 struct MaskStrides {

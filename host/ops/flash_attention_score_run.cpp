@@ -46,8 +46,21 @@ struct Launch {
   AxisStrides q, k, v, o;
   int64_t smax_off = 0, ssum_off = 0;
   MaskStrides mask;
-  int32_t flags = 0;  // kernels/common/problem.clh FLAG_*
+  int64_t pse_off = 0, drop_off = 0;  // element offsets of the optional inputs' views
+  int32_t flags = 0;                  // kernels/common/problem.clh FLAG_*
 };
+
+// An optional input: present at run iff planned, checked like the others; returns its element offset.
+int64_t check_optional(const std::optional<TensorView>& view, const std::optional<TensorDesc>& planned,
+                       const char* what) {
+  if (!planned) {
+    require(!view.has_value(), "{}: given at run but not at plan", what);
+    return 0;
+  }
+  require(view.has_value(), "{}: planned but not given at run", what);
+  require(view->is_contiguous(), "{}: the view must be contiguous", what);
+  return check_view(*view, *planned, what, false);
+}
 
 // Band-rule bounds go to the kernels as int: row and key indices are below 2^31, so clamping an
 // "unbounded" pre/next to the int range keeps every comparison exact.
@@ -76,18 +89,23 @@ Launch describe_launch(const FaProblem& p, const FlashAttentionScorePlan& plan, 
   } else {
     require(!t.atten_mask.has_value(), "atten_mask: given at run but not at plan");
   }
-  l.flags = (p.masks.reads_mask_tensor ? 1 : 0) | (p.masks.invalid_line ? 2 : 0);
+  l.pse_off = check_optional(t.pse, descs.pse, "pse");
+  l.drop_off = check_optional(t.drop_mask, descs.drop_mask, "drop_mask");
+  l.flags = (p.masks.reads_mask_tensor ? 1 : 0) | (p.masks.invalid_line ? 2 : 0) |
+            (p.dropout.mode == DropoutMode::kExplicit ? 4 : 0) | (p.dropout.mode == DropoutMode::kGenerator ? 8 : 0);
   for (int64_t b = 0; b < p.batch; ++b) {
     // Non-TND batches start at b·batch_stride; TND batches at their first token (batch stride is 0).
     auto base = [&](int64_t off, const AxisStrides& s, int64_t start) { return off + b * s.batch + start * s.seq; };
     const schedule::BandRule& rule = p.masks.rules[b];
+    const PseBatch& pb = p.pse.batches[b];
     StatAddressing st =
         stat_addressing(p.layout, p.tnd_softmax_same_as_input, b, p.n1, p.seqs.q_len[b], p.seqs.q_start[b]);
     l.table.insert(l.table.end(),
                    {base(q_off, l.q, p.seqs.q_start[b]), base(k_off, l.k, p.seqs.kv_start[b]),
                     base(v_off, l.v, p.seqs.kv_start[b]), base(o_off, l.o, p.seqs.q_start[b]), p.seqs.q_len[b],
                     p.seqs.kv_len[b], st.base, st.head_stride, st.row_stride, clamp_int(rule.pre), clamp_int(rule.next),
-                    clamp_int(rule.prefix), mask_off + b * l.mask.batch});
+                    clamp_int(rule.prefix), mask_off + b * l.mask.batch, l.pse_off + pb.base, pb.head, pb.row, pb.shift,
+                    pb.slope + l.pse_off, p.dropout.batch_base[b] + l.drop_off * 8});
   }
   return l;
 }
@@ -164,7 +182,6 @@ void run_flash_attention_score(const Context& ctx, const FlashAttentionScorePlan
   require(plan.data_ != nullptr, "plan: empty; call plan_flash_attention_score first");
   const auto& d = plan.data();
   const FaProblem& p = d.problem;
-  require(!t.pse && !t.drop_mask, "pse/drop_mask: given at run but not at plan");
   Launch l = describe_launch(p, plan, t);
   if (plan.workspace_size > 0) {
     if (!workspace) fail(Status::kParamNullptr, "workspace: null, but the plan needs {} bytes", plan.workspace_size);
@@ -197,11 +214,13 @@ void run_flash_attention_score(const Context& ctx, const FlashAttentionScorePlan
   }
   // Modes that never read mask elements still need a valid buffer argument; the kernels never touch it.
   cl_mem mask = t.atten_mask ? t.atten_mask->buffer : tiles.mem;
+  cl_mem pse = t.pse ? t.pse->buffer : tiles.mem;
+  cl_mem drop_mask = t.drop_mask ? t.drop_mask->buffer : tiles.mem;
 
   KernelHandle kernel(d.program, d.kernel.kernel_name("fa_fwd"));
   cl_uint i = 0;
   for (cl_mem mem : {t.query.buffer, t.key.buffer, t.value.buffer, t.attention_out.buffer, t.softmax_max.buffer,
-                     t.softmax_sum.buffer, table.mem, work.mem, tiles.mem, mask}) {
+                     t.softmax_sum.buffer, table.mem, work.mem, tiles.mem, mask, pse, pse, drop_mask}) {
     kernel.arg(i++, mem);
   }
   for (cl_long s : {l.q.seq, l.q.head, l.k.seq, l.k.head, l.v.seq, l.v.head, l.o.seq, l.o.head, l.smax_off, l.ssum_off,
@@ -211,6 +230,16 @@ void run_flash_attention_score(const Context& ctx, const FlashAttentionScorePlan
   kernel.arg(i++, static_cast<cl_int>(p.group()));
   kernel.arg(i++, p.scale);
   kernel.arg(i++, static_cast<cl_int>(l.flags));
+  kernel.arg(i++, static_cast<cl_int>(p.pse.mode));
+  kernel.arg(i++, static_cast<cl_int>(p.pse.map));
+  kernel.arg(i++, static_cast<cl_long>(p.pse.cols));
+  kernel.arg(i++, p.dropout.keep_scale);
+  kernel.arg(i++, static_cast<cl_uint>(p.dropout.key_lo));
+  kernel.arg(i++, static_cast<cl_uint>(p.dropout.key_hi));
+  kernel.arg(i++, static_cast<cl_ulong>(p.dropout.offset_groups));
+  kernel.arg(i++, static_cast<cl_uint>(p.dropout.threshold));
+  // An explicit mask's bits are counted from its buffer's start: its view offset shifts both ends.
+  kernel.arg(i++, static_cast<cl_ulong>(p.dropout.numels + l.drop_off * 8));
 
   const std::size_t entries = d.work.size() / kWorkStride;
   const std::size_t local = d.kernel.local_size();

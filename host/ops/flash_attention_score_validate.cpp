@@ -20,14 +20,6 @@ void check_dtypes(const FlashAttentionScoreDescs& d) {
           dtype_name(d.query.dtype));
 }
 
-void check_unimplemented(const FlashAttentionScoreDescs& d, const FlashAttentionScoreAttrs& a) {
-  if (d.pse) fail(Status::kUnimplemented, "pse: position encodings are not implemented yet");
-  if (d.drop_mask) fail(Status::kUnimplemented, "drop_mask: dropout is not implemented yet");
-  require(std::isfinite(a.keep_prob) && a.keep_prob >= 0.0 && a.keep_prob <= 1.0, "keep_prob: {} must be in [0, 1]",
-          a.keep_prob);
-  if (a.keep_prob != 1.0) fail(Status::kUnimplemented, "keep_prob: dropout (keep_prob < 1) is not implemented yet");
-}
-
 void check_attrs(const FlashAttentionScoreAttrs& a, Layout layout) {
   require(std::isfinite(a.scale), "scale: {} must be finite", a.scale);
   require(a.head_num >= 1 && a.head_num <= kMaxHeads, "head_num: {} must be in [1, {}]", a.head_num, kMaxHeads);
@@ -57,7 +49,6 @@ FaProblem validate_flash_attention_score(const FlashAttentionScoreDescs& d, cons
   p.layout = parse_layout(a.input_layout, "input_layout");
   check_dtypes(d);
   check_attrs(a, p.layout);
-  check_unimplemented(d, a);
   p.dtype = d.query.dtype;
   p.scale = static_cast<float>(a.scale);
 
@@ -128,6 +119,10 @@ FaProblem validate_flash_attention_score(const FlashAttentionScoreDescs& d, cons
   mask_attrs.inner_precise = a.inner_precise;
   mask_attrs.prefix = a.prefix;
   p.masks = schedule::plan_masks(mask_attrs, p.seqs.q_len, p.seqs.kv_len);
+  p.pse = plan_pse(d, a, p);
+  p.dropout = plan_dropout(d, a, p);
+  p.seed = a.seed;
+  p.offset = a.offset;
   return p;
 }
 

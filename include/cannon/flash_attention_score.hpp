@@ -22,6 +22,10 @@ struct FlashAttentionScoreAttrs {
   std::string input_layout = "BSND";  // BSH, SBH, BSND, BNSD, TND
   double scale = 1.0;
   double keep_prob = 1.0;
+  // MindSpore's seed/offset: the built-in dropout generator's key and counter start, used when keep_prob < 1 and
+  // no drop_mask is given (docs/flash_attention_score.md, "Dropout").
+  int64_t seed = 0;
+  int64_t offset = 0;
   int64_t pre_tokens = std::numeric_limits<int32_t>::max();
   int64_t next_tokens = std::numeric_limits<int32_t>::max();
   int64_t inner_precise = 0;

@@ -54,7 +54,7 @@ inline tools::FaVerdict judge_outputs(const tools::FaCase& fa, const tools::FaDe
   tools::FaValues dev_values{tools::decode_values(dev.attention_out), tools::decode_values(dev.softmax_max),
                              tools::decode_values(dev.softmax_sum)};
   tools::FaValues ref_values{ref.attention_out.values, ref.softmax_max.values, ref.softmax_sum.values};
-  return tools::judge_fa(dev_values, ref_values, naive, dt);
+  return tools::judge_fa(dev_values, ref_values, naive, dt, fa.attrs.keep_prob);
 }
 
 struct CaseRun {

@@ -126,13 +126,39 @@ TEST(Validate, AttenMaskDtypeAndShapeFollowTheMode) {
   expect_error(d, causal, "3072");
 }
 
-TEST(Validate, LaterFeaturesAreUnimplementedNotIgnored) {
-  FlashAttentionScoreDescs d = bsnd(8, 2, 64, 64);
-  d.pse = TensorDesc{DType::kFloat32, {2, 8, 7, 11}};
-  expect_error(d, attrs(8), "pse", Status::kUnimplemented);
+TEST(Validate, PseFormsAndRules) {
+  FlashAttentionScoreDescs d = bsnd(8, 2, 64, 64);  // B=2, S1=7, S2=11
+  for (const std::vector<int64_t>& shape :
+       {std::vector<int64_t>{2, 8, 7, 11}, {1, 8, 7, 11}, {2, 8, 1, 11}, {1, 8, 1, 11}}) {
+    d.pse = TensorDesc{DType::kFloat32, shape};
+    EXPECT_NO_THROW(validate_flash_attention_score(d, attrs(8), false));
+  }
+  d.pse = TensorDesc{DType::kFloat16, {2, 8, 7, 11}};
+  expect_error(d, attrs(8), "pse: dtype");
+  d.pse = TensorDesc{DType::kFloat32, {2, 1, 7, 11}};
+  expect_error(d, attrs(8), "pse");
+  FlashAttentionScoreAttrs alibi = attrs(8);
+  alibi.pse_type = 2;
+  d.pse = TensorDesc{DType::kFloat32, {8}};
+  expect_error(d, alibi, "S1 == S2");                   // ALiBi needs S1 == S2 (here 7 and 11)
+  expect_error(bsnd(8, 2, 64, 64), alibi, "pse_type");  // pse_type 2 without a pse
+}
+
+TEST(Validate, DropoutRules) {
   FlashAttentionScoreAttrs a = attrs(8);
+  for (double kp : {0.0, -0.5, 1.5}) {
+    a.keep_prob = kp;
+    expect_error(bsnd(8, 2, 64, 64), a, "keep_prob");
+  }
   a.keep_prob = 0.9;
-  expect_error(bsnd(8, 2, 64, 64), a, "keep_prob", Status::kUnimplemented);
+  a.offset = -1;
+  expect_error(bsnd(8, 2, 64, 64), a, "offset");
+  a.offset = 0;
+  FlashAttentionScoreDescs d = bsnd(8, 2, 64, 64);
+  d.drop_mask = TensorDesc{DType::kUInt8, {(2 * 8 * 7 * 11 + 7) / 8 - 1}};  // one byte short
+  expect_error(d, a, "drop_mask");
+  d.drop_mask = TensorDesc{DType::kUInt8, {(2 * 8 * 7 * 11 + 7) / 8}};
+  EXPECT_EQ(validate_flash_attention_score(d, a, false).dropout.numels, 2 * 8 * 7 * 11);
 }
 
 TEST(Validate, TndChecksSequenceArrays) {
