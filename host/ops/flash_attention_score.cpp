@@ -81,6 +81,9 @@ FlashAttentionScorePlan plan_flash_attention_score(const Context& ctx, const Fla
   plan.softmax_out = {DType::kFloat32, {0}};
   plan.workspace_size = data->ledger.total();
   plan.flops = flops;
+  plan.seed = p.seed;
+  plan.offset = p.offset;
+  plan.numels = p.dropout.numels;
   plan.data_ = std::move(data);
   return plan;
 }
@@ -113,6 +116,9 @@ FlashAttentionScoreResult flash_attention_score(const Context& ctx, const Tensor
                                result.softmax_out.view()};
   run_flash_attention_score(ctx, plan, t, workspace.buffer());
   ctx.finish();
+  result.seed = plan.seed;
+  result.offset = plan.offset;
+  result.numels = plan.numels;
   return result;
 }
 

@@ -63,6 +63,9 @@ class FlashAttentionScorePlan {
   TensorDesc softmax_sum;    // fp32, last dim 8
   TensorDesc softmax_out;    // reserved: fp32 [0]
   std::size_t workspace_size = 0;
+  // MindSpore's and torch_npu's extra outputs: the dropout generator's seed and offset (the attributes, returned
+  // unchanged) and numels = N1·Σ S1_b·S2_b, the dropout mask's element count.
+  int64_t seed = 0, offset = 0, numels = 0;
   double flops = 0;  // 2·(Dk+Dv) per score of the tiles computed (tiles that masks skip cost nothing)
 
   const detail::FlashAttentionScorePlanData& data() const { return *data_; }
@@ -86,11 +89,17 @@ struct FlashAttentionScoreOptionalInputs {
 
 struct FlashAttentionScoreResult {
   DeviceTensor attention_out, softmax_max, softmax_sum, softmax_out;
+  int64_t seed = 0, offset = 0, numels = 0;
 };
 
 // Plans, allocates outputs and workspace, runs and waits.
 FlashAttentionScoreResult flash_attention_score(const Context& ctx, const TensorView& query, const TensorView& key,
                                                 const TensorView& value, const FlashAttentionScoreAttrs& attrs,
                                                 const FlashAttentionScoreOptionalInputs& optional = {});
+
+// The mask API: the built-in generator's dropout mask of `plan` (keep_prob < 1, no drop_mask) as an explicit
+// drop_mask, uint8 [ceil(numels/8)], bit k & 7 of byte k >> 3 for element k in B·N1·S1·S2 order (TND: per-batch
+// blocks). Passing it back as drop_mask reproduces the run bit for bit. Waits for the device.
+DeviceTensor flash_attention_score_dropout_mask(const Context& ctx, const FlashAttentionScorePlan& plan);
 
 }  // namespace cannon
