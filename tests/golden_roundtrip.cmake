@@ -1,6 +1,8 @@
 # The golden round trip, run by ctest: `cannon-conformance --dump` writes cases as golden directories,
 # `--golden` replays them and must pass; a copy whose expected attention_out comes from other inputs (another
-# seed) must FAIL, which proves the replay compares against the files rather than recomputing them.
+# seed) must FAIL, which proves the replay compares against the files rather than recomputing them. pse and
+# dropout cases (pse.npy, drop_mask.npy, the seed/offset generator) go through the same round trip once the
+# operator implements them; while it reports them UNIMPLEMENTED they are skipped with a note.
 # Usage: cmake -DCONFORMANCE=<cannon-conformance> -DWORK_DIR=<scratch dir> -P golden_roundtrip.cmake
 set(cases
   "fa:b2n4g2s1=37s2=53d=64:layout=BSND:dt=fp32"
@@ -9,6 +11,11 @@ set(cases
   "fa:n2g2d=64:layout=TND:dt=bf16:seqq=5,5,12:seqkv=7,9,16:softmax_layout=TND"
   "fa:b2n2g1s1=19s2=23d=64:layout=BSND:dt=fp32:sparse=5:prefix=9,0:mask=b1ss:mask_dt=bool:mask_rows=2"
   "fa:n2g1d=64:layout=TND:dt=fp16:seqq=7,20:seqkv=9,31:sparse=4:pre=3:next=1:inner_precise=2")
+
+set(feature_cases
+  "fa:b2n2g1s=37d=64:layout=BSND:dt=bf16:pse_type=0:pse=bnss:keep_prob=0.8:drop_mask=explicit"
+  "fa:b2n2g1s=29d=64:layout=BNSD:dt=fp32:pse_type=3:pse=slopes_bn:q_start=2:kv_start=0:keep_prob=0.7:drop_seed=5:drop_offset=37"
+  "fa:b2n2g1d=64:layout=TND:dt=fp16:seqq=7,20:seqkv=9,31:pse=bn1s:keep_prob=0.5:drop_mask=explicit")
 
 function(conformance expect_rc log)
   execute_process(COMMAND ${CONFORMANCE} ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
@@ -44,4 +51,21 @@ file(COPY_FILE ${other_dir}/expected/attention_out.npy ${WORK_DIR}/tampered/expe
 conformance(1 "tampered replay" --golden ${WORK_DIR}/tampered)
 if(NOT conformance_out MATCHES "FAILED")
   message(FATAL_ERROR "the tampered golden directory did not FAIL")
+endif()
+
+# pse and dropout: dump and replay, unless the operator does not implement them yet.
+conformance(0 "dump pse/dropout" --dump ${WORK_DIR}/features ${feature_cases})
+if(conformance_out MATCHES "UNIMPLEMENTED")
+  message("pse/dropout golden round trip skipped: the operator reports UNIMPLEMENTED")
+else()
+  file(GLOB feature_dirs LIST_DIRECTORIES true ${WORK_DIR}/features/*)
+  list(LENGTH feature_dirs count)
+  list(LENGTH feature_cases expected_count)
+  if(NOT count EQUAL expected_count)
+    message(FATAL_ERROR "--dump wrote ${count} directories for ${expected_count} pse/dropout cases")
+  endif()
+  conformance(0 "replay pse/dropout" --golden ${feature_dirs})
+  if(NOT conformance_out MATCHES "${count} passed, 0 failed")
+    message(FATAL_ERROR "replay did not pass all ${count} pse/dropout golden directories")
+  endif()
 endif()

@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
-"""Writes the generated FlashAttentionScore batch files test_fa_full, test_fa_ci and test_fa_masks.
+"""Writes the generated FlashAttentionScore batch files test_fa_full, test_fa_ci, test_fa_masks, test_fa_pse and
+test_fa_dropout.
 
 The cross product layout x dtype x GQA ratio x head dim is covered exactly (every combination appears);
 sequence-length pairs rotate through all pairs of the size set with a stride coprime to its length, so
 every (S1, S2) pair, S1 < S2 and S1 > S2 included, meets many combinations. The batch count shrinks as a
-case's FLOPs grow, keeping the suite's run time bounded. The masking batch is gen_fa_masks.py's.
+case's FLOPs grow, keeping the suite's run time bounded. The masking batch is gen_fa_masks.py's, the pse and
+dropout batches gen_fa_pse.py's.
 Re-run after editing: python3 gen_test_fa.py
 """
 import math
 import pathlib
 
 import gen_fa_masks
+import gen_fa_pse
 
 LAYOUTS = ["BSH", "SBH", "BSND", "BNSD", "TND"]
 DTYPES = ["fp32", "fp16", "bf16"]
@@ -88,13 +91,27 @@ def main():
            "shape and dtype, bands with negative pre/next, prefixes with 0, fully masked rows with and without",
            "inner_precise=2, and sparse_mode without a mask (no masking). Rejected variants are in test_fa_negative."],
           [line for line, _ in masks], [], sum(f for _, f in masks))
+    pse = gen_fa_pse.pse_cases()
+    write("test_fa_pse",
+          ["pse (included by test_fa_full): every pse_type x shape form x layout x dtype (TND with its packed forms),",
+           "S1 < S2, S1 = S2, S1 > S2 for types 0/1 (types 2/3 need S1 == S2), q_start/kv_start, the ALiBi-compressed",
+           "forms at S=2048 and S=4096 under each causal rule (and in TND), and pse with masks. Rejected variants",
+           "are in test_fa_negative."],
+          [line for line, _ in pse], [], sum(f for _, f in pse))
+    dropout = gen_fa_pse.dropout_cases()
+    write("test_fa_dropout",
+          ["Dropout (included by test_fa_full): explicit bit-packed drop_masks (keep_prob 1 down to 0.02, odd element",
+           "counts, masks longer than needed) across layouts and dtypes, the built-in generator with various seeds",
+           "and offsets (at S=2048 its kept fraction is checked), and dropout with masks and pse. Rejected variants",
+           "are in test_fa_negative."],
+          [line for line, _ in dropout], [], sum(f for _, f in dropout))
     lines, total, fewest = generate([1, 7, 113, 1023, 2048], 3, 24e9)
     assert fewest == 25, f"a layout x dtype meets only {fewest} of the 25 size pairs"
     write("test_fa_full",
           ["The full FlashAttentionScore conformance suite (README command 1): all 5 layouts x fp32/fp16/bf16 x",
            "GQA ratios 1, 2, 8 x D in {64, 128, 192 with Dv=128}, each three times, with S1/S2 from {1, 7, 113, 1023,",
            "2048} (every layout x dtype meets all 25 pairs, S1 != S2 both ways), plus the edge and negative cases."],
-          lines, ["test_fa_edge", "test_fa_negative", "test_fa_masks"], total)
+          lines, ["test_fa_edge", "test_fa_negative", "test_fa_masks", "test_fa_pse", "test_fa_dropout"], total)
     lines, total, _ = generate([1, 7, 64, 113, 203, 256], 1, 1e9, latin=True)
     big = [("fa:b1n2g1s=1023d=64:layout=BSND:dt=fp32", flops(1, 2, 1023, 1023, 64, 64)),
            ("fa:b1n2g2s=2048d=128:layout=BNSD:dt=bf16", flops(1, 2, 2048, 2048, 128, 128)),
@@ -102,13 +119,15 @@ def main():
            ("fa:b1n2g1s1=2048s2=113dk=192dv=128:layout=SBH:dt=fp32", flops(1, 2, 2048, 113, 192, 128)),
            ("fa:n2g2d=64:layout=TND:dt=bf16:seqq=1023,1100:seqkv=1023,2048", flops(1, 2, 1, 1023 * 1023 + 77 * 1025, 64, 64))]
     ci_masks = gen_fa_masks.ci_subset(masks)
+    ci_extra = gen_fa_pse.ci_subset(pse) + gen_fa_pse.ci_subset(dropout, alibi=False)
     write("test_fa_ci",
           ["The conformance CI batch (ctest conformance_ci): every layout x dtype x GQA ratio, with head dims",
            "rotated so every layout x dtype x D appears, S1/S2 up to 256 (S1 != S2 both ways), a few 1023/2048",
-           "cases, a subset of test_fa_masks (each sparse_mode x layout once, small sizes), and the edge and",
-           "negative cases."],
-          lines + [line for line, _ in big] + [line for line, _ in ci_masks], ["test_fa_edge", "test_fa_negative"],
-          total + sum(f for _, f in big + ci_masks))
+           "cases, a subset of test_fa_masks (each sparse_mode x layout once, small sizes), of test_fa_pse and",
+           "test_fa_dropout (each pse form, layout and dtype, one ALiBi-compressed case), and the edge and negative",
+           "cases."],
+          lines + [line for line, _ in big + ci_masks + ci_extra], ["test_fa_edge", "test_fa_negative"],
+          total + sum(f for _, f in big + ci_masks + ci_extra))
 
 
 if __name__ == "__main__":

@@ -96,7 +96,7 @@ TEST(ToolsProblem, RejectsTyposWithTheirName) {
     }
   };
   rejects("fa:b2:foo=1", "unknown attribute 'foo'");
-  rejects("fa:b2:keep_prob=0.9", "not supported by this cannon release yet");
+  rejects("fa:b2:sink=1", "not supported by this cannon release yet");
   rejects("fa:b2x3", "unknown dimension 'x'");
   rejects("fa:n8g3", "g=3 does not divide n=8");
   rejects("fa:s1=3s=4", "'s' and 's1'");

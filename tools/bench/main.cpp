@@ -2,7 +2,9 @@
 // run on the same cores, so numbers from noisy machines compare as ratios. Cases are problem strings,
 // shared with cannon-conformance (tools/common); medians of several timed runs are reported.
 // `--suite masks` measures what masking saves: causal and band cases against the dense case of the same shape,
-// as time ratios (issue 3's targets: causal <= 0.6x, a 512-wide band <= 0.2x the dense time).
+// as time ratios (issue 3's targets: causal <= 0.6x, a 512-wide band <= 0.2x the dense time). `--suite pse`
+// measures what pse and dropout cost: in-kernel ALiBi (pse_type 2/3, issue 4's limit 1.15x), a full pse tensor
+// and the dropout generator, against the same shape without them.
 #include <cblas.h>
 
 #include <fmt/format.h>
@@ -36,17 +38,34 @@ constexpr const char* kDefaultCases[] = {
 // The band is sparse_mode 4 with pre = next = 256 (a rule-only compressed mask: with S1 = S2 it is the band
 // -256 <= j - i <= 256, 513 keys wide), so the time measures tile skipping, not reading an S x S mask tensor.
 struct SuiteCase {
-  const char* problem;
+  std::string problem;
   int baseline;  // index of the dense case in the suite; -1 for a dense case
   double limit;  // the issue's bound on time / dense time, 0 for none
 };
-constexpr SuiteCase kMaskSuite[] = {
+const std::vector<SuiteCase> kMaskSuite = {
     {"fa:b1n8s=4096d=128:layout=BSND:dt=fp32", -1, 0},
     {"fa:b1n8s=4096d=128:layout=BSND:dt=fp32:sparse=2", 0, 0.6},
     {"fa:b1n8s=4096d=128:layout=BSND:dt=fp32:sparse=3", 0, 0.6},
     {"fa:b1n8s=8192d=128:layout=BSND:dt=fp32", -1, 0},
     {"fa:b1n8s=8192d=128:layout=BSND:dt=fp32:sparse=4:pre=256:next=256", 3, 0.2},
 };
+
+// --suite pse: per shape, the case without pse, then pse_type 2 and 3 (fp32 slopes, the issue's limit), the full
+// [B,N1,S1,S2] pse of type 1 (S=2048 only: at 4096 it is 512 MiB of fp32; for information) and the dropout
+// generator at keep_prob 0.9 (for information).
+std::vector<SuiteCase> pse_suite() {
+  std::vector<SuiteCase> cases;
+  for (const std::string shape : {"fa:b1n8s=2048d=128:layout=BSND:dt=fp32", "fa:b1n8s=2048d=128:layout=BSND:dt=bf16",
+                                  "fa:b1n8s=4096d=128:layout=BSND:dt=fp32", "fa:b1n8s=4096d=128:layout=BSND:dt=bf16"}) {
+    const int base = static_cast<int>(cases.size());
+    cases.push_back({shape, -1, 0});
+    cases.push_back({shape + ":pse_type=2:pse=slopes_n", base, 1.15});
+    cases.push_back({shape + ":pse_type=3:pse=slopes_bn", base, 1.15});
+    if (shape.find("s=2048") != std::string::npos) cases.push_back({shape + ":pse=bnss", base, 0});
+    cases.push_back({shape + ":keep_prob=0.9", base, 0});
+  }
+  return cases;
+}
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -96,19 +115,20 @@ Row bench_case(const Context& ctx, const std::string& text, int repeat, uint64_t
   return {text, s * 1e3, run.plan().flops / s * 1e-9, dense_flops(problem)};
 }
 
-// The masks suite: ms, GFLOP/s of the plan's FLOPs (what the op counts as computed), dense-equivalent GFLOP/s
+// A suite: ms, GFLOP/s of the plan's FLOPs (what the op counts as computed), dense-equivalent GFLOP/s
 // (the unmasked FLOPs over the time: the speed a dense kernel would need to match), and time / dense time.
-int run_mask_suite(const Context& ctx, int repeat, uint64_t seed, nlohmann::json& report) {
-  fmt::print("{:<64} {:>9} {:>9} {:>9} {:>7} {:>7}\n", "case", "ms", "GFLOP/s", "dense-eq", "ratio", "limit");
+int run_suite(const Context& ctx, const std::vector<SuiteCase>& suite, int repeat, uint64_t seed,
+              nlohmann::json& report) {
+  fmt::print("{:<72} {:>9} {:>9} {:>9} {:>7} {:>7}\n", "case", "ms", "GFLOP/s", "dense-eq", "ratio", "limit");
   std::vector<Row> rows;
   int failures = 0;
-  for (const SuiteCase& sc : kMaskSuite) {
+  for (const SuiteCase& sc : suite) {
     Row row;
     try {
       row = bench_case(ctx, sc.problem, repeat, seed);
     } catch (const std::exception& e) {
       ++failures;
-      fmt::print("{:<64} error: {}\n", sc.problem, e.what());
+      fmt::print("{:<72} error: {}\n", sc.problem, e.what());
       rows.push_back(Row{sc.problem});
       continue;
     }
@@ -116,14 +136,16 @@ int run_mask_suite(const Context& ctx, int repeat, uint64_t seed, nlohmann::json
     const double dense_ms = sc.baseline >= 0 ? rows[static_cast<std::size_t>(sc.baseline)].ms : row.ms;
     const double ratio = dense_ms > 0 ? row.ms / dense_ms : 0;
     const double dense_eq = row.dense_flops / (row.ms * 1e-3) * 1e-9;
-    fmt::print("{:<64} {:>9.2f} {:>9.1f} {:>9.1f} {:>7.3f} {:>7}\n", row.problem, row.ms, row.gflops, dense_eq, ratio,
-               sc.limit > 0 ? fmt::format("{:.2f}", sc.limit) : "-");
+    const bool over = sc.limit > 0 && ratio > sc.limit;
+    fmt::print("{:<72} {:>9.2f} {:>9.1f} {:>9.1f} {:>7.3f} {:>7}{}\n", row.problem, row.ms, row.gflops, dense_eq, ratio,
+               sc.limit > 0 ? fmt::format("{:.2f}", sc.limit) : "-", over ? " OVER" : "");
     report["cases"].push_back({{"problem", row.problem},
                                {"ms", row.ms},
                                {"gflops", row.gflops},
                                {"dense_equivalent_gflops", dense_eq},
                                {"ratio_to_dense", ratio},
-                               {"limit", sc.limit}});
+                               {"limit", sc.limit},
+                               {"within_limit", !over}});
   }
   return failures;
 }
@@ -137,8 +159,9 @@ int run_main(int argc, char** argv) {
   uint64_t seed = 1;
   std::string suite;
   auto* suite_opt = app.add_option("--suite", suite,
-                                   "a predefined comparison instead of the problems: masks (causal and band vs dense)")
-                        ->check(CLI::IsMember({"masks"}));
+                                   "a predefined comparison instead of the problems: masks (causal and band vs dense), "
+                                   "pse (ALiBi pse_type 2/3, a full pse and dropout vs none)")
+                        ->check(CLI::IsMember({"masks", "pse"}));
   app.add_option("problems", problems, "problem strings (default: the B=1 N=8 S=2048 D=64/128 fp32/bf16 set)")
       ->excludes(suite_opt);
   app.add_option("--repeat", repeat, "timed runs per case; the median is reported")->check(CLI::Range(1, 1000));
@@ -153,10 +176,10 @@ int run_main(int argc, char** argv) {
   fmt::print("device: {} ({})\n", ctx.info().name, ctx.selection_reason());
   const double gemm = sgemm_gflops(gemm_n, repeat);
   fmt::print("OpenBLAS SGEMM {}^3: {:.1f} GFLOP/s (median of {})\n\n", gemm_n, gemm, repeat);
-  if (suite == "masks") {
+  if (!suite.empty()) {
     nlohmann::json report = {
         {"device", ctx.info().name}, {"sgemm_gflops", gemm}, {"suite", suite}, {"cases", nlohmann::json::array()}};
-    int failures = run_mask_suite(ctx, repeat, seed, report);
+    int failures = run_suite(ctx, suite == "pse" ? pse_suite() : kMaskSuite, repeat, seed, report);
     if (!json_path.empty()) std::ofstream(json_path) << report.dump(2) << "\n";
     return failures ? 1 : 0;
   }

@@ -89,9 +89,12 @@ std::string FaVerdict::summary() const {
 }
 
 FaVerdict judge_fa(const FaValues& dev, const FaValues& ref, const std::optional<std::vector<double>>& naive_out,
-                   DType out_dtype) {
+                   DType out_dtype, double keep_prob) {
   FaVerdict v;
   Tolerance out_tol = tolerance(Quantity::kAttentionOut, out_dtype);
+  if ((out_dtype == DType::kFloat16 || out_dtype == DType::kBFloat16) && keep_prob > 0 && keep_prob < 1) {
+    out_tol.atol /= keep_prob;
+  }
   struct Item {
     const char* name;
     const std::optional<std::vector<double>>& dev;

@@ -49,8 +49,10 @@ struct FaVerdict {
   std::string summary() const;
 };
 
-// `naive_out` is attention_out of the naive low-precision reference (fp16/bf16 only).
+// `naive_out` is attention_out of the naive low-precision reference (fp16/bf16 only). keep_prob < 1 widens the
+// fp16/bf16 absolute bound of attention_out by 1/keep_prob: P' = P/keep_prob is rounded to the dtype before P·V,
+// so each rounding error grows by that factor while the output does not (FlashAttention's rule still binds).
 FaVerdict judge_fa(const FaValues& dev, const FaValues& ref, const std::optional<std::vector<double>>& naive_out,
-                   DType out_dtype);
+                   DType out_dtype, double keep_prob = 1.0);
 
 }  // namespace cannon::tools

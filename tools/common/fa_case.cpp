@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <random>
 
+#include "tools/common/fa_dropout.hpp"
+
 namespace cannon::tools {
 namespace {
 
@@ -81,6 +83,13 @@ FaCase describe_case(const FaProblem& p) {
   c.attrs.next_tokens = p.next;
   c.attrs.prefix = p.prefix;
   c.attrs.inner_precise = p.inner_precise;
+  c.attrs.pse_type = p.pse_type;
+  c.attrs.q_start_idx = p.q_start;
+  c.attrs.kv_start_idx = p.kv_start;
+  c.attrs.keep_prob = p.keep_prob;
+  c.attrs.seed = p.drop_seed;
+  c.attrs.offset = p.drop_offset;
+  c.dims = FaDims{p.b, p.n1, p.s1, p.s2, p.tnd(), {}, {}};
   int64_t batch = p.b, seq_q = p.s1, seq_kv = p.s2;
   int64_t mask_s1 = p.s1, mask_s2 = p.s2;
   if (p.tnd()) {
@@ -91,10 +100,24 @@ FaCase describe_case(const FaProblem& p) {
     seq_kv = tokens(c.attrs.actual_seq_kvlen);
     mask_s1 = longest(c.attrs.actual_seq_qlen);
     mask_s2 = longest(c.attrs.actual_seq_kvlen);
+    c.dims.b = static_cast<int64_t>(c.attrs.actual_seq_qlen.size());
+    c.dims.q_lens = batch_lengths(c.attrs.actual_seq_qlen);
+    c.dims.kv_lens = batch_lengths(c.attrs.actual_seq_kvlen);
   }
   if (p.mask != "none") {
     c.inputs.atten_mask = HostData{TensorDesc{p.mask_dt, mask_shape(p.mask, p.b, p.n1, mask_s1, mask_s2)}, {}};
     c.mask_recipe = MaskRecipe{p.mask, p.mask_density, p.mask_rows, p.mask_causal};
+  }
+  if (p.pse != "none") {
+    DType dt = p.pse_dt.value_or(pse_is_slopes(p.pse) ? DType::kFloat32 : p.dtype);
+    c.inputs.pse = HostData{TensorDesc{dt, pse_shape(p.pse, c.dims)}, {}};
+    c.pse_recipe = p.pse;
+  }
+  if (p.drop_mask == "explicit") {
+    DType dt = p.drop_dt.value_or(DType::kUInt8);
+    int64_t bytes = p.drop_bytes.value_or(drop_mask_bytes(c.dims.score_numel()));
+    c.inputs.drop_mask = HostData{TensorDesc{dt, {bytes / static_cast<int64_t>(dtype_size(dt))}}, {}};
+    c.drop_recipe = true;
   }
   c.inputs.query.desc = TensorDesc{p.dtype, fa_tensor_shape(p.layout, batch, seq_q, p.n1, p.dk)};
   c.inputs.key.desc = TensorDesc{p.dtype, fa_tensor_shape(p.layout, batch, seq_kv, p.n2, p.dk)};
@@ -107,12 +130,19 @@ void generate_inputs(FaCase& c, uint64_t seed) {
   // seed_seq takes 32-bit words (and its mixing is specified by the standard, so streams are portable).
   auto lo = static_cast<uint32_t>(seed), hi = static_cast<uint32_t>(seed >> 32);
   std::seed_seq q_seed{lo, hi, 1u}, k_seed{lo, hi, 2u}, v_seed{lo, hi, 3u}, m_seed{lo, hi, 4u};
-  std::mt19937_64 q_rng(q_seed), k_rng(k_seed), v_rng(v_seed), m_rng(m_seed);
+  std::seed_seq p_seed{lo, hi, 5u}, d_seed{lo, hi, 6u};
+  std::mt19937_64 q_rng(q_seed), k_rng(k_seed), v_rng(v_seed), m_rng(m_seed), p_rng(p_seed), d_rng(d_seed);
   c.inputs.query = random_tensor(c.inputs.query.desc, q_rng, kQueryRange);
   c.inputs.key = random_tensor(c.inputs.key.desc, k_rng, kKeyRange);
   c.inputs.value = random_tensor(c.inputs.value.desc, v_rng, kValueRange);
   if (c.inputs.atten_mask && c.mask_recipe) {
     c.inputs.atten_mask = generate_mask(*c.mask_recipe, c.inputs.atten_mask->desc, c.attrs, m_rng);
+  }
+  if (c.inputs.pse && c.pse_recipe) c.inputs.pse = generate_pse(*c.pse_recipe, c.inputs.pse->desc, c.dims, p_rng);
+  if (c.inputs.drop_mask && c.drop_recipe) {
+    // With keep_prob 1 the op must ignore the mask: half the bits 0, so a kernel that applies it shows.
+    const double keep = c.attrs.keep_prob < 1.0 ? c.attrs.keep_prob : 0.5;
+    c.inputs.drop_mask = generate_drop_mask(c.inputs.drop_mask->desc, keep, d_rng);
   }
 }
 

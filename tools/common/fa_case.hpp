@@ -9,6 +9,7 @@
 #include "cannon/flash_attention_score.hpp"
 #include "host/reference/flash_attention_score_ref.hpp"
 #include "tools/common/fa_mask.hpp"
+#include "tools/common/fa_pse.hpp"
 #include "tools/common/host_data.hpp"
 #include "tools/common/problem.hpp"
 
@@ -23,6 +24,9 @@ struct FaCase {
   FlashAttentionScoreAttrs attrs;
   FaInputs inputs;
   std::optional<MaskRecipe> mask_recipe;  // how generate_inputs fills atten_mask (generated cases only)
+  std::optional<std::string> pse_recipe;  // the pse form generate_inputs fills (generate_pse)
+  bool drop_recipe = false;               // generate_inputs fills drop_mask: bits kept at keep_prob (0.5 at 1)
+  FaDims dims;                            // batch sizes, for pse and drop_mask generation
 
   FlashAttentionScoreDescs descs() const;
   reference::FlashAttentionScoreRefInputs ref_inputs() const;
@@ -35,7 +39,8 @@ FaCase describe_case(const FaProblem& problem);
 
 // Fills query/key/value with uniform random values from `seed` (std::mt19937_64 with a portable
 // double conversion), rounded to the storage dtype so the reference sees exactly the stored values, and
-// atten_mask (when described) from its recipe (generate_mask), with a stream of its own.
+// atten_mask, pse and drop_mask (when described) from their recipes (generate_mask, generate_pse,
+// generate_drop_mask), each with a stream of its own.
 void generate_inputs(FaCase& c, uint64_t seed);
 
 // Shape of one attention tensor in a layout (T = batch * seq is not assumed for TND: pass seq = T, batch 1).

@@ -37,6 +37,10 @@ FlashAttentionScoreAttrs parse_attrs(const json& j, const std::string& where) {
         a.scale = v.get<double>();
       else if (key == "keep_prob")
         a.keep_prob = v.get<double>();
+      else if (key == "seed")
+        a.seed = v.get<int64_t>();
+      else if (key == "offset")
+        a.offset = v.get<int64_t>();
       else if (key == "pre_tokens" || key == "pre_tockens")
         a.pre_tokens = v.get<int64_t>();
       else if (key == "next_tokens" || key == "next_tockens")
@@ -73,6 +77,8 @@ json attrs_json(const FlashAttentionScoreAttrs& a) {
               {"input_layout", a.input_layout},
               {"scale", a.scale},
               {"keep_prob", a.keep_prob},
+              {"seed", a.seed},
+              {"offset", a.offset},
               {"pre_tokens", a.pre_tokens},
               {"next_tokens", a.next_tokens},
               {"inner_precise", a.inner_precise},

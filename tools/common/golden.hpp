@@ -22,8 +22,10 @@ struct GoldenCase {
 
 // Reads a directory. Throws std::runtime_error naming the file and the problem (missing file, unknown op or
 // attribute, wrong JSON type, npy errors). Attributes missing from case.json take MindSpore's defaults
-// (scale 1.0, keep_prob 1.0, pre/next 2147483647, sparse_mode 0, prefix none, inner_precise 0, ...); head_num and
-// input_layout are required. atten_mask.npy may be uint8 or bool (1 = masked).
+// (scale 1.0, keep_prob 1.0, seed 0, offset 0, pre/next 2147483647, sparse_mode 0, pse_type 1, prefix none,
+// inner_precise 0, ...); head_num and input_layout are required. atten_mask.npy may be uint8 or bool (1 = masked);
+// pse.npy is in the query's dtype (fp32 slopes for pse_type 2/3); drop_mask.npy is bit-packed uint8. With
+// keep_prob < 1 and no drop_mask.npy the operator's generator makes the mask from seed and offset.
 GoldenCase load_golden(const std::string& dir);
 
 // Writes `fa`'s inputs and `outputs` as a golden directory (created if needed); `problem` is recorded in

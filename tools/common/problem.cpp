@@ -1,49 +1,21 @@
-// Parser and printer of FlashAttentionScore problem strings. Attributes are parsed through one table, so a
-// later release adds sparse=, pre=, next=, pse= ... by adding a row; keys not in the table are errors that
-// say which keys exist, so a typo never silently runs a different case.
+// Parser and printer of FlashAttentionScore problem strings: the dimension segment, the canonical printer and
+// the defaults that depend on other keys. The attribute table is in problem_attrs.cpp.
 #include "tools/common/problem.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
-#include <cstdlib>
 #include <map>
-#include <stdexcept>
+
+#include "tools/common/problem_attrs.hpp"
 
 namespace cannon::tools {
 namespace {
 
-[[noreturn]] void fail(std::string_view text, const std::string& message) {
-  throw std::invalid_argument(fmt::format("problem '{}': {}", text, message));
-}
-
-int64_t parse_int(std::string_view value, std::string_view key, std::string_view text) {
-  int64_t v = 0;
-  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-  if (ec != std::errc() || end != value.data() + value.size()) {
-    fail(text, fmt::format("'{}' needs an integer, got '{}'", key, value));
-  }
-  return v;
-}
-
-std::vector<int64_t> parse_list(std::string_view value, std::string_view key, std::string_view text) {
-  std::vector<int64_t> list;
-  while (true) {
-    std::size_t comma = value.find(',');
-    list.push_back(parse_int(value.substr(0, comma), key, text));
-    if (comma == std::string_view::npos) break;
-    value.remove_prefix(comma + 1);
-  }
-  return list;
-}
-
-std::string join(const std::vector<int64_t>& list) {
-  std::string s;
-  for (std::size_t i = 0; i < list.size(); ++i) s += (i ? "," : "") + std::to_string(list[i]);
-  return s;
-}
+using problem_detail::fail;
+using problem_detail::join;
+using problem_detail::parse_int;
 
 // The dimension segment, as key -> value. Keys are letters, plus a '1'/'2' suffix on s and n when '=' follows.
 std::map<std::string, int64_t> parse_dims(std::string_view dims, std::string_view text) {
@@ -103,110 +75,6 @@ void apply_dims(const std::map<std::string, int64_t>& v, FaProblem& p, std::stri
   if (has("dv")) p.dv = v.at("dv");
 }
 
-struct AttrRow {
-  const char* key;
-  void (*parse)(FaProblem& p, std::string_view value, std::string_view text);
-};
-
-// The atten_mask kinds: a tensor shape ([B,N1,S1,S2] ... [S1,S2]; TND's [maxS1,maxS2] is "ss") or a
-// compressed mask (2048x2048, or 3072x2048 for mode 6).
-constexpr const char* kMaskKinds[] = {"none", "bnss", "b1ss", "11ss", "ss", "comp", "comp6"};
-
-// One row per attribute; a later release adds pse=, keep_prob= here.
-constexpr AttrRow kAttrs[] = {
-    {"layout", [](FaProblem& p, std::string_view v, std::string_view) { p.layout = std::string(v); }},
-    {"dt",
-     [](FaProblem& p, std::string_view v, std::string_view text) {
-       try {
-         p.dtype = parse_dtype(v, "dt");
-       } catch (const std::exception& e) {
-         fail(text, e.what());
-       }
-     }},
-    {"scale",
-     [](FaProblem& p, std::string_view v, std::string_view text) {
-       std::string s(v);
-       char* end = nullptr;
-       double x = std::strtod(s.c_str(), &end);
-       if (s.empty() || *end != '\0') fail(text, fmt::format("'scale' needs a number, got '{}'", v));
-       p.scale = x;
-     }},
-    {"seqq", [](FaProblem& p, std::string_view v, std::string_view text) { p.seqq = parse_list(v, "seqq", text); }},
-    {"seqkv", [](FaProblem& p, std::string_view v, std::string_view text) { p.seqkv = parse_list(v, "seqkv", text); }},
-    {"softmax_layout", [](FaProblem& p, std::string_view v, std::string_view) { p.softmax_layout = std::string(v); }},
-    {"head_num",
-     [](FaProblem& p, std::string_view v, std::string_view text) { p.head_num = parse_int(v, "head_num", text); }},
-    {"seed",
-     [](FaProblem& p, std::string_view v, std::string_view text) {
-       int64_t seed = parse_int(v, "seed", text);
-       if (seed < 0) fail(text, "'seed' must be >= 0");
-       p.seed = static_cast<uint64_t>(seed);
-     }},
-    // Masking. Values outside Ascend's ranges (sparse=9, inner_precise=5) parse, so negative cases can be
-    // written; the operator rejects them.
-    {"sparse",
-     [](FaProblem& p, std::string_view v, std::string_view text) { p.sparse = parse_int(v, "sparse", text); }},
-    {"pre", [](FaProblem& p, std::string_view v, std::string_view text) { p.pre = parse_int(v, "pre", text); }},
-    {"next", [](FaProblem& p, std::string_view v, std::string_view text) { p.next = parse_int(v, "next", text); }},
-    {"prefix",
-     [](FaProblem& p, std::string_view v, std::string_view text) { p.prefix = parse_list(v, "prefix", text); }},
-    {"inner_precise", [](FaProblem& p, std::string_view v,
-                         std::string_view text) { p.inner_precise = parse_int(v, "inner_precise", text); }},
-    {"mask",
-     [](FaProblem& p, std::string_view v, std::string_view text) {
-       if (std::find(std::begin(kMaskKinds), std::end(kMaskKinds), v) == std::end(kMaskKinds)) {
-         fail(text, fmt::format("unknown mask '{}' (known: none bnss b1ss 11ss ss comp comp6)", v));
-       }
-       p.mask = std::string(v);
-     }},
-    {"mask_dt",
-     [](FaProblem& p, std::string_view v, std::string_view text) {
-       try {
-         p.mask_dt = parse_dtype(v, "mask_dt");
-       } catch (const std::exception& e) {
-         fail(text, e.what());
-       }
-     }},
-    {"mask_density",
-     [](FaProblem& p, std::string_view v, std::string_view text) {
-       std::string s(v);
-       char* end = nullptr;
-       double x = std::strtod(s.c_str(), &end);
-       if (s.empty() || *end != '\0' || !(x >= 0.0 && x <= 1.0)) {
-         fail(text, fmt::format("'mask_density' needs a number in [0, 1], got '{}'", v));
-       }
-       p.mask_density = x;
-     }},
-    {"mask_rows",
-     [](FaProblem& p, std::string_view v, std::string_view text) {
-       p.mask_rows = parse_int(v, "mask_rows", text);
-       if (p.mask_rows < 0) fail(text, "'mask_rows' must be >= 0");
-     }},
-    {"mask_causal",
-     [](FaProblem& p, std::string_view v, std::string_view text) {
-       if (v != "0" && v != "1") fail(text, fmt::format("'mask_causal' needs 0 or 1, got '{}'", v));
-       p.mask_causal = v == "1";
-     }},
-};
-
-// Attributes of Ascend's operator that the problem string will carry once cannon implements them.
-constexpr const char* kReserved[] = {"pse", "pse_type", "keep_prob", "q_start_idx", "kv_start_idx", "dropout", "sink"};
-
-void parse_attr(FaProblem& p, std::string_view segment, std::string_view text) {
-  std::size_t eq = segment.find('=');
-  if (eq == std::string_view::npos) fail(text, fmt::format("attribute '{}' needs key=value", segment));
-  std::string_view key = segment.substr(0, eq);
-  for (const AttrRow& row : kAttrs) {
-    if (key == row.key) return row.parse(p, segment.substr(eq + 1), text);
-  }
-  if (std::find(std::begin(kReserved), std::end(kReserved), key) != std::end(kReserved)) {
-    fail(text, fmt::format("attribute '{}' is not supported by this cannon release yet", key));
-  }
-  std::string known;
-  for (const AttrRow& row : kAttrs) known += std::string(known.empty() ? "" : ", ") + row.key;
-  fail(text, fmt::format("unknown attribute '{}' (known: {})", key, known));
-}
-
 }  // namespace
 
 double FaProblem::effective_scale() const { return scale ? *scale : 1.0 / std::sqrt(static_cast<double>(dk)); }
@@ -231,7 +99,9 @@ bool FaProblem::operator==(const FaProblem& o) const {
          softmax_layout == o.softmax_layout && head_num == o.head_num && seed == o.seed && sparse == o.sparse &&
          pre == o.pre && next == o.next && prefix == o.prefix && inner_precise == o.inner_precise && mask == o.mask &&
          mask_dt == o.mask_dt && mask_density == o.mask_density && mask_rows == o.mask_rows &&
-         mask_causal == o.mask_causal;
+         mask_causal == o.mask_causal && pse_type == o.pse_type && pse == o.pse && pse_dt == o.pse_dt &&
+         q_start == o.q_start && kv_start == o.kv_start && keep_prob == o.keep_prob && drop_mask == o.drop_mask &&
+         drop_dt == o.drop_dt && drop_bytes == o.drop_bytes && drop_seed == o.drop_seed && drop_offset == o.drop_offset;
 }
 
 std::string natural_mask(int64_t sparse) {
@@ -272,15 +142,11 @@ FaProblem parse_fa_problem(std::string_view text) {
   p.mask.clear();  // "not given": the default depends on whether sparse= was given
   bool sparse_given = false;
   for (std::size_t i = 1; i < segments.size(); ++i) {
-    parse_attr(p, segments[i], text);
+    problem_detail::parse_attr(p, segments[i], text);
     sparse_given = sparse_given || segments[i].substr(0, 7) == "sparse=";
   }
   if (p.mask.empty()) p.mask = sparse_given ? natural_mask(p.sparse) : "none";
-  if ((p.mask_rows > 0 || p.mask_causal) && (p.mask == "none" || p.mask == "comp" || p.mask == "comp6")) {
-    fail(text,
-         fmt::format("mask_rows and mask_causal need a mask tensor that is read (bnss, b1ss, 11ss or ss), not '{}'",
-                     p.mask));
-  }
+  problem_detail::check_attrs(p, text);
 
   if (!p.seqq.empty() || !p.seqkv.empty()) {
     if (!p.tnd()) fail(text, "seqq/seqkv need layout=TND");
@@ -318,6 +184,17 @@ std::string to_string(const FaProblem& p) {
   if (p.mask_density != FaProblem{}.mask_density) s += fmt::format(":mask_density={}", p.mask_density);
   if (p.mask_rows != 0) s += fmt::format(":mask_rows={}", p.mask_rows);
   if (p.mask_causal) s += ":mask_causal=1";
+  if (p.pse_type != FaProblem{}.pse_type) s += fmt::format(":pse_type={}", p.pse_type);
+  if (p.pse != "none") s += ":pse=" + p.pse;
+  if (p.pse_dt) s += fmt::format(":pse_dt={}", dtype_name(*p.pse_dt));
+  if (!p.q_start.empty()) s += ":q_start=" + join(p.q_start);
+  if (!p.kv_start.empty()) s += ":kv_start=" + join(p.kv_start);
+  if (p.keep_prob != 1.0) s += fmt::format(":keep_prob={}", p.keep_prob);
+  if (p.drop_mask != "gen") s += ":drop_mask=" + p.drop_mask;
+  if (p.drop_dt) s += fmt::format(":drop_dt={}", dtype_name(*p.drop_dt));
+  if (p.drop_bytes) s += fmt::format(":drop_bytes={}", *p.drop_bytes);
+  if (p.drop_seed != 0) s += fmt::format(":drop_seed={}", p.drop_seed);
+  if (p.drop_offset != 0) s += fmt::format(":drop_offset={}", p.drop_offset);
   if (p.seed) s += fmt::format(":seed={}", *p.seed);
   return s;
 }

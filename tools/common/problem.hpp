@@ -31,6 +31,15 @@ namespace cannon::tools {
 //   mask_density=<0..1>            fraction of 1s in random masks (default 0.3)
 //   mask_rows=<int>                that many random rows of the mask tensor set to all 1 (fully masked)
 //   mask_causal=0|1                also mask j > i: the dense causal mask users pass with sparse_mode 0
+// Position encoding and dropout (docs/conformance.md, "Position encoding and dropout"):
+//   pse_type=<int> (0..3, default 1)   q_start=a,... kv_start=a,...   (q_start_idx / kv_start_idx)
+//   pse=none|bnss|1nss|bn1s|1n1s|alibi|alibi1|slopes_bn|slopes_n   the pse tensor's form (default none)
+//   pse_dt=<dtype>                 its dtype (default: the query's, fp32 for slopes; any, for negative tests)
+//   keep_prob=<double>             default 1 (any number parses; the op accepts (0, 1])
+//   drop_mask=gen|explicit         gen: no drop_mask tensor (the op's generator); explicit: random bits at
+//                                  keep_prob (0.5 when keep_prob is 1: the op must ignore it), bit-packed uint8
+//   drop_dt=<dtype> drop_bytes=<int>   the explicit mask's dtype and byte count (negative tests)
+//   drop_seed=<int> drop_offset=<int>  the generator's seed and offset attributes (default 0)
 struct FaProblem {
   int64_t b = 1, n1 = 1, n2 = 1, s1 = 128, s2 = 128, dk = 64, dv = 64;
   std::string layout = "BSND";
@@ -49,6 +58,15 @@ struct FaProblem {
   double mask_density = 0.3;
   int64_t mask_rows = 0;
   bool mask_causal = false;
+  int64_t pse_type = 1;
+  std::string pse = "none";
+  std::optional<DType> pse_dt;
+  std::vector<int64_t> q_start, kv_start;
+  double keep_prob = 1.0;
+  std::string drop_mask = "gen";
+  std::optional<DType> drop_dt;
+  std::optional<int64_t> drop_bytes;
+  int64_t drop_seed = 0, drop_offset = 0;
 
   static constexpr int64_t kTokensDefault = 2147483647;
 
@@ -66,8 +84,8 @@ struct FaProblem {
 std::string natural_mask(int64_t sparse);
 
 // Parses "fa:..." (the operator prefix is required). Throws std::invalid_argument with a message that
-// quotes the text and names the offending key. Reserved attributes of later releases (pse, pse_type,
-// keep_prob, ...) are rejected as not supported yet.
+// quotes the text and names the offending key. Reserved attributes of later releases (sink) are rejected
+// as not supported yet.
 FaProblem parse_fa_problem(std::string_view text);
 
 // Canonical form: parse_fa_problem(to_string(p)) == p.

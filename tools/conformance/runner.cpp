@@ -6,12 +6,15 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bitset>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <functional>
 
 #include "cannon/error.hpp"
+#include "host/runtime/philox.hpp"
 #include "tools/common/compare.hpp"
 #include "tools/common/device_run.hpp"
 #include "tools/common/golden.hpp"
@@ -47,6 +50,27 @@ FaValues values_of(const FaDeviceOutputs& o) {
   return FaValues{decode_values(o.attention_out), decode_values(o.softmax_max), decode_values(o.softmax_sum)};
 }
 
+// The built-in dropout generator's kept fraction for a generated case with 0 < keep_prob < 1 and no explicit
+// drop_mask (host Philox, the statement the reference and kernels share); none otherwise. The rule:
+// within 0.01 of keep_prob, judged from 2^20 elements up (below that, sampling noise can reach it).
+constexpr int64_t kKeptCheckNumel = int64_t{1} << 20;
+constexpr double kKeptTolerance = 0.01;
+
+std::optional<double> generator_kept_fraction(const FaCase& fa) {
+  const FaDims& d = fa.dims;
+  const int64_t numel = d.score_numel();
+  if (fa.inputs.drop_mask || !(fa.attrs.keep_prob > 0 && fa.attrs.keep_prob < 1) || fa.attrs.offset < 0 || numel <= 0) {
+    return std::nullopt;
+  }
+  philox::DropoutShape shape{d.n1, d.tnd ? d.q_lens : std::vector<int64_t>(static_cast<std::size_t>(d.b), d.s1),
+                             d.tnd ? d.kv_lens : std::vector<int64_t>(static_cast<std::size_t>(d.b), d.s2)};
+  philox::DropoutGenerator gen(fa.attrs.seed, fa.attrs.offset, fa.attrs.keep_prob);
+  int64_t kept = 0;
+  for (uint8_t byte : philox::generate_drop_mask(gen, shape))
+    kept += static_cast<int64_t>(std::bitset<8>(byte).count());
+  return static_cast<double>(kept) / static_cast<double>(numel);
+}
+
 Outcome correctness(FaCase& fa, FaDeviceRun& run, const std::optional<FaValues>& expected, json& metrics,
                     const std::function<void(const FaDeviceOutputs&)>& dump) {
   auto start = Clock::now();
@@ -78,7 +102,7 @@ Outcome correctness(FaCase& fa, FaDeviceRun& run, const std::optional<FaValues>&
     metrics["naive_s"] = since(start);
   }
 
-  FaVerdict verdict = judge_fa(values_of(outs), ref, naive, fa.output_dtype());
+  FaVerdict verdict = judge_fa(values_of(outs), ref, naive, fa.output_dtype(), fa.attrs.keep_prob);
   for (const ErrorStats& s : verdict.tensors) {
     metrics[s.name] = json{{"max_abs", s.max_abs}, {"max_rel", s.max_rel}, {"max_excess", s.max_excess},
                            {"bad", s.bad},         {"atol", s.tol.atol},   {"rtol", s.tol.rtol}};
@@ -89,6 +113,14 @@ Outcome correctness(FaCase& fa, FaDeviceRun& run, const std::optional<FaValues>&
                               {"bound", verdict.fa_rule->bound}};
   }
   std::string summary = verdict.summary();
+  if (std::optional<double> kept = generator_kept_fraction(fa)) {
+    metrics["generator_kept_fraction"] = *kept;
+    summary += fmt::format(" kept={:.4f}", *kept);
+    if (fa.dims.score_numel() >= kKeptCheckNumel && std::abs(*kept - fa.attrs.keep_prob) > kKeptTolerance) {
+      problems.push_back(fmt::format("dropout generator keeps {:.4f} of the elements, keep_prob is {} (limit {})",
+                                     *kept, fa.attrs.keep_prob, kKeptTolerance));
+    }
+  }
   if (!problems.empty()) return {CaseStatus::kFailed, join(problems) + "; " + summary};
   if (!verdict.passed()) return {CaseStatus::kFailed, summary};
   if (!verdict.mistrust.empty()) return {CaseStatus::kMistrusted, verdict.mistrust + "; " + summary};
