@@ -6,4 +6,6 @@
 #include "cannon/dtype.hpp"
 #include "cannon/error.hpp"
 #include "cannon/flash_attention_score.hpp"
+#include "cannon/nsa_selected_attention.hpp"
+#include "cannon/ring_attention_update.hpp"
 #include "cannon/tensor.hpp"

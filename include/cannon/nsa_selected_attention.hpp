@@ -1,0 +1,78 @@
+// NsaSelectedAttention: aclnnNsaSelectedAttention / npu_nsa_select_attention / ops.nsa_select_attention.
+// Attention of each query token over the key/value blocks its kv head selected (topk_indices), exactly as
+// docs/nsa_selected_attention.md states (sources in ../shared/reference/ascend-semantics.md §4).
+// Two phases, as aclnn has them: plan() validates and reports shapes and workspace, run() enqueues.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cannon/context.hpp"
+#include "cannon/tensor.hpp"
+
+namespace cannon {
+
+// Attribute names and defaults are MindSpore's nsa_select_attention / torch_npu's npu_nsa_select_attention.
+struct NsaSelectedAttentionAttrs {
+  double scale_value = 1.0;
+  int64_t head_num = 0;
+  std::string input_layout = "TND";  // TND only
+  int64_t sparse_mode = 0;           // 2 with an atten_mask: left-up causal inside the selection
+  int64_t select_block_size = 64;
+  int64_t select_block_count = 16;
+  std::vector<int64_t> actual_seq_qlen;   // cumulative ends, no leading 0
+  std::vector<int64_t> actual_seq_kvlen;  // cumulative ends, no leading 0
+};
+
+struct NsaSelectedAttentionDescs {
+  TensorDesc query, key, value;  // [T1,N1,Dqk], [T2,N2,Dqk], [T2,N2,Dv]
+  TensorDesc topk_indices;       // int32 [T1,N2,select_block_count]
+  std::optional<TensorDesc> atten_mask;
+};
+
+struct NsaSelectedAttentionTensors {
+  TensorView query, key, value, topk_indices;
+  std::optional<TensorView> atten_mask;
+  TensorView attention_out, softmax_max, softmax_sum;
+};
+
+namespace detail {
+struct NsaSelectedAttentionPlanData;
+}
+
+class NsaSelectedAttentionPlan {
+ public:
+  TensorDesc attention_out;  // [T1,N1,Dv], query dtype
+  TensorDesc softmax_max;    // fp32 [T1,N1,8]
+  TensorDesc softmax_sum;    // fp32 [T1,N1,8]
+  std::size_t workspace_size = 0;
+  double flops = 0;  // 2·(Dqk+Dv) per selected score
+
+  const detail::NsaSelectedAttentionPlanData& data() const { return *data_; }
+  std::shared_ptr<const detail::NsaSelectedAttentionPlanData> data_;
+};
+
+// Validates every documented rule. Throws Error(kParamInvalid) naming the argument and the rule.
+NsaSelectedAttentionPlan plan_nsa_selected_attention(const Context& ctx, const NsaSelectedAttentionDescs& descs,
+                                                     const NsaSelectedAttentionAttrs& attrs);
+
+// Enqueues the operator. The selected block indices are checked against their batch first (a blocking read of
+// topk_indices): an index outside the batch is an Error(kParamInvalid), never an out-of-bounds read.
+void run_nsa_selected_attention(const Context& ctx, const NsaSelectedAttentionPlan& plan,
+                                const NsaSelectedAttentionTensors& tensors, cl_mem workspace);
+
+struct NsaSelectedAttentionResult {
+  DeviceTensor attention_out, softmax_max, softmax_sum;
+};
+
+// Plans, allocates outputs and workspace, runs and waits.
+NsaSelectedAttentionResult nsa_selected_attention(const Context& ctx, const TensorView& query, const TensorView& key,
+                                                  const TensorView& value, const TensorView& topk_indices,
+                                                  const std::optional<TensorView>& atten_mask,
+                                                  const NsaSelectedAttentionAttrs& attrs);
+
+}  // namespace cannon

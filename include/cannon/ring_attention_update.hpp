@@ -1,0 +1,72 @@
+// RingAttentionUpdate: aclnnRingAttentionUpdate[V2] / npu_ring_attention_update / ops.ring_attention_update.
+// Merges two partial attention results (a previous and a current ring step) with their softmax max/sum, exactly
+// as docs/ring_attention_update.md states (sources in ../shared/reference/ascend-semantics.md §3).
+// Two phases, as aclnn has them: plan() validates and reports shapes and workspace, run() enqueues.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "cannon/context.hpp"
+#include "cannon/tensor.hpp"
+
+namespace cannon {
+
+// Attribute names and defaults are torch_npu's npu_ring_attention_update.
+struct RingAttentionUpdateAttrs {
+  std::string input_layout = "SBH";  // SBH or TND
+  std::string softmax_layout;        // "" (default) or "TND" (torch_npu's input_softmax_layout)
+};
+
+struct RingAttentionUpdateDescs {
+  TensorDesc prev_attn_out, prev_softmax_max, prev_softmax_sum;
+  TensorDesc cur_attn_out, cur_softmax_max, cur_softmax_sum;
+  std::optional<TensorDesc> actual_seq_qlen;  // TND: int64 [B+1], cumulative, starting at 0
+};
+
+struct RingAttentionUpdateTensors {
+  TensorView prev_attn_out, prev_softmax_max, prev_softmax_sum;
+  TensorView cur_attn_out, cur_softmax_max, cur_softmax_sum;
+  std::optional<TensorView> actual_seq_qlen;
+  TensorView attn_out, softmax_max, softmax_sum;
+};
+
+namespace detail {
+struct RingAttentionUpdatePlanData;
+}
+
+class RingAttentionUpdatePlan {
+ public:
+  TensorDesc attn_out;     // shape and dtype of prev_attn_out
+  TensorDesc softmax_max;  // fp32, shape of prev_softmax_max
+  TensorDesc softmax_sum;  // fp32, shape of prev_softmax_sum
+  std::size_t workspace_size = 0;
+  double bytes = 0;  // bytes read and written by one run (for GB/s)
+
+  const detail::RingAttentionUpdatePlanData& data() const { return *data_; }
+  std::shared_ptr<const detail::RingAttentionUpdatePlanData> data_;
+};
+
+// Validates every documented rule (Atlas A2 limits under CANNON_STRICT=1). Throws Error(kParamInvalid).
+RingAttentionUpdatePlan plan_ring_attention_update(const Context& ctx, const RingAttentionUpdateDescs& descs,
+                                                   const RingAttentionUpdateAttrs& attrs);
+
+// Enqueues the merge. TND reads actual_seq_qlen's values (a small blocking read) to check them first.
+void run_ring_attention_update(const Context& ctx, const RingAttentionUpdatePlan& plan,
+                               const RingAttentionUpdateTensors& tensors, cl_mem workspace);
+
+struct RingAttentionUpdateResult {
+  DeviceTensor attn_out, softmax_max, softmax_sum;
+};
+
+// Plans, allocates outputs and workspace, runs and waits. actual_seq_qlen: TND only.
+RingAttentionUpdateResult ring_attention_update(const Context& ctx, const TensorView& prev_attn_out,
+                                                const TensorView& prev_softmax_max, const TensorView& prev_softmax_sum,
+                                                const TensorView& cur_attn_out, const TensorView& cur_softmax_max,
+                                                const TensorView& cur_softmax_sum,
+                                                const std::optional<TensorView>& actual_seq_qlen,
+                                                const RingAttentionUpdateAttrs& attrs);
+
+}  // namespace cannon
