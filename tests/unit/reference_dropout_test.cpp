@@ -16,24 +16,10 @@
 #include "host/reference/flash_attention_score_ref.hpp"
 #include "host/runtime/convert.hpp"
 #include "host/runtime/philox.hpp"
+#include "tests/unit/reference_test_util.hpp"
 
 namespace cannon::reference {
 namespace {
-
-double round_to(DType dtype, double x) {
-  const float f = static_cast<float>(x);
-  if (dtype == DType::kFloat16) return fp16_to_float(float_to_fp16(f));
-  if (dtype == DType::kBFloat16) return bf16_to_float(float_to_bf16(f));
-  return f;
-}
-
-HostTensor random_tensor(DType dtype, std::vector<int64_t> shape, std::mt19937& gen) {
-  HostTensor t{dtype, std::move(shape), {}};
-  std::uniform_real_distribution<double> dist(-1.0, 1.0);
-  t.values.resize(t.numel());
-  for (double& x : t.values) x = round_to(dtype, dist(gen));
-  return t;
-}
 
 HostTensor packed_mask(const std::vector<uint8_t>& bytes) {
   HostTensor t{DType::kUInt8, {static_cast<int64_t>(bytes.size())}, {}};

@@ -13,26 +13,12 @@
 
 #include "host/reference/flash_attention_score_ref.hpp"
 #include "host/runtime/convert.hpp"
+#include "tests/unit/reference_test_util.hpp"
 
 namespace cannon::reference {
 namespace {
 
 constexpr int64_t kMax32 = INT32_MAX;
-
-double round_to(DType dtype, double x) {
-  const float f = static_cast<float>(x);
-  if (dtype == DType::kFloat16) return fp16_to_float(float_to_fp16(f));
-  if (dtype == DType::kBFloat16) return bf16_to_float(float_to_bf16(f));
-  return f;
-}
-
-HostTensor random_tensor(DType dtype, std::vector<int64_t> shape, std::mt19937& gen) {
-  HostTensor t{dtype, std::move(shape), {}};
-  std::uniform_real_distribution<double> dist(-1.0, 1.0);
-  t.values.resize(t.numel());
-  for (double& x : t.values) x = round_to(dtype, dist(gen));
-  return t;
-}
 
 // A problem: "BNSD" (every batch of length s1[0], s2[0]) or "TND" (per-batch lengths, softmax_layout "TND").
 struct MaskCase {

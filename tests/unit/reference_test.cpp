@@ -14,25 +14,15 @@
 #include "cannon/error.hpp"
 #include "host/reference/flash_attention_score_ref.hpp"
 #include "host/runtime/convert.hpp"
+#include "tests/unit/reference_test_util.hpp"
 
 namespace cannon::reference {
 namespace {
 
-double round_to(DType dtype, double x) {
-  const float f = static_cast<float>(x);
-  if (dtype == DType::kFloat16) return fp16_to_float(float_to_fp16(f));
-  if (dtype == DType::kBFloat16) return bf16_to_float(float_to_bf16(f));
-  return f;
-}
-
 // Uniform values in [lo, hi), stored exactly as the dtype would hold them.
 HostTensor random_tensor(DType dtype, std::vector<int64_t> shape, unsigned seed, double lo = -1.0, double hi = 1.0) {
-  HostTensor t{dtype, std::move(shape), {}};
   std::mt19937 gen(seed);
-  std::uniform_real_distribution<double> dist(lo, hi);
-  t.values.resize(t.numel());
-  for (double& x : t.values) x = round_to(dtype, dist(gen));
-  return t;
+  return reference::random_tensor(dtype, std::move(shape), gen, lo, hi);
 }
 
 // Offset of element (b, n, s, d) of a [B, N, S, D] problem stored in `layout` (TND: all batches length S).

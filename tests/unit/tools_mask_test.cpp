@@ -9,18 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/tools_test_util.hpp"
 #include "tools/common/fa_case.hpp"
 #include "tools/common/fa_mask.hpp"
 #include "tools/common/problem.hpp"
 
 namespace cannon::tools {
 namespace {
-
-FaCase generated(const std::string& text, uint64_t seed = 3) {
-  FaCase c = describe_case(parse_fa_problem(text));
-  generate_inputs(c, seed);
-  return c;
-}
 
 TEST(ToolsMask, ParsesMaskingAttributes) {
   FaProblem p = parse_fa_problem(

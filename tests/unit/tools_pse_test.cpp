@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "tests/unit/tools_test_util.hpp"
 #include "tools/common/fa_case.hpp"
 #include "tools/common/fa_dropout.hpp"
 #include "tools/common/golden.hpp"
@@ -16,12 +17,6 @@
 
 namespace cannon::tools {
 namespace {
-
-FaCase generated(const std::string& text, uint64_t seed = 3) {
-  FaCase c = describe_case(parse_fa_problem(text));
-  generate_inputs(c, seed);
-  return c;
-}
 
 TEST(ToolsPse, ParsesAndRoundTrips) {
   FaProblem p = parse_fa_problem(
