@@ -55,6 +55,8 @@ TEST(Config, RejectsMalformedValues) {
   EXPECT_EQ(parse_status({{"CANNON_TUNE", "BLOCK_M"}}), Status::kParamInvalid);
   EXPECT_EQ(parse_status({{"CANNON_TUNE", "BLOCK_M=x"}}), Status::kParamInvalid);
   EXPECT_EQ(parse_status({{"CANNON_TUNE", "block_m=8"}}), Status::kParamInvalid);
+  EXPECT_EQ(parse_status({{"CANNON_TUNE", "TILE=4"}}), Status::kParamInvalid);  // no operator knows TILE
+  EXPECT_EQ(parse_status({{"CANNON_TUNE", "RAU_ROWS=4,BLOCK_M=32"}}), Status::kSuccess);
 }
 
 TEST(Config, ErrorNamesTheVariable) {

@@ -42,7 +42,7 @@ TEST(KernelConfig, TuneOverridesDefaults) {
 
 TEST(KernelConfig, TuneRejectsBadValues) {
   const std::map<std::string, long> bad[] = {
-      {{"VARIANT", 2}}, {{"BLOCK_M", 0}}, {{"BLOCK_N", 12}}, {{"PV_COLS", 3}}, {{"QK_KEYS", 0}}, {{"TILE", 4}},
+      {{"VARIANT", 2}}, {{"BLOCK_M", 0}}, {{"BLOCK_N", 12}}, {{"PV_COLS", 3}}, {{"QK_KEYS", 0}},
   };
   for (const auto& tune : bad) {
     EXPECT_THROW(choose_kernel_config(DeviceKind::kCpu, DType::kFloat32, 64, 64, tune), Error) << tune.begin()->first;
