@@ -49,7 +49,8 @@ class RingAttentionUpdatePlan {
   std::shared_ptr<const detail::RingAttentionUpdatePlanData> data_;
 };
 
-// Validates every documented rule (Atlas A2 limits under CANNON_STRICT=1). Throws Error(kParamInvalid).
+// Validates every documented rule (Atlas A2 limits under CANNON_STRICT=1). Throws Error(kParamInvalid), or
+// Error(kParamNullptr) when TND lacks actual_seq_qlen (Ascend's ACLNN_ERR_PARAM_NULLPTR).
 RingAttentionUpdatePlan plan_ring_attention_update(const Context& ctx, const RingAttentionUpdateDescs& descs,
                                                    const RingAttentionUpdateAttrs& attrs);
 

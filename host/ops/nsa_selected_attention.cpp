@@ -1,0 +1,266 @@
+// NsaSelectedAttention on the host: plan (validate, build the kernel variant, book the workspace) and run
+// (check every view, check every selected block index against its batch, fill the tables, enqueue).
+// The kernel is nsa_fwd_cpu (kernels/nsa_selected_attention.cl): plain OpenCL 1.2 with no barriers, so the
+// same variant is correct on any device; it is shaped for CPUs.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "cannon/config.hpp"
+#include "host/ops/nsa_selected_attention_problem.hpp"
+#include "host/runtime/check.hpp"
+#include "host/runtime/context_impl.hpp"
+#include "host/runtime/kernel_sources.hpp"
+
+namespace cannon {
+
+namespace detail {
+NsaSelectedAttentionPlanData::~NsaSelectedAttentionPlanData() {
+  if (program) clReleaseProgram(program);
+}
+}  // namespace detail
+
+namespace {
+
+int dtype_macro(DType dt) { return dt == DType::kFloat32 ? 0 : dt == DType::kFloat16 ? 1 : 2; }
+
+// Every -D that changes the binary; QK_KEYS and PV_COLS may be overridden through CANNON_TUNE.
+std::string build_options(const NsaProblem& p, const std::map<std::string, long>& tune) {
+  auto tuned = [&](const char* name, long def) {
+    auto it = tune.find(name);
+    if (it == tune.end()) return def;
+    require(it->second == 1 || it->second == 2 || it->second == 4 || it->second == 8 || it->second == 16,
+            "CANNON_TUNE: {}={} must divide 16", name, it->second);
+    return it->second;
+  };
+  return fmt::format("-DDTYPE={} -DDK={} -DDV={} -DBS={} -DCOUNT={} -DGROUP={} -DQK_KEYS={} -DPV_COLS={}",
+                     dtype_macro(p.dtype), p.dk, p.dv, p.block_size, p.block_count, p.group(), tuned("QK_KEYS", 8),
+                     tuned("PV_COLS", 8));
+}
+
+std::size_t mem_size(cl_mem mem) {
+  std::size_t size = 0;
+  CANNON_CL(clGetMemObjectInfo(mem, CL_MEM_SIZE, sizeof size, &size, nullptr));
+  return size;
+}
+
+// Checks a view against its planned description and its buffer; returns its element offset and strides.
+int64_t check_view(const TensorView& view, const TensorDesc& expected, const char* what, bool output) {
+  if (!view.buffer) fail(Status::kParamNullptr, "{}: buffer is null", what);
+  require(view.desc == expected, "{}: is {} but the plan expects {}", what, view.desc.to_string(),
+          expected.to_string());
+  const std::size_t elem = dtype_size(view.desc.dtype);
+  require(view.offset % elem == 0, "{}: byte offset {} is not a multiple of the element size {}", what, view.offset,
+          elem);
+  require(!output || view.is_contiguous(), "{}: output views must be contiguous", what);
+  const std::vector<int64_t> strides = view.effective_strides();
+  require(strides.size() == view.desc.shape.size(), "{}: {} strides for a rank-{} shape", what, strides.size(),
+          view.desc.shape.size());
+  int64_t last = 0;
+  for (std::size_t i = 0; i < strides.size(); ++i) {
+    require(strides[i] >= 0, "{}: stride {} of dimension {} is negative", what, strides[i], i);
+    if (view.desc.shape[i] > 0) last += (view.desc.shape[i] - 1) * strides[i];
+  }
+  const std::size_t end = view.offset + (view.desc.numel() > 0 ? static_cast<std::size_t>(last + 1) * elem : 0);
+  const std::size_t size = mem_size(view.buffer);
+  require(end <= size, "{}: the view ends at byte {} but its buffer holds {} bytes", what, end, size);
+  return static_cast<int64_t>(view.offset / elem);
+}
+
+// Maps topk_indices for reading (zero-copy on a CPU device) and checks that every selected block lies inside
+// its batch: 0 <= idx and idx·bs + bs <= S2_b. Ascend reads out of bounds here (undefined behaviour); cannon
+// refuses before anything is enqueued.
+void check_indices(const Context& ctx, const NsaProblem& p, const TensorView& topk) {
+  const std::vector<int64_t> st = topk.effective_strides();
+  const std::size_t span = static_cast<std::size_t>(
+      ((p.t1 - 1) * st[0] + (p.n2 - 1) * st[1] + (p.block_count - 1) * st[2] + 1) * sizeof(int32_t));
+  cl_int err = CL_SUCCESS;
+  cl_command_queue queue = ctx.cl_queue_handle();
+  void* ptr =
+      clEnqueueMapBuffer(queue, topk.buffer, CL_TRUE, CL_MAP_READ, topk.offset, span, 0, nullptr, nullptr, &err);
+  if (err != CL_SUCCESS) throw_cl_error(err, "clEnqueueMapBuffer", __FILE__, __LINE__);
+  const auto* idx = static_cast<const int32_t*>(ptr);
+  std::string bad;
+  for (int64_t b = 0; b < p.seqs.batches() && bad.empty(); ++b) {
+    const int64_t blocks = p.seqs.kv_len[b] / p.block_size;
+    for (int64_t t = p.seqs.q_start[b]; t < p.seqs.q_start[b] + p.seqs.q_len[b] && bad.empty(); ++t) {
+      for (int64_t n = 0; n < p.n2 && bad.empty(); ++n) {
+        for (int64_t c = 0; c < p.block_count; ++c) {
+          const int32_t i = idx[t * st[0] + n * st[1] + c * st[2]];
+          if (i < 0 || i >= blocks) {
+            bad = fmt::format(
+                "topk_indices: [{}][{}][{}] = {} selects keys outside batch {} ({} keys = {} blocks of "
+                "{}); indices must be in [0, {})",
+                t, n, c, i, b, p.seqs.kv_len[b], blocks, p.block_size, blocks);
+            break;
+          }
+        }
+      }
+    }
+  }
+  CANNON_CL(clEnqueueUnmapMemObject(queue, topk.buffer, ptr, 0, nullptr, nullptr));
+  if (!bad.empty()) fail(Status::kParamInvalid, "{}", bad);
+}
+
+// A sub-buffer over one ledger entry; a workspace that is itself a sub-buffer is cut from its parent.
+struct SubBuffer {
+  cl_mem mem = nullptr;
+  SubBuffer(cl_mem workspace, std::size_t offset, std::size_t bytes) {
+    cl_mem parent = nullptr;
+    CANNON_CL(clGetMemObjectInfo(workspace, CL_MEM_ASSOCIATED_MEMOBJECT, sizeof parent, &parent, nullptr));
+    if (parent) {
+      std::size_t base = 0;
+      CANNON_CL(clGetMemObjectInfo(workspace, CL_MEM_OFFSET, sizeof base, &base, nullptr));
+      offset += base;
+      workspace = parent;
+    }
+    cl_buffer_region region{offset, std::max<std::size_t>(bytes, 1)};
+    cl_int err = CL_SUCCESS;
+    mem = clCreateSubBuffer(workspace, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &region, &err);
+    if (err != CL_SUCCESS) throw_cl_error(err, "clCreateSubBuffer", __FILE__, __LINE__);
+  }
+  SubBuffer(const SubBuffer&) = delete;
+  SubBuffer& operator=(const SubBuffer&) = delete;
+  ~SubBuffer() { clReleaseMemObject(mem); }
+};
+
+}  // namespace
+
+NsaSelectedAttentionPlan plan_nsa_selected_attention(const Context& ctx, const NsaSelectedAttentionDescs& descs,
+                                                     const NsaSelectedAttentionAttrs& attrs) {
+  const Config& config = Config::global();
+  auto data = std::make_shared<detail::NsaSelectedAttentionPlanData>();
+  data->problem = validate_nsa_selected_attention(descs, attrs, config.strict);
+  data->descs = descs;
+  const NsaProblem& p = data->problem;
+  data->build_options = build_options(p, config.tune);
+  data->program = ctx.impl().programs.get(ctx.cl_context_handle(), ctx.cl_device_handle(),
+                                          kernels::source("nsa_selected_attention"), data->build_options);
+  CANNON_CL(clRetainProgram(data->program));
+
+  // Entries all cost count·bs keys, so a few work-groups per compute unit balance; each owns a score slice of
+  // count·bs × (G rounded up to 16 lanes) floats, as Ascend gives each core its own workspace.
+  const int64_t entries = p.t1 * p.n2;
+  constexpr int64_t kSlotsPerComputeUnit = 8;
+  data->slots = static_cast<std::size_t>(
+      std::max<int64_t>(1, std::min<int64_t>(entries, kSlotsPerComputeUnit * ctx.info().compute_units)));
+  const int64_t lanes = (p.group() + 15) / 16 * 16;
+  data->ledger = WorkspaceLedger(ctx.info().base_addr_align);
+  data->ledger.book("batch_table", static_cast<std::size_t>(p.seqs.batches()) * kNsaBatchStride * sizeof(int64_t));
+  data->ledger.book("token_batch", static_cast<std::size_t>(p.t1) * sizeof(int32_t));
+  data->ledger.book("scores", data->slots * static_cast<std::size_t>(p.selected() * lanes) * sizeof(float));
+
+  NsaSelectedAttentionPlan plan;
+  plan.attention_out = {p.dtype, {p.t1, p.n1, p.dv}};
+  plan.softmax_max = {DType::kFloat32, {p.t1, p.n1, 8}};
+  plan.softmax_sum = plan.softmax_max;
+  plan.workspace_size = data->ledger.total();
+  plan.flops = static_cast<double>(p.t1) * static_cast<double>(p.n1) * static_cast<double>(p.selected()) * 2.0 *
+               static_cast<double>(p.dk + p.dv);
+  plan.data_ = std::move(data);
+  return plan;
+}
+
+void run_nsa_selected_attention(const Context& ctx, const NsaSelectedAttentionPlan& plan,
+                                const NsaSelectedAttentionTensors& t, cl_mem workspace) {
+  require(plan.data_ != nullptr, "plan: empty; call plan_nsa_selected_attention first");
+  const auto& d = plan.data();
+  const NsaProblem& p = d.problem;
+  const int64_t q_off = check_view(t.query, d.descs.query, "query", false);
+  const int64_t k_off = check_view(t.key, d.descs.key, "key", false);
+  const int64_t v_off = check_view(t.value, d.descs.value, "value", false);
+  const int64_t topk_off = check_view(t.topk_indices, d.descs.topk_indices, "topk_indices", false);
+  const int64_t o_off = check_view(t.attention_out, plan.attention_out, "attention_out", true);
+  const int64_t smax_off = check_view(t.softmax_max, plan.softmax_max, "softmax_max", true);
+  const int64_t ssum_off = check_view(t.softmax_sum, plan.softmax_sum, "softmax_sum", true);
+  if (d.descs.atten_mask) {
+    require(t.atten_mask.has_value(), "atten_mask: planned with a mask but none given at run");
+    check_view(*t.atten_mask, *d.descs.atten_mask, "atten_mask", false);  // presence only; never read
+  } else {
+    require(!t.atten_mask.has_value(), "atten_mask: given at run but not at plan");
+  }
+  if (!workspace) fail(Status::kParamNullptr, "workspace: null, but the plan needs {} bytes", plan.workspace_size);
+  require(mem_size(workspace) >= plan.workspace_size, "workspace: {} bytes, but the plan needs {}", mem_size(workspace),
+          plan.workspace_size);
+  const AxisStrides q = axis_strides(Layout::kTND, t.query.desc.shape, t.query.strides, p.n1, "query");
+  const AxisStrides k = axis_strides(Layout::kTND, t.key.desc.shape, t.key.strides, p.n2, "key");
+  const AxisStrides v = axis_strides(Layout::kTND, t.value.desc.shape, t.value.strides, p.n2, "value");
+  check_indices(ctx, p, t.topk_indices);
+
+  std::vector<int64_t> table;
+  std::vector<int32_t> token_batch(static_cast<std::size_t>(p.t1), 0);
+  for (int64_t b = 0; b < p.seqs.batches(); ++b) {
+    table.insert(table.end(), {p.seqs.q_start[b], p.seqs.kv_start[b], p.seqs.kv_len[b]});
+    std::fill_n(token_batch.begin() + p.seqs.q_start[b], p.seqs.q_len[b], static_cast<int32_t>(b));
+  }
+  cl_command_queue queue = ctx.cl_queue_handle();
+  SubBuffer batches(workspace, d.ledger.offset("batch_table"), d.ledger.bytes("batch_table"));
+  SubBuffer tokens(workspace, d.ledger.offset("token_batch"), d.ledger.bytes("token_batch"));
+  SubBuffer scores(workspace, d.ledger.offset("scores"), d.ledger.bytes("scores"));
+  CANNON_CL(clEnqueueWriteBuffer(queue, batches.mem, CL_TRUE, 0, table.size() * sizeof(int64_t), table.data(), 0,
+                                 nullptr, nullptr));
+  CANNON_CL(clEnqueueWriteBuffer(queue, tokens.mem, CL_TRUE, 0, token_batch.size() * sizeof(int32_t),
+                                 token_batch.data(), 0, nullptr, nullptr));
+
+  cl_int err = CL_SUCCESS;
+  cl_kernel kernel = clCreateKernel(d.program, "nsa_fwd_cpu", &err);
+  if (err != CL_SUCCESS) throw_cl_error(err, "clCreateKernel", __FILE__, __LINE__);
+  struct Release {
+    cl_kernel k;
+    ~Release() { clReleaseKernel(k); }
+  } release{kernel};
+  cl_uint i = 0;
+  auto arg = [&](const auto& value) { CANNON_CL(clSetKernelArg(kernel, i++, sizeof(value), &value)); };
+  for (cl_mem mem : {t.query.buffer, t.key.buffer, t.value.buffer, t.attention_out.buffer, t.softmax_max.buffer,
+                     t.softmax_sum.buffer, batches.mem, tokens.mem, t.topk_indices.buffer, scores.mem}) {
+    arg(mem);
+  }
+  const std::vector<int64_t> ts = t.topk_indices.effective_strides();
+  for (cl_long s : {q_off, q.seq, q.head, k_off, k.seq, k.head, v_off, v.seq, v.head, o_off, p.n1 * p.dv, p.dv,
+                    smax_off, ssum_off, topk_off, ts[0], ts[1], ts[2]}) {
+    arg(s);
+  }
+  arg(static_cast<cl_int>(p.n2));
+  arg(static_cast<cl_long>(p.t1 * p.n2));
+  arg(p.scale);
+  arg(static_cast<cl_int>(p.causal ? 1 : 0));
+
+  const std::size_t global = d.slots, local = 1;
+  const Verbosity verbose = Config::global().verbose;
+  if (verbose >= Verbosity::kDispatch) {
+    fmt::print(stderr, "cannon: nsa_fwd_cpu {} global={} local={}\n", d.build_options, global, local);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  CANNON_CL(clEnqueueNDRangeKernel(queue, kernel, 1, nullptr, &global, &local, 0, nullptr, nullptr));
+  if (verbose >= Verbosity::kProfile) {
+    CANNON_CL(clFinish(queue));
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    fmt::print(stderr, "cannon: nsa_fwd {:.3f} ms, {:.2f} GFLOP/s\n", ms, plan.flops / ms * 1e-6);
+  }
+}
+
+NsaSelectedAttentionResult nsa_selected_attention(const Context& ctx, const TensorView& query, const TensorView& key,
+                                                  const TensorView& value, const TensorView& topk_indices,
+                                                  const std::optional<TensorView>& atten_mask,
+                                                  const NsaSelectedAttentionAttrs& attrs) {
+  NsaSelectedAttentionDescs descs{query.desc, key.desc, value.desc, topk_indices.desc,
+                                  atten_mask ? std::optional<TensorDesc>(atten_mask->desc) : std::nullopt};
+  NsaSelectedAttentionPlan plan = plan_nsa_selected_attention(ctx, descs, attrs);
+  NsaSelectedAttentionResult result{allocate(ctx, plan.attention_out), allocate(ctx, plan.softmax_max),
+                                    allocate(ctx, plan.softmax_sum)};
+  DeviceTensor workspace = allocate(ctx, {DType::kUInt8, {static_cast<int64_t>(plan.workspace_size)}});
+  NsaSelectedAttentionTensors t{query,
+                                key,
+                                value,
+                                topk_indices,
+                                atten_mask,
+                                result.attention_out.view(),
+                                result.softmax_max.view(),
+                                result.softmax_sum.view()};
+  run_nsa_selected_attention(ctx, plan, t, workspace.buffer());
+  ctx.finish();
+  return result;
+}
+
+}  // namespace cannon

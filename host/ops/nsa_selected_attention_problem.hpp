@@ -1,0 +1,52 @@
+// NsaSelectedAttention's validated problem and the plan data behind the public NsaSelectedAttentionPlan.
+// validate_nsa_selected_attention() is the one place that checks every documented rule (docs/
+// nsa_selected_attention.md); plan and run only consume its result.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cannon/nsa_selected_attention.hpp"
+#include "host/layout/layout.hpp"
+#include "host/runtime/workspace.hpp"
+
+namespace cannon {
+
+// Row size of the batch table (first query token, first key token, key count); must match NB_STRIDE in
+// kernels/nsa_selected_attention.cl.
+constexpr int kNsaBatchStride = 3;
+
+struct NsaProblem {
+  DType dtype = DType::kFloat16;
+  int64_t t1 = 0, t2 = 0, n1 = 0, n2 = 0, dk = 0, dv = 0;
+  int64_t block_size = 0, block_count = 0;
+  float scale = 1.0f;
+  bool causal = false;  // atten_mask given and sparse_mode == 2
+  VarlenSeqs seqs;
+  int64_t group() const { return n1 / n2; }
+  int64_t selected() const { return block_size * block_count; }
+};
+
+// Throws Error(kParamInvalid) naming the argument and the rule. strict adds the Atlas A2 limits.
+NsaProblem validate_nsa_selected_attention(const NsaSelectedAttentionDescs& descs,
+                                           const NsaSelectedAttentionAttrs& attrs, bool strict);
+
+namespace detail {
+
+struct NsaSelectedAttentionPlanData {
+  NsaProblem problem;
+  NsaSelectedAttentionDescs descs;
+  std::string build_options;
+  cl_program program = nullptr;  // retained
+  std::size_t slots = 0;         // work-groups, each with its own slice of the score scratch
+  WorkspaceLedger ledger;
+
+  NsaSelectedAttentionPlanData() = default;
+  NsaSelectedAttentionPlanData(const NsaSelectedAttentionPlanData&) = delete;
+  NsaSelectedAttentionPlanData& operator=(const NsaSelectedAttentionPlanData&) = delete;
+  ~NsaSelectedAttentionPlanData();
+};
+
+}  // namespace detail
+}  // namespace cannon

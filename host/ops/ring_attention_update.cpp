@@ -1,0 +1,228 @@
+// RingAttentionUpdate on the host: plan (validate, build the kernel variant, book the per-token softmax table)
+// and run (check every view against the plan and its buffer, check actual_seq_qlen's values, enqueue one
+// work-item per (row, head)), plus the allocating convenience call.
+#include "cannon/ring_attention_update.hpp"
+
+#include <algorithm>
+#include <map>
+#include <string>
+
+#include "cannon/config.hpp"
+#include "host/ops/ring_attention_update_problem.hpp"
+#include "host/runtime/check.hpp"
+#include "host/runtime/context_impl.hpp"
+#include "host/runtime/kernel_sources.hpp"
+
+namespace cannon {
+
+namespace detail {
+RingAttentionUpdatePlanData::~RingAttentionUpdatePlanData() {
+  if (program) clReleaseProgram(program);
+}
+}  // namespace detail
+
+namespace {
+
+std::size_t mem_size(cl_mem mem) {
+  std::size_t size = 0;
+  CANNON_CL(clGetMemObjectInfo(mem, CL_MEM_SIZE, sizeof size, &size, nullptr));
+  return size;
+}
+
+// A contiguous view matching its planned description and lying inside its buffer; returns its element offset.
+int64_t check_view(const TensorView& view, const TensorDesc& expected, const char* what) {
+  if (!view.buffer) fail(Status::kParamNullptr, "{}: buffer is null", what);
+  require(view.desc == expected, "{}: is {} but the plan expects {}", what, view.desc.to_string(),
+          expected.to_string());
+  require(view.is_contiguous(), "{}: the view must be contiguous (cannon reads rows D apart)", what);
+  const std::size_t elem = dtype_size(view.desc.dtype);
+  require(view.offset % elem == 0, "{}: byte offset {} is not a multiple of the element size {}", what, view.offset,
+          elem);
+  const std::size_t end = view.offset + view.desc.bytes();
+  const std::size_t size = mem_size(view.buffer);
+  require(end <= size, "{}: the view ends at byte {} but its buffer holds {} bytes", what, end, size);
+  return static_cast<int64_t>(view.offset / elem);
+}
+
+std::vector<int64_t> read_actual_seq_qlen(const Context& ctx, const RauProblem& p, const TensorDesc& planned,
+                                          const std::optional<TensorView>& view) {
+  if (!view) fail(Status::kParamNullptr, "actual_seq_qlen: required when input_layout is TND");
+  const int64_t off = check_view(*view, planned, "actual_seq_qlen");
+  std::vector<int64_t> values(static_cast<std::size_t>(planned.numel()));
+  CANNON_CL(clEnqueueReadBuffer(ctx.cl_queue_handle(), view->buffer, CL_TRUE, static_cast<std::size_t>(off) * 8,
+                                values.size() * 8, values.data(), 0, nullptr, nullptr));
+  check_actual_seq_qlen(p, values);
+  return values;
+}
+
+// A sub-buffer over the workspace's token table (a workspace that is itself a sub-buffer is cut from its parent).
+cl_mem table_buffer(cl_mem workspace, std::size_t offset, std::size_t bytes) {
+  cl_mem parent = nullptr;
+  CANNON_CL(clGetMemObjectInfo(workspace, CL_MEM_ASSOCIATED_MEMOBJECT, sizeof parent, &parent, nullptr));
+  if (parent) {
+    std::size_t base = 0;
+    CANNON_CL(clGetMemObjectInfo(workspace, CL_MEM_OFFSET, sizeof base, &base, nullptr));
+    offset += base;
+    workspace = parent;
+  }
+  cl_buffer_region region{offset, bytes};
+  cl_int err = CL_SUCCESS;
+  cl_mem mem = clCreateSubBuffer(workspace, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &region, &err);
+  if (err != CL_SUCCESS) throw_cl_error(err, "clCreateSubBuffer", __FILE__, __LINE__);
+  return mem;
+}
+
+struct MemGuard {
+  cl_mem mem = nullptr;
+  ~MemGuard() {
+    if (mem) clReleaseMemObject(mem);
+  }
+};
+
+// Launch shape per device kind (CANNON_TUNE=RAU_LOCAL, RAU_ROWS, RAU_HEADS override it). On a CPU each work-item
+// takes a tile of 8 rows × up to 128 head slots at local size 1: the attn pass then streams whole rows and the
+// state pass reads 8-row runs of each slot's softmax lanes (measured on PoCL, docs/ring_attention_update.md). The
+// tile's weights live in private memory (64 B per item), so tiles are capped at 1024 items. A GPU takes 1×1 tiles
+// in groups of 64.
+void choose_launch(DeviceKind kind, const std::map<std::string, long>& tune, detail::RingAttentionUpdatePlanData& d) {
+  const bool cpu = kind == DeviceKind::kCpu;
+  auto pick = [&](const char* name, long fallback) {
+    const auto it = tune.find(name);
+    return static_cast<std::size_t>(std::max(1L, it != tune.end() ? it->second : fallback));
+  };
+  d.local_size = pick("RAU_LOCAL", cpu ? 1 : 64);
+  const RauProblem& p = d.problem;
+  // Not clamped to the problem's slot count, so one program per (dtype, D, softmax layout) serves every B and N.
+  d.heads_per_wi = std::min<std::size_t>(pick("RAU_HEADS", cpu ? 128 : 1), 1024);
+  d.rows_per_wi = std::min<std::size_t>(pick("RAU_ROWS", cpu ? 8 : 1), std::max<std::size_t>(1, 1024 / d.heads_per_wi));
+  const int dt = p.dtype == DType::kFloat32 ? 0 : p.dtype == DType::kFloat16 ? 1 : 2;
+  d.build_options =
+      fmt::format("-cl-std=CL1.2 -DDTYPE={} -DHEAD_DIM={} -DSM_LAYOUT={} -DROWS_PER_WI={} -DHEADS_PER_WI={}", dt, p.dim,
+                  static_cast<int>(p.softmax), d.rows_per_wi, d.heads_per_wi);
+}
+
+}  // namespace
+
+RingAttentionUpdatePlan plan_ring_attention_update(const Context& ctx, const RingAttentionUpdateDescs& descs,
+                                                   const RingAttentionUpdateAttrs& attrs) {
+  const Config& config = Config::global();
+  auto data = std::make_shared<detail::RingAttentionUpdatePlanData>();
+  data->problem = validate_ring_attention_update(descs, attrs, config.strict);
+  data->descs = descs;
+  const RauProblem& p = data->problem;
+
+  choose_launch(ctx.info().kind, config.tune, *data);
+  data->program = ctx.impl().programs.get(ctx.cl_context_handle(), ctx.cl_device_handle(),
+                                          kernels::source("ring_attention_update"), data->build_options);
+  CANNON_CL(clRetainProgram(data->program));
+
+  data->ledger = WorkspaceLedger(ctx.info().base_addr_align);
+  if (p.softmax == RauSoftmaxLayout::kBatchBlocks) {
+    data->ledger.book("token_table", static_cast<std::size_t>(p.rows) * 2 * sizeof(int64_t));
+  }
+
+  RingAttentionUpdatePlan plan;
+  plan.attn_out = descs.prev_attn_out;
+  plan.softmax_max = descs.prev_softmax_max;
+  plan.softmax_sum = descs.prev_softmax_max;
+  plan.workspace_size = data->ledger.total();
+  // Two attn rows in, one out; four 8-lane softmax inputs, two out (the tiny seq table is not counted).
+  const double attn = static_cast<double>(descs.prev_attn_out.bytes());
+  const double stats = static_cast<double>(descs.prev_softmax_max.bytes());
+  plan.bytes = 3 * attn + 6 * stats;
+  plan.data_ = std::move(data);
+  return plan;
+}
+
+void run_ring_attention_update(const Context& ctx, const RingAttentionUpdatePlan& plan,
+                               const RingAttentionUpdateTensors& t, cl_mem workspace) {
+  require(plan.data_ != nullptr, "plan: empty; call plan_ring_attention_update first");
+  const auto& d = plan.data();
+  const RauProblem& p = d.problem;
+  const cl_long offsets[] = {check_view(t.prev_attn_out, d.descs.prev_attn_out, "prev_attn_out"),
+                             check_view(t.prev_softmax_max, d.descs.prev_softmax_max, "prev_softmax_max"),
+                             check_view(t.prev_softmax_sum, d.descs.prev_softmax_sum, "prev_softmax_sum"),
+                             check_view(t.cur_attn_out, d.descs.cur_attn_out, "cur_attn_out"),
+                             check_view(t.cur_softmax_max, d.descs.cur_softmax_max, "cur_softmax_max"),
+                             check_view(t.cur_softmax_sum, d.descs.cur_softmax_sum, "cur_softmax_sum"),
+                             check_view(t.attn_out, plan.attn_out, "attn_out"),
+                             check_view(t.softmax_max, plan.softmax_max, "softmax_max"),
+                             check_view(t.softmax_sum, plan.softmax_sum, "softmax_sum")};
+  std::vector<int64_t> cumulative;
+  if (p.tnd) cumulative = read_actual_seq_qlen(ctx, p, *d.descs.actual_seq_qlen, t.actual_seq_qlen);
+
+  cl_command_queue queue = ctx.cl_queue_handle();
+  MemGuard table;
+  if (p.softmax == RauSoftmaxLayout::kBatchBlocks) {
+    if (!workspace) fail(Status::kParamNullptr, "workspace: null, but the plan needs {} bytes", plan.workspace_size);
+    require(mem_size(workspace) >= plan.workspace_size, "workspace: {} bytes, but the plan needs {}",
+            mem_size(workspace), plan.workspace_size);
+    const std::vector<int64_t> rows = batch_block_token_table(p, cumulative);
+    table.mem = table_buffer(workspace, d.ledger.offset("token_table"), d.ledger.bytes("token_table"));
+    CANNON_CL(clEnqueueWriteBuffer(queue, table.mem, CL_TRUE, 0, rows.size() * sizeof(int64_t), rows.data(), 0, nullptr,
+                                   nullptr));
+  }
+
+  cl_int err = CL_SUCCESS;
+  cl_kernel kernel = clCreateKernel(d.program, "ring_attention_update", &err);
+  if (err != CL_SUCCESS) throw_cl_error(err, "clCreateKernel", __FILE__, __LINE__);
+  struct KernelGuard {
+    cl_kernel k;
+    ~KernelGuard() { clReleaseKernel(k); }
+  } guard{kernel};
+  cl_uint i = 0;
+  // Layouts without a table still need a valid buffer argument; the kernel never reads it.
+  for (cl_mem mem : {t.prev_attn_out.buffer, t.prev_softmax_max.buffer, t.prev_softmax_sum.buffer,
+                     t.cur_attn_out.buffer, t.cur_softmax_max.buffer, t.cur_softmax_sum.buffer, t.attn_out.buffer,
+                     t.softmax_max.buffer, t.softmax_sum.buffer, table.mem ? table.mem : t.softmax_sum.buffer}) {
+    CANNON_CL(clSetKernelArg(kernel, i++, sizeof(cl_mem), &mem));
+  }
+  const cl_long heads_per_row = p.tnd ? p.heads : p.batch * p.heads;
+  const cl_long rows = p.rows;
+  for (cl_long v : {heads_per_row, rows}) CANNON_CL(clSetKernelArg(kernel, i++, sizeof v, &v));
+  for (cl_long v : offsets) CANNON_CL(clSetKernelArg(kernel, i++, sizeof v, &v));
+
+  const std::size_t local = d.local_size;
+  const std::size_t row_blocks = (static_cast<std::size_t>(rows) + d.rows_per_wi - 1) / d.rows_per_wi;
+  const std::size_t head_blocks = (static_cast<std::size_t>(heads_per_row) + d.heads_per_wi - 1) / d.heads_per_wi;
+  const std::size_t work_items = row_blocks * head_blocks;
+  const std::size_t global = (work_items + local - 1) / local * local;
+  if (Config::global().verbose >= Verbosity::kDispatch) {
+    fmt::print(stderr, "cannon: ring_attention_update {} global={} local={}\n", d.build_options, global, local);
+  }
+  if (global > 0) CANNON_CL(clEnqueueNDRangeKernel(queue, kernel, 1, nullptr, &global, &local, 0, nullptr, nullptr));
+}
+
+RingAttentionUpdateResult ring_attention_update(const Context& ctx, const TensorView& prev_attn_out,
+                                                const TensorView& prev_softmax_max, const TensorView& prev_softmax_sum,
+                                                const TensorView& cur_attn_out, const TensorView& cur_softmax_max,
+                                                const TensorView& cur_softmax_sum,
+                                                const std::optional<TensorView>& actual_seq_qlen,
+                                                const RingAttentionUpdateAttrs& attrs) {
+  RingAttentionUpdateDescs descs{prev_attn_out.desc,
+                                 prev_softmax_max.desc,
+                                 prev_softmax_sum.desc,
+                                 cur_attn_out.desc,
+                                 cur_softmax_max.desc,
+                                 cur_softmax_sum.desc,
+                                 actual_seq_qlen ? std::optional<TensorDesc>(actual_seq_qlen->desc) : std::nullopt};
+  RingAttentionUpdatePlan plan = plan_ring_attention_update(ctx, descs, attrs);
+  RingAttentionUpdateResult result{allocate(ctx, plan.attn_out), allocate(ctx, plan.softmax_max),
+                                   allocate(ctx, plan.softmax_sum)};
+  DeviceTensor workspace = allocate(ctx, {DType::kUInt8, {static_cast<int64_t>(plan.workspace_size)}});
+  RingAttentionUpdateTensors t{prev_attn_out,
+                               prev_softmax_max,
+                               prev_softmax_sum,
+                               cur_attn_out,
+                               cur_softmax_max,
+                               cur_softmax_sum,
+                               actual_seq_qlen,
+                               result.attn_out.view(),
+                               result.softmax_max.view(),
+                               result.softmax_sum.view()};
+  run_ring_attention_update(ctx, plan, t, workspace.buffer());
+  ctx.finish();
+  return result;
+}
+
+}  // namespace cannon

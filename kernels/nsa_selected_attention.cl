@@ -1,0 +1,148 @@
+// NsaSelectedAttention forward entry kernel (ascend-semantics.md §4; docs/nsa_selected_attention.md).
+// One work entry is one (query token t, kv head n2): the G query heads n1 = n2·G + g of the group share the
+// COUNT blocks of BS keys that topk_indices[t][n2] selects, so the G heads sit in the vector lanes and every
+// gathered key is reused G times. The cost is COUNT·BS keys per entry whatever S2 is: only selected rows are
+// read. Like Ascend's per-core workspace, each work-group owns a slice of the score scratch and loops over
+// entries with a stride of the work-group count; it runs with local size 1 and no barriers.
+// Compile-time config (-D): DTYPE, DK, DV, BS, COUNT, GROUP, QK_KEYS, PV_COLS.
+#include "common/dtype.clh"
+#include "common/round.clh"
+
+#ifndef DK
+#define DK 192
+#endif
+#ifndef DV
+#define DV 128
+#endif
+#ifndef BS
+#define BS 64
+#endif
+#ifndef COUNT
+#define COUNT 16
+#endif
+#ifndef GROUP
+#define GROUP 16
+#endif
+#ifndef QK_KEYS
+#define QK_KEYS 8
+#endif
+#ifndef PV_COLS
+#define PV_COLS 8
+#endif
+#if 16 % PV_COLS != 0 || 16 % QK_KEYS != 0
+#error "PV_COLS and QK_KEYS must divide 16"
+#endif
+#if BS % 16 != 0
+#error "BS must be a multiple of 16"
+#endif
+
+// Keys gathered per step (BS is a multiple of 16); the packed K chunk (16 × DK_PAD floats) stays in L1.
+#define NSA_CHUNK 16
+#define SEL (COUNT * BS)
+#define ROW_VECS ((GROUP + 15) / 16)
+#define LANES (ROW_VECS * 16)
+#define DK_PAD ((DK + 15) / 16 * 16)
+#define DV_PAD ((DV + 15) / 16 * 16)
+#define DV_TILES ((DV + PV_COLS - 1) / PV_COLS)
+#define NSA_NEG_FLT_MAX (-0x1.fffffep127f)
+
+#include "cube/nsa_qk_cpu.clh"
+#include "cube/nsa_pv_cpu.clh"
+#include "vector/nsa_softmax_cpu.clh"
+
+// Batch table rows (host/ops/nsa_selected_attention_problem.hpp kNsaBatchStride): first query token, first
+// key token, key count.
+#define NB_Q_START 0
+#define NB_KV_START 1
+#define NB_KV_LEN 2
+#define NB_STRIDE 3
+
+// qt[d][g] = query[t][n2·G + g][d]; lanes past G repeat head G-1 (finite, never stored).
+inline void nsa_load_q(__global const DATA_T* q, long base, long head_stride, float* qt) {
+  float row[DK_PAD];
+  for (int g = 0; g < LANES; ++g) {
+    load_row(q, base + (long)min(g, GROUP - 1) * head_stride, DK, row);
+    for (int d = 0; d < DK; ++d) qt[d * LANES + g] = row[d];
+  }
+}
+
+// out[t][n2·G + g][:] from the transposed accumulators, then max and sum replicated 8× at (t·N1 + n1)·8.
+inline void nsa_store(__global DATA_T* out, long o_base, long o_head, __global float* smax, __global float* ssum,
+                      long stat_row, const float* ot, const float* m, const float* l) {
+  float row[DV_PAD];
+  for (int d = DV; d < DV_PAD; ++d) row[d] = 0.0f;
+  for (int g = 0; g < GROUP; ++g) {
+    for (int d = 0; d < DV; ++d) row[d] = ot[d * LANES + g];
+    const long at = o_base + g * o_head;
+    for (int c = 0; c < DV; c += 16) {
+      if (c + 16 <= DV)
+        STORE16(out, at + c, vload16(0, row + c));
+      else
+        store_partial16(out, at + c, DV - c, vload16(0, row + c));
+    }
+    vstore8((float8)m[g], 0, smax + (stat_row + g) * 8);
+    vstore8((float8)l[g], 0, ssum + (stat_row + g) * 8);
+  }
+}
+
+__kernel void nsa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __global const DATA_T* v,
+                          __global DATA_T* out, __global float* smax, __global float* ssum,
+                          __global const long* batches, __global const int* token_batch,
+                          __global const int* topk, __global float* scratch, long q_off, long q_seq, long q_head,
+                          long k_off, long k_seq, long k_head, long v_off, long v_seq, long v_head, long o_off,
+                          long o_seq, long o_head, long smax_off, long ssum_off, long topk_off, long topk_seq,
+                          long topk_head, long topk_cnt, int n2_count,
+                          long entries, float scale, int causal) {
+  __global float* st = scratch + (long)get_global_id(0) * SEL * LANES;
+  q += q_off;
+  k += k_off;
+  v += v_off;
+  out += o_off;
+  smax += smax_off;
+  ssum += ssum_off;
+  float qt[DK * LANES];
+  float kv[NSA_CHUNK * (DK_PAD > DV_PAD ? DK_PAD : DV_PAD)];
+  float ot[DV_TILES * PV_COLS * LANES];
+  float m[LANES], l[LANES];
+  const float masked = NSA_NEG_FLT_MAX * scale;
+  for (long e = get_global_id(0); e < entries; e += get_global_size(0)) {
+    const long t = e / n2_count;
+    const int n2 = (int)(e % n2_count);
+    __global const long* bt = batches + (long)token_batch[t] * NB_STRIDE;
+    const long s1 = t - bt[NB_Q_START];
+    const long k_base = bt[NB_KV_START] * k_seq + n2 * k_head;
+    const long v_base = bt[NB_KV_START] * v_seq + n2 * v_head;
+    __global const int* sel = topk + topk_off + t * topk_seq + n2 * topk_head;
+    nsa_load_q(q, t * q_seq + (long)n2 * GROUP * q_head, q_head, qt);
+
+    int any_visible = 0;
+    for (int c = 0; c < COUNT; ++c) {
+      const int idx = sel[c * topk_cnt];
+      const int visible = causal ? nsa_visible_keys(idx, s1) : BS;
+      any_visible |= visible;
+      for (int j0 = 0; j0 < visible; j0 += NSA_CHUNK) {
+        nsa_gather_rows(k, k_base + ((long)idx * BS + j0) * k_seq, k_seq, DK, DK_PAD, kv);
+        nsa_qk_chunk(qt, kv, scale, st + (c * BS + j0) * LANES);
+      }
+      // Masked keys are never multiplied; the diagonal block's computed tail is overwritten.
+      nsa_mask_keys(st + c * BS * LANES, visible, BS, masked);
+    }
+    nsa_softmax(st, m, l);
+    // Masked keys add nothing to P·V when their P is exactly 0 in every lane (any visible key and a fill far
+    // below the row max); otherwise (a fully masked row, or a tiny scale) every chunk is multiplied.
+    bool skip_masked = causal && any_visible;
+    for (int g = 0; g < LANES; ++g) skip_masked = skip_masked && exp(masked - m[g]) == 0.0f;
+
+    for (int i = 0; i < DV_TILES * PV_COLS * LANES; ++i) ot[i] = 0.0f;
+    for (int c = 0; c < COUNT; ++c) {
+      const int idx = sel[c * topk_cnt];
+      const int keys = skip_masked ? nsa_visible_keys(idx, s1) : BS;
+      for (int j0 = 0; j0 < keys; j0 += NSA_CHUNK) {
+        nsa_gather_rows(v, v_base + ((long)idx * BS + j0) * v_seq, v_seq, DV, DV_PAD, kv);
+        nsa_pv_chunk(st + (c * BS + j0) * LANES, kv, ot);
+      }
+    }
+    nsa_store(out, t * o_seq + (long)n2 * GROUP * o_head, o_head, smax, ssum, t * n2_count * GROUP + n2 * GROUP, ot,
+              m, l);
+  }
+}
