@@ -4,7 +4,8 @@
 // `--suite masks` measures what masking saves: causal and band cases against the dense case of the same shape,
 // as time ratios (issue 3's targets: causal <= 0.6x, a 512-wide band <= 0.2x the dense time). `--suite pse`
 // measures what pse and dropout cost: in-kernel ALiBi (pse_type 2/3, issue 4's limit 1.15x), a full pse tensor
-// and the dropout generator, against the same shape without them.
+// and the dropout generator, against the same shape without them. `--suite ring` and `--suite nsa` are issue 5's
+// RingAttentionUpdate GB/s (beside a device copy) and NsaSelectedAttention S2 scaling (op_suites.hpp).
 #include <cblas.h>
 
 #include <fmt/format.h>
@@ -19,6 +20,7 @@
 
 #include "cannon/context.hpp"
 #include "cannon/error.hpp"
+#include "tools/bench/op_suites.hpp"
 #include "tools/common/device_run.hpp"
 #include "tools/common/fa_case.hpp"
 #include "tools/common/problem.hpp"
@@ -158,10 +160,12 @@ int run_main(int argc, char** argv) {
   std::string device, json_path;
   uint64_t seed = 1;
   std::string suite;
-  auto* suite_opt = app.add_option("--suite", suite,
-                                   "a predefined comparison instead of the problems: masks (causal and band vs dense), "
-                                   "pse (ALiBi pse_type 2/3, a full pse and dropout vs none)")
-                        ->check(CLI::IsMember({"masks", "pse"}));
+  auto* suite_opt =
+      app.add_option("--suite", suite,
+                     "a predefined comparison instead of the problems: masks (causal and band vs dense), "
+                     "pse (ALiBi pse_type 2/3, a full pse and dropout vs none), ring (RingAttentionUpdate "
+                     "GB/s vs a device copy), nsa (NsaSelectedAttention time as S2 grows)")
+          ->check(CLI::IsMember({"masks", "pse", "ring", "nsa"}));
   app.add_option("problems", problems, "problem strings (default: the B=1 N=8 S=2048 D=64/128 fp32/bf16 set)")
       ->excludes(suite_opt);
   app.add_option("--repeat", repeat, "timed runs per case; the median is reported")->check(CLI::Range(1, 1000));
@@ -174,6 +178,13 @@ int run_main(int argc, char** argv) {
 
   Context ctx = Context::create(device);
   fmt::print("device: {} ({})\n", ctx.info().name, ctx.selection_reason());
+  if (suite == "ring" || suite == "nsa") {  // their yardsticks are a device copy / their own S2=4096 time
+    nlohmann::json report = {{"device", ctx.info().name}, {"suite", suite}, {"cases", nlohmann::json::array()}};
+    int failures =
+        suite == "ring" ? run_ring_suite(ctx, repeat, seed, report) : run_nsa_suite(ctx, repeat, seed, report);
+    if (!json_path.empty()) std::ofstream(json_path) << report.dump(2) << "\n";
+    return failures ? 1 : 0;
+  }
   const double gemm = sgemm_gflops(gemm_n, repeat);
   fmt::print("OpenBLAS SGEMM {}^3: {:.1f} GFLOP/s (median of {})\n\n", gemm_n, gemm, repeat);
   if (!suite.empty()) {

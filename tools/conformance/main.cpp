@@ -1,4 +1,5 @@
-// cannon-conformance: runs FlashAttentionScore cases (problem strings, batch files, golden directories) on
+// cannon-conformance: runs FlashAttentionScore, RingAttentionUpdate and NsaSelectedAttention cases (problem
+// strings "fa:", "rau:", "nsa:", batch files, golden directories) on
 // the selected OpenCL device and checks them against cannon's float64 reference, benchdnn style.
 // Exit status: 0 when nothing failed, 1 when a case FAILED / was MISTRUSTED / was wrongly rejected,
 // 2 for a usage error (bad batch file or problem string, no device).
@@ -37,19 +38,31 @@ std::vector<CaseInput> collect_cases(const Args& args) {
   std::vector<CaseInput> cases;
   for (const CaseSpec& spec : specs) {
     std::string_view op = problem_op(spec.text);
-    if (op != "fa") {
+    if (op != "fa" && op != "rau" && op != "nsa") {
       throw std::runtime_error(
-          fmt::format("{}: '{}': unknown operator '{}' (this release knows: fa)", spec.origin, spec.text, op));
+          fmt::format("{}: '{}': unknown operator '{}' (this release knows: fa rau nsa)", spec.origin, spec.text, op));
     }
     CaseInput input;
+    std::optional<uint64_t> own_seed;
     try {
-      input.problem = parse_fa_problem(spec.text);
+      if (op == "fa") {
+        input.problem = parse_fa_problem(spec.text);
+        input.name = to_string(*input.problem);
+        own_seed = input.problem->seed;
+      } else if (op == "rau") {
+        input.rau = parse_rau_problem(spec.text);
+        input.name = to_string(*input.rau);
+        own_seed = input.rau->seed;
+      } else {
+        input.nsa = parse_nsa_problem(spec.text);
+        input.name = to_string(*input.nsa);
+        own_seed = input.nsa->seed;
+      }
     } catch (const std::exception& e) {
       throw std::runtime_error(spec.origin + ": " + e.what());
     }
-    input.name = to_string(*input.problem);
     input.expect_invalid = spec.expect_invalid;
-    input.seed = input.problem->seed.value_or(args.options.seed);
+    input.seed = own_seed.value_or(args.options.seed);
     cases.push_back(std::move(input));
   }
   for (const std::string& dir : args.goldens) {
@@ -63,7 +76,7 @@ std::vector<CaseInput> collect_cases(const Args& args) {
 
 // A directory name for --dump: index, then the case name with shell-hostile characters replaced.
 std::string dump_name(std::size_t index, const CaseInput& input) {
-  std::string base = input.problem ? input.name : std::filesystem::path(input.name).filename().string();
+  std::string base = input.generated() ? input.name : std::filesystem::path(input.name).filename().string();
   for (char& c : base) {
     bool keep = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
     if (!keep) c = '_';
@@ -74,7 +87,8 @@ std::string dump_name(std::size_t index, const CaseInput& input) {
 
 void add_options(CLI::App& app, Args& args) {
   app.add_option("problems", args.problems,
-                 "problem strings, e.g. 'fa:b2n8g2s1=113s2=203d=64:layout=BSND:dt=bf16'; a leading '!' marks a "
+                 "problem strings ('fa:...', 'rau:...', 'nsa:...'; docs/conformance.md), e.g. "
+                 "'fa:b2n8g2s1=113s2=203d=64:layout=BSND:dt=bf16'; a leading '!' marks a "
                  "case the operator must reject");
   app.add_option("--batch", args.batches, "batch file (one problem per line, '#' comments, 'include FILE'); repeatable")
       ->allow_extra_args(false);
@@ -102,7 +116,7 @@ Mode parse_mode(const std::string& mode) {
 int list_cases(const std::vector<CaseInput>& cases) {
   for (const CaseInput& c : cases) {
     std::printf("%s\n",
-                c.problem ? ((c.expect_invalid ? "!" : "") + c.name).c_str() : ("# --golden " + c.name).c_str());
+                c.generated() ? ((c.expect_invalid ? "!" : "") + c.name).c_str() : ("# --golden " + c.name).c_str());
   }
   std::printf("# %zu cases\n", cases.size());
   return 0;
@@ -110,8 +124,8 @@ int list_cases(const std::vector<CaseInput>& cases) {
 
 int run_main(int argc, char** argv) {
   CLI::App app{
-      "cannon-conformance: runs FlashAttentionScore cases on an OpenCL device and checks them against "
-      "cannon's float64 reference"};
+      "cannon-conformance: runs FlashAttentionScore, RingAttentionUpdate and NsaSelectedAttention cases on an "
+      "OpenCL device and checks them against cannon's float64 references"};
   Args args;
   add_options(app, args);
   CLI11_PARSE(app, argc, argv);

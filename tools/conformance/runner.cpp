@@ -18,19 +18,11 @@
 #include "tools/common/compare.hpp"
 #include "tools/common/device_run.hpp"
 #include "tools/common/golden.hpp"
+#include "tools/common/op_golden.hpp"
+#include "tools/conformance/runner_ops.hpp"
 
 namespace cannon::tools {
-namespace {
-
-using nlohmann::json;
-using Clock = std::chrono::steady_clock;
-
-struct Outcome {
-  CaseStatus status;
-  std::string message;
-};
-
-double since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+namespace runner_detail {
 
 Outcome rejected(const Error& e, bool expect_invalid) {
   bool invalid = e.status() == Status::kParamInvalid || e.status() == Status::kParamNullptr;
@@ -45,6 +37,23 @@ std::string join(const std::vector<std::string>& lines) {
   for (const std::string& line : lines) text += (text.empty() ? "" : "; ") + line;
   return text;
 }
+
+double median(std::vector<double> t) {
+  std::sort(t.begin(), t.end());
+  return t.empty() ? 0 : t.size() % 2 ? t[t.size() / 2] : 0.5 * (t[t.size() / 2 - 1] + t[t.size() / 2]);
+}
+
+}  // namespace runner_detail
+
+namespace {
+
+using nlohmann::json;
+using runner_detail::join;
+using runner_detail::Outcome;
+using runner_detail::rejected;
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 FaValues values_of(const FaDeviceOutputs& o) {
   return FaValues{decode_values(o.attention_out), decode_values(o.softmax_max), decode_values(o.softmax_sum)};
@@ -180,6 +189,13 @@ Outcome performance(FaDeviceRun& run, const RunOptions& options, json& metrics) 
 
 Outcome run_mode(const Context& ctx, const CaseInput& input, const RunOptions& options, const std::string& dump_name,
                  json& metrics) {
+  const std::string dump_dir =
+      options.dump_dir.empty() ? "" : (std::filesystem::path(options.dump_dir) / dump_name).string();
+  const std::string golden = input.golden_dir.empty() ? "" : golden_op(input.golden_dir);
+  if (input.rau || golden == "ring_attention_update")
+    return runner_detail::run_rau(ctx, input, options, dump_dir, metrics);
+  if (input.nsa || golden == "nsa_select_attention")
+    return runner_detail::run_nsa(ctx, input, options, dump_dir, metrics);
   FaCase fa;
   std::optional<FaValues> expected;
   if (input.problem) {
@@ -258,8 +274,8 @@ bool is_skip(CaseStatus s) { return s == CaseStatus::kSkipped || s == CaseStatus
 std::string repro_line(const CaseInput& input, const RunOptions& options) {
   std::string line = fmt::format("cannon-conformance --mode={}", mode_name(options.mode));
   if (!options.device_spec.empty()) line += fmt::format(" --device='{}'", options.device_spec);
-  if (input.problem && !input.problem->seed && options.seed != 0) line += fmt::format(" --seed={}", options.seed);
-  if (!input.problem) return line + fmt::format(" --golden '{}'", input.golden_dir);
+  if (input.generated() && !input.own_seed() && options.seed != 0) line += fmt::format(" --seed={}", options.seed);
+  if (!input.generated()) return line + fmt::format(" --golden '{}'", input.golden_dir);
   return line + fmt::format(" '{}{}'", input.expect_invalid ? "!" : "", input.name);
 }
 

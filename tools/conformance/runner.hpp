@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cannon/context.hpp"
+#include "tools/common/op_problem.hpp"
 #include "tools/common/problem.hpp"
 
 namespace cannon::tools {
@@ -37,9 +38,15 @@ struct RunOptions {
 struct CaseInput {
   std::string name;  // canonical problem string, or the golden directory
   bool expect_invalid = false;
-  std::optional<FaProblem> problem;
+  std::optional<FaProblem> problem;  // "fa:..."
+  std::optional<RauProblem> rau;     // "rau:..."
+  std::optional<NsaProblem> nsa;     // "nsa:..."
   std::string golden_dir;
   uint64_t seed = 0;
+
+  bool generated() const { return problem || rau || nsa; }
+  // The problem string carries its own :seed= (repro lines then need no --seed).
+  bool own_seed() const { return (problem && problem->seed) || (rau && rau->seed) || (nsa && nsa->seed); }
 };
 
 struct CaseResult {
