@@ -8,15 +8,10 @@
 #include "cannon/flash_attention_score.hpp"
 #include "host/ops/flash_attention_score_problem.hpp"
 #include "host/runtime/check.hpp"
+#include "host/runtime/sub_buffer.hpp"
 
 namespace cannon {
 namespace {
-
-std::size_t mem_size(cl_mem mem) {
-  std::size_t size = 0;
-  CANNON_CL(clGetMemObjectInfo(mem, CL_MEM_SIZE, sizeof size, &size, nullptr));
-  return size;
-}
 
 // Checks a view against its planned description and the buffer's size; returns its element offset.
 int64_t check_view(const TensorView& view, const TensorDesc& expected, const char* what, bool output) {
@@ -134,31 +129,6 @@ class MappedMask {
   void* ptr_ = nullptr;
 };
 
-// A sub-buffer over one ledger entry, released when it goes out of scope (the queue keeps its own reference).
-// OpenCL forbids sub-buffers of sub-buffers, so a workspace that is itself a sub-buffer (a slice of the
-// caller's pool, as aclnn callers pass) is cut from its parent at the combined offset; both offsets are
-// multiples of the device's base alignment, so the result is still legal.
-struct SubBuffer {
-  cl_mem mem = nullptr;
-  SubBuffer(cl_mem workspace, std::size_t offset, std::size_t bytes) {
-    cl_mem parent = nullptr;
-    CANNON_CL(clGetMemObjectInfo(workspace, CL_MEM_ASSOCIATED_MEMOBJECT, sizeof parent, &parent, nullptr));
-    if (parent) {
-      std::size_t base = 0;
-      CANNON_CL(clGetMemObjectInfo(workspace, CL_MEM_OFFSET, sizeof base, &base, nullptr));
-      offset += base;
-      workspace = parent;
-    }
-    cl_buffer_region region{offset, std::max<std::size_t>(bytes, 1)};
-    cl_int err = CL_SUCCESS;
-    mem = clCreateSubBuffer(workspace, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &region, &err);
-    if (err != CL_SUCCESS) throw_cl_error(err, "clCreateSubBuffer", __FILE__, __LINE__);
-  }
-  SubBuffer(const SubBuffer&) = delete;
-  SubBuffer& operator=(const SubBuffer&) = delete;
-  ~SubBuffer() { clReleaseMemObject(mem); }
-};
-
 struct KernelHandle {
   cl_kernel kernel = nullptr;
   KernelHandle(cl_program program, const char* name) {
@@ -204,23 +174,23 @@ void run_flash_attention_score(const Context& ctx, const FlashAttentionScorePlan
   SubBuffer table(workspace, d.ledger.offset("batch_table"), d.ledger.bytes("batch_table"));
   SubBuffer work(workspace, d.ledger.offset("work_list"), d.ledger.bytes("work_list"));
   SubBuffer tiles(workspace, d.ledger.offset("tile_list"), d.ledger.bytes("tile_list"));
-  CANNON_CL(clEnqueueWriteBuffer(queue, table.mem, CL_TRUE, 0, l.table.size() * sizeof(int64_t), l.table.data(), 0,
+  CANNON_CL(clEnqueueWriteBuffer(queue, table.mem(), CL_TRUE, 0, l.table.size() * sizeof(int64_t), l.table.data(), 0,
                                  nullptr, nullptr));
-  CANNON_CL(clEnqueueWriteBuffer(queue, work.mem, CL_TRUE, 0, work_list->size() * sizeof(int32_t), work_list->data(), 0,
-                                 nullptr, nullptr));
+  CANNON_CL(clEnqueueWriteBuffer(queue, work.mem(), CL_TRUE, 0, work_list->size() * sizeof(int32_t), work_list->data(),
+                                 0, nullptr, nullptr));
   if (!tile_list->empty()) {
-    CANNON_CL(clEnqueueWriteBuffer(queue, tiles.mem, CL_TRUE, 0, tile_list->size() * sizeof(int32_t), tile_list->data(),
-                                   0, nullptr, nullptr));
+    CANNON_CL(clEnqueueWriteBuffer(queue, tiles.mem(), CL_TRUE, 0, tile_list->size() * sizeof(int32_t),
+                                   tile_list->data(), 0, nullptr, nullptr));
   }
   // Modes that never read mask elements still need a valid buffer argument; the kernels never touch it.
-  cl_mem mask = t.atten_mask ? t.atten_mask->buffer : tiles.mem;
-  cl_mem pse = t.pse ? t.pse->buffer : tiles.mem;
-  cl_mem drop_mask = t.drop_mask ? t.drop_mask->buffer : tiles.mem;
+  cl_mem mask = t.atten_mask ? t.atten_mask->buffer : tiles.mem();
+  cl_mem pse = t.pse ? t.pse->buffer : tiles.mem();
+  cl_mem drop_mask = t.drop_mask ? t.drop_mask->buffer : tiles.mem();
 
   KernelHandle kernel(d.program, d.kernel.kernel_name("fa_fwd"));
   cl_uint i = 0;
   for (cl_mem mem : {t.query.buffer, t.key.buffer, t.value.buffer, t.attention_out.buffer, t.softmax_max.buffer,
-                     t.softmax_sum.buffer, table.mem, work.mem, tiles.mem, mask, pse, pse, drop_mask}) {
+                     t.softmax_sum.buffer, table.mem(), work.mem(), tiles.mem(), mask, pse, pse, drop_mask}) {
     kernel.arg(i++, mem);
   }
   for (cl_long s : {l.q.seq, l.q.head, l.k.seq, l.k.head, l.v.seq, l.v.head, l.o.seq, l.o.head, l.smax_off, l.ssum_off,

@@ -12,6 +12,7 @@
 #include "host/runtime/check.hpp"
 #include "host/runtime/context_impl.hpp"
 #include "host/runtime/kernel_sources.hpp"
+#include "host/runtime/sub_buffer.hpp"
 
 namespace cannon {
 
@@ -37,12 +38,6 @@ std::string build_options(const NsaProblem& p, const std::map<std::string, long>
   return fmt::format("-DDTYPE={} -DDK={} -DDV={} -DBS={} -DCOUNT={} -DGROUP={} -DQK_KEYS={} -DPV_COLS={}",
                      dtype_macro(p.dtype), p.dk, p.dv, p.block_size, p.block_count, p.group(), tuned("QK_KEYS", 8),
                      tuned("PV_COLS", 8));
-}
-
-std::size_t mem_size(cl_mem mem) {
-  std::size_t size = 0;
-  CANNON_CL(clGetMemObjectInfo(mem, CL_MEM_SIZE, sizeof size, &size, nullptr));
-  return size;
 }
 
 // Checks a view against its planned description and its buffer; returns its element offset and strides.
@@ -102,28 +97,6 @@ void check_indices(const Context& ctx, const NsaProblem& p, const TensorView& to
   CANNON_CL(clEnqueueUnmapMemObject(queue, topk.buffer, ptr, 0, nullptr, nullptr));
   if (!bad.empty()) fail(Status::kParamInvalid, "{}", bad);
 }
-
-// A sub-buffer over one ledger entry; a workspace that is itself a sub-buffer is cut from its parent.
-struct SubBuffer {
-  cl_mem mem = nullptr;
-  SubBuffer(cl_mem workspace, std::size_t offset, std::size_t bytes) {
-    cl_mem parent = nullptr;
-    CANNON_CL(clGetMemObjectInfo(workspace, CL_MEM_ASSOCIATED_MEMOBJECT, sizeof parent, &parent, nullptr));
-    if (parent) {
-      std::size_t base = 0;
-      CANNON_CL(clGetMemObjectInfo(workspace, CL_MEM_OFFSET, sizeof base, &base, nullptr));
-      offset += base;
-      workspace = parent;
-    }
-    cl_buffer_region region{offset, std::max<std::size_t>(bytes, 1)};
-    cl_int err = CL_SUCCESS;
-    mem = clCreateSubBuffer(workspace, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &region, &err);
-    if (err != CL_SUCCESS) throw_cl_error(err, "clCreateSubBuffer", __FILE__, __LINE__);
-  }
-  SubBuffer(const SubBuffer&) = delete;
-  SubBuffer& operator=(const SubBuffer&) = delete;
-  ~SubBuffer() { clReleaseMemObject(mem); }
-};
 
 }  // namespace
 
@@ -198,9 +171,9 @@ void run_nsa_selected_attention(const Context& ctx, const NsaSelectedAttentionPl
   SubBuffer batches(workspace, d.ledger.offset("batch_table"), d.ledger.bytes("batch_table"));
   SubBuffer tokens(workspace, d.ledger.offset("token_batch"), d.ledger.bytes("token_batch"));
   SubBuffer scores(workspace, d.ledger.offset("scores"), d.ledger.bytes("scores"));
-  CANNON_CL(clEnqueueWriteBuffer(queue, batches.mem, CL_TRUE, 0, table.size() * sizeof(int64_t), table.data(), 0,
+  CANNON_CL(clEnqueueWriteBuffer(queue, batches.mem(), CL_TRUE, 0, table.size() * sizeof(int64_t), table.data(), 0,
                                  nullptr, nullptr));
-  CANNON_CL(clEnqueueWriteBuffer(queue, tokens.mem, CL_TRUE, 0, token_batch.size() * sizeof(int32_t),
+  CANNON_CL(clEnqueueWriteBuffer(queue, tokens.mem(), CL_TRUE, 0, token_batch.size() * sizeof(int32_t),
                                  token_batch.data(), 0, nullptr, nullptr));
 
   cl_int err = CL_SUCCESS;
@@ -213,7 +186,7 @@ void run_nsa_selected_attention(const Context& ctx, const NsaSelectedAttentionPl
   cl_uint i = 0;
   auto arg = [&](const auto& value) { CANNON_CL(clSetKernelArg(kernel, i++, sizeof(value), &value)); };
   for (cl_mem mem : {t.query.buffer, t.key.buffer, t.value.buffer, t.attention_out.buffer, t.softmax_max.buffer,
-                     t.softmax_sum.buffer, batches.mem, tokens.mem, t.topk_indices.buffer, scores.mem}) {
+                     t.softmax_sum.buffer, batches.mem(), tokens.mem(), t.topk_indices.buffer, scores.mem()}) {
     arg(mem);
   }
   const std::vector<int64_t> ts = t.topk_indices.effective_strides();

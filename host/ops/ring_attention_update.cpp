@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "cannon/config.hpp"
@@ -12,6 +13,7 @@
 #include "host/runtime/check.hpp"
 #include "host/runtime/context_impl.hpp"
 #include "host/runtime/kernel_sources.hpp"
+#include "host/runtime/sub_buffer.hpp"
 
 namespace cannon {
 
@@ -22,12 +24,6 @@ RingAttentionUpdatePlanData::~RingAttentionUpdatePlanData() {
 }  // namespace detail
 
 namespace {
-
-std::size_t mem_size(cl_mem mem) {
-  std::size_t size = 0;
-  CANNON_CL(clGetMemObjectInfo(mem, CL_MEM_SIZE, sizeof size, &size, nullptr));
-  return size;
-}
 
 // A contiguous view matching its planned description and lying inside its buffer; returns its element offset.
 int64_t check_view(const TensorView& view, const TensorDesc& expected, const char* what) {
@@ -54,30 +50,6 @@ std::vector<int64_t> read_actual_seq_qlen(const Context& ctx, const RauProblem& 
   check_actual_seq_qlen(p, values);
   return values;
 }
-
-// A sub-buffer over the workspace's token table (a workspace that is itself a sub-buffer is cut from its parent).
-cl_mem table_buffer(cl_mem workspace, std::size_t offset, std::size_t bytes) {
-  cl_mem parent = nullptr;
-  CANNON_CL(clGetMemObjectInfo(workspace, CL_MEM_ASSOCIATED_MEMOBJECT, sizeof parent, &parent, nullptr));
-  if (parent) {
-    std::size_t base = 0;
-    CANNON_CL(clGetMemObjectInfo(workspace, CL_MEM_OFFSET, sizeof base, &base, nullptr));
-    offset += base;
-    workspace = parent;
-  }
-  cl_buffer_region region{offset, bytes};
-  cl_int err = CL_SUCCESS;
-  cl_mem mem = clCreateSubBuffer(workspace, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &region, &err);
-  if (err != CL_SUCCESS) throw_cl_error(err, "clCreateSubBuffer", __FILE__, __LINE__);
-  return mem;
-}
-
-struct MemGuard {
-  cl_mem mem = nullptr;
-  ~MemGuard() {
-    if (mem) clReleaseMemObject(mem);
-  }
-};
 
 // Launch shape per device kind (CANNON_TUNE=RAU_LOCAL, RAU_ROWS, RAU_HEADS override it). On a CPU each work-item
 // takes a tile of 8 rows × up to 128 head slots at local size 1: the attn pass then streams whole rows and the
@@ -152,15 +124,15 @@ void run_ring_attention_update(const Context& ctx, const RingAttentionUpdatePlan
   if (p.tnd) cumulative = read_actual_seq_qlen(ctx, p, *d.descs.actual_seq_qlen, t.actual_seq_qlen);
 
   cl_command_queue queue = ctx.cl_queue_handle();
-  MemGuard table;
+  std::optional<SubBuffer> table;
   if (p.softmax == RauSoftmaxLayout::kBatchBlocks) {
     if (!workspace) fail(Status::kParamNullptr, "workspace: null, but the plan needs {} bytes", plan.workspace_size);
     require(mem_size(workspace) >= plan.workspace_size, "workspace: {} bytes, but the plan needs {}",
             mem_size(workspace), plan.workspace_size);
     const std::vector<int64_t> rows = batch_block_token_table(p, cumulative);
-    table.mem = table_buffer(workspace, d.ledger.offset("token_table"), d.ledger.bytes("token_table"));
-    CANNON_CL(clEnqueueWriteBuffer(queue, table.mem, CL_TRUE, 0, rows.size() * sizeof(int64_t), rows.data(), 0, nullptr,
-                                   nullptr));
+    table.emplace(workspace, d.ledger.offset("token_table"), d.ledger.bytes("token_table"));
+    CANNON_CL(clEnqueueWriteBuffer(queue, table->mem(), CL_TRUE, 0, rows.size() * sizeof(int64_t), rows.data(), 0,
+                                   nullptr, nullptr));
   }
 
   cl_int err = CL_SUCCESS;
@@ -174,7 +146,7 @@ void run_ring_attention_update(const Context& ctx, const RingAttentionUpdatePlan
   // Layouts without a table still need a valid buffer argument; the kernel never reads it.
   for (cl_mem mem : {t.prev_attn_out.buffer, t.prev_softmax_max.buffer, t.prev_softmax_sum.buffer,
                      t.cur_attn_out.buffer, t.cur_softmax_max.buffer, t.cur_softmax_sum.buffer, t.attn_out.buffer,
-                     t.softmax_max.buffer, t.softmax_sum.buffer, table.mem ? table.mem : t.softmax_sum.buffer}) {
+                     t.softmax_max.buffer, t.softmax_sum.buffer, table ? table->mem() : t.softmax_sum.buffer}) {
     CANNON_CL(clSetKernelArg(kernel, i++, sizeof(cl_mem), &mem));
   }
   const cl_long heads_per_row = p.tnd ? p.heads : p.batch * p.heads;
