@@ -14,6 +14,7 @@
 #include "host/runtime/context_impl.hpp"
 #include "host/runtime/kernel_sources.hpp"
 #include "host/runtime/sub_buffer.hpp"
+#include "host/runtime/view_check.hpp"
 
 namespace cannon {
 
@@ -25,25 +26,10 @@ RingAttentionUpdatePlanData::~RingAttentionUpdatePlanData() {
 
 namespace {
 
-// A contiguous view matching its planned description and lying inside its buffer; returns its element offset.
-int64_t check_view(const TensorView& view, const TensorDesc& expected, const char* what) {
-  if (!view.buffer) fail(Status::kParamNullptr, "{}: buffer is null", what);
-  require(view.desc == expected, "{}: is {} but the plan expects {}", what, view.desc.to_string(),
-          expected.to_string());
-  require(view.is_contiguous(), "{}: the view must be contiguous (cannon reads rows D apart)", what);
-  const std::size_t elem = dtype_size(view.desc.dtype);
-  require(view.offset % elem == 0, "{}: byte offset {} is not a multiple of the element size {}", what, view.offset,
-          elem);
-  const std::size_t end = view.offset + view.desc.bytes();
-  const std::size_t size = mem_size(view.buffer);
-  require(end <= size, "{}: the view ends at byte {} but its buffer holds {} bytes", what, end, size);
-  return static_cast<int64_t>(view.offset / elem);
-}
-
 std::vector<int64_t> read_actual_seq_qlen(const Context& ctx, const RauProblem& p, const TensorDesc& planned,
                                           const std::optional<TensorView>& view) {
   if (!view) fail(Status::kParamNullptr, "actual_seq_qlen: required when input_layout is TND");
-  const int64_t off = check_view(*view, planned, "actual_seq_qlen");
+  const int64_t off = check_view(*view, planned, "actual_seq_qlen", true);
   std::vector<int64_t> values(static_cast<std::size_t>(planned.numel()));
   CANNON_CL(clEnqueueReadBuffer(ctx.cl_queue_handle(), view->buffer, CL_TRUE, static_cast<std::size_t>(off) * 8,
                                 values.size() * 8, values.data(), 0, nullptr, nullptr));
@@ -111,15 +97,15 @@ void run_ring_attention_update(const Context& ctx, const RingAttentionUpdatePlan
   require(plan.data_ != nullptr, "plan: empty; call plan_ring_attention_update first");
   const auto& d = plan.data();
   const RauProblem& p = d.problem;
-  const cl_long offsets[] = {check_view(t.prev_attn_out, d.descs.prev_attn_out, "prev_attn_out"),
-                             check_view(t.prev_softmax_max, d.descs.prev_softmax_max, "prev_softmax_max"),
-                             check_view(t.prev_softmax_sum, d.descs.prev_softmax_sum, "prev_softmax_sum"),
-                             check_view(t.cur_attn_out, d.descs.cur_attn_out, "cur_attn_out"),
-                             check_view(t.cur_softmax_max, d.descs.cur_softmax_max, "cur_softmax_max"),
-                             check_view(t.cur_softmax_sum, d.descs.cur_softmax_sum, "cur_softmax_sum"),
-                             check_view(t.attn_out, plan.attn_out, "attn_out"),
-                             check_view(t.softmax_max, plan.softmax_max, "softmax_max"),
-                             check_view(t.softmax_sum, plan.softmax_sum, "softmax_sum")};
+  const cl_long offsets[] = {check_view(t.prev_attn_out, d.descs.prev_attn_out, "prev_attn_out", true),
+                             check_view(t.prev_softmax_max, d.descs.prev_softmax_max, "prev_softmax_max", true),
+                             check_view(t.prev_softmax_sum, d.descs.prev_softmax_sum, "prev_softmax_sum", true),
+                             check_view(t.cur_attn_out, d.descs.cur_attn_out, "cur_attn_out", true),
+                             check_view(t.cur_softmax_max, d.descs.cur_softmax_max, "cur_softmax_max", true),
+                             check_view(t.cur_softmax_sum, d.descs.cur_softmax_sum, "cur_softmax_sum", true),
+                             check_view(t.attn_out, plan.attn_out, "attn_out", true),
+                             check_view(t.softmax_max, plan.softmax_max, "softmax_max", true),
+                             check_view(t.softmax_sum, plan.softmax_sum, "softmax_sum", true)};
   std::vector<int64_t> cumulative;
   if (p.tnd) cumulative = read_actual_seq_qlen(ctx, p, *d.descs.actual_seq_qlen, t.actual_seq_qlen);
 
