@@ -15,48 +15,11 @@ namespace {
 
 using problem_detail::fail;
 using problem_detail::join;
+using problem_detail::parse_dims;
 using problem_detail::parse_double;
 using problem_detail::parse_int;
 using problem_detail::parse_list;
-
-std::vector<std::string_view> split(std::string_view rest) {
-  std::vector<std::string_view> segments;
-  while (true) {
-    std::size_t colon = rest.find(':');
-    segments.push_back(rest.substr(0, colon));
-    if (colon == std::string_view::npos) break;
-    rest.remove_prefix(colon + 1);
-  }
-  return segments;
-}
-
-// Dimension keys: letters, plus a '1'/'2' suffix when '=' follows ("s1=7"); '=' is optional otherwise.
-std::map<std::string, int64_t> parse_dims(std::string_view dims, const std::vector<std::string>& known,
-                                          std::string_view text) {
-  std::map<std::string, int64_t> values;
-  std::size_t pos = 0;
-  while (pos < dims.size()) {
-    std::size_t start = pos;
-    while (pos < dims.size() && dims[pos] >= 'a' && dims[pos] <= 'z') ++pos;
-    std::string key(dims.substr(start, pos - start));
-    if (pos + 1 < dims.size() && (dims[pos] == '1' || dims[pos] == '2') && dims[pos + 1] == '=') key += dims[pos++];
-    bool ok = false;
-    for (const std::string& k : known) ok = ok || k == key;
-    if (!ok) {
-      std::string list;
-      for (const std::string& k : known) list += (list.empty() ? "" : " ") + k;
-      fail(text, fmt::format("unknown dimension '{}' at '{}' (known: {})", key, dims.substr(start), list));
-    }
-    if (pos < dims.size() && dims[pos] == '=') ++pos;
-    std::size_t digits = pos;
-    while (pos < dims.size() && dims[pos] >= '0' && dims[pos] <= '9') ++pos;
-    if (digits == pos) fail(text, fmt::format("dimension '{}' needs a value", key));
-    if (!values.emplace(key, parse_int(dims.substr(digits, pos - digits), key, text)).second) {
-      fail(text, fmt::format("dimension '{}' given twice", key));
-    }
-  }
-  return values;
-}
+using problem_detail::split_segments;
 
 std::pair<std::string_view, std::string_view> key_value(std::string_view segment, std::string_view text) {
   std::size_t eq = segment.find('=');
@@ -107,7 +70,7 @@ bool NsaProblem::operator==(const NsaProblem& o) const { return to_string(*this)
 
 RauProblem parse_rau_problem(std::string_view text) {
   if (text.substr(0, 4) != "rau:") fail(text, "expected the operator prefix 'rau:'");
-  std::vector<std::string_view> seg = split(text.substr(4));
+  std::vector<std::string_view> seg = split_segments(text.substr(4));
   RauProblem p;
   auto dims = parse_dims(seg[0], {"b", "n", "s", "d"}, text);
   if (dims.count("b")) p.b = dims["b"];
@@ -161,7 +124,7 @@ RauProblem parse_rau_problem(std::string_view text) {
 
 NsaProblem parse_nsa_problem(std::string_view text) {
   if (text.substr(0, 4) != "nsa:") fail(text, "expected the operator prefix 'nsa:'");
-  std::vector<std::string_view> seg = split(text.substr(4));
+  std::vector<std::string_view> seg = split_segments(text.substr(4));
   NsaProblem p;
   auto v = parse_dims(seg[0], {"b", "n", "n1", "n2", "g", "s", "s1", "s2", "d", "dk", "dv", "bs", "count"}, text);
   auto has = [&](const char* k) { return v.count(k) != 0; };

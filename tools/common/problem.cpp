@@ -17,34 +17,6 @@ using problem_detail::fail;
 using problem_detail::join;
 using problem_detail::parse_int;
 
-// The dimension segment, as key -> value. Keys are letters, plus a '1'/'2' suffix on s and n when '=' follows.
-std::map<std::string, int64_t> parse_dims(std::string_view dims, std::string_view text) {
-  static constexpr const char* kKeys[] = {"b", "n", "n1", "n2", "g", "s", "s1", "s2", "d", "dk", "dv"};
-  std::map<std::string, int64_t> values;
-  std::size_t pos = 0;
-  while (pos < dims.size()) {
-    std::size_t start = pos;
-    while (pos < dims.size() && dims[pos] >= 'a' && dims[pos] <= 'z') ++pos;
-    std::string key(dims.substr(start, pos - start));
-    if ((key == "s" || key == "n") && pos + 1 < dims.size() && (dims[pos] == '1' || dims[pos] == '2') &&
-        dims[pos + 1] == '=') {
-      key += dims[pos++];
-    }
-    if (key.empty()) fail(text, fmt::format("expected a dimension key at '{}'", dims.substr(start)));
-    if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys)) {
-      fail(text, fmt::format("unknown dimension '{}' (known: b n n1 n2 g s s1= s2= d dk dv)", key));
-    }
-    if (pos < dims.size() && dims[pos] == '=') ++pos;
-    std::size_t digits = pos;
-    while (pos < dims.size() && dims[pos] >= '0' && dims[pos] <= '9') ++pos;
-    if (digits == pos) fail(text, fmt::format("dimension '{}' needs a value", key));
-    if (!values.emplace(key, parse_int(dims.substr(digits, pos - digits), key, text)).second) {
-      fail(text, fmt::format("dimension '{}' given twice", key));
-    }
-  }
-  return values;
-}
-
 void apply_dims(const std::map<std::string, int64_t>& v, FaProblem& p, std::string_view text) {
   auto has = [&](const char* key) { return v.count(key) != 0; };
   auto conflict = [&](const char* a, const char* b) {
@@ -128,16 +100,10 @@ std::string_view problem_op(std::string_view text) {
 
 FaProblem parse_fa_problem(std::string_view text) {
   if (problem_op(text) != "fa") fail(text, "expected the operator prefix 'fa:'");
-  std::vector<std::string_view> segments;
-  std::string_view rest = text.substr(3);
-  while (true) {
-    std::size_t colon = rest.find(':');
-    segments.push_back(rest.substr(0, colon));
-    if (colon == std::string_view::npos) break;
-    rest.remove_prefix(colon + 1);
-  }
+  const std::vector<std::string_view> segments = problem_detail::split_segments(text.substr(3));
   FaProblem p;
-  std::map<std::string, int64_t> dims = parse_dims(segments[0], text);
+  static const std::vector<std::string> kDimKeys = {"b", "n", "n1", "n2", "g", "s", "s1", "s2", "d", "dk", "dv"};
+  std::map<std::string, int64_t> dims = problem_detail::parse_dims(segments[0], kDimKeys, text);
   apply_dims(dims, p, text);
   p.mask.clear();  // "not given": the default depends on whether sparse= was given
   bool sparse_given = false;

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <map>
+
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
@@ -165,6 +167,45 @@ constexpr AttrRow kAttrs[] = {
 constexpr const char* kReserved[] = {"sink", "padding_mask"};
 
 }  // namespace
+
+std::vector<std::string_view> split_segments(std::string_view rest) {
+  std::vector<std::string_view> segments;
+  while (true) {
+    std::size_t colon = rest.find(':');
+    segments.push_back(rest.substr(0, colon));
+    if (colon == std::string_view::npos) break;
+    rest.remove_prefix(colon + 1);
+  }
+  return segments;
+}
+
+// Dimension keys: letters, plus a '1'/'2' suffix when '=' follows ("s1=7"); '=' is optional otherwise.
+std::map<std::string, int64_t> parse_dims(std::string_view dims, const std::vector<std::string>& known,
+                                          std::string_view text) {
+  std::map<std::string, int64_t> values;
+  std::size_t pos = 0;
+  while (pos < dims.size()) {
+    std::size_t start = pos;
+    while (pos < dims.size() && dims[pos] >= 'a' && dims[pos] <= 'z') ++pos;
+    std::string key(dims.substr(start, pos - start));
+    if (pos + 1 < dims.size() && (dims[pos] == '1' || dims[pos] == '2') && dims[pos + 1] == '=') key += dims[pos++];
+    bool ok = false;
+    for (const std::string& k : known) ok = ok || k == key;
+    if (!ok) {
+      std::string list;
+      for (const std::string& k : known) list += (list.empty() ? "" : " ") + k;
+      fail(text, fmt::format("unknown dimension '{}' at '{}' (known: {})", key, dims.substr(start), list));
+    }
+    if (pos < dims.size() && dims[pos] == '=') ++pos;
+    std::size_t digits = pos;
+    while (pos < dims.size() && dims[pos] >= '0' && dims[pos] <= '9') ++pos;
+    if (digits == pos) fail(text, fmt::format("dimension '{}' needs a value", key));
+    if (!values.emplace(key, parse_int(dims.substr(digits, pos - digits), key, text)).second) {
+      fail(text, fmt::format("dimension '{}' given twice", key));
+    }
+  }
+  return values;
+}
 
 void parse_attr(FaProblem& p, std::string_view segment, std::string_view text) {
   std::size_t eq = segment.find('=');
