@@ -3,16 +3,14 @@
 // accepted as aliases, and its scheduling-only flags (gen_mask_parallel, sync) are ignored.
 #include "tools/common/golden.hpp"
 
-#include <filesystem>
-#include <fstream>
-#include <map>
+#include "tools/common/golden_dir.hpp"
+
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
 namespace cannon::tools {
 namespace {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
 
 constexpr const char* kOptionalInputs[] = {"pse", "atten_mask", "drop_mask"};
@@ -92,89 +90,34 @@ json attrs_json(const FlashAttentionScoreAttrs& a) {
               {"softmax_layout", a.softmax_layout}};
 }
 
-std::optional<DType> declared(const std::map<std::string, DType>& dtypes, const std::string& name) {
-  auto it = dtypes.find(name);
-  return it == dtypes.end() ? std::nullopt : std::optional<DType>(it->second);
-}
-
 }  // namespace
 
 GoldenCase load_golden(const std::string& dir) {
-  fs::path root(dir);
-  std::string json_path = (root / "case.json").string();
-  std::ifstream in(json_path);
-  if (!in) fail(json_path, "cannot open (a golden directory needs case.json)");
-  json j;
-  try {
-    in >> j;
-  } catch (const json::exception& e) {
-    fail(json_path, e.what());
-  }
-  if (j.value("op", "") != "flash_attention_score") {
-    fail(json_path, "\"op\" must be \"flash_attention_score\" (the only operator this release replays)");
-  }
-  std::map<std::string, DType> dtypes;
-  if (j.contains("dtypes")) {
-    for (const auto& [name, v] : j["dtypes"].items()) dtypes[name] = parse_dtype(v.get<std::string>(), json_path);
-  }
-
+  const GoldenDir d = open_golden_dir(dir, "flash_attention_score");
   GoldenCase g;
   g.dir = dir;
-  g.fa.attrs = parse_attrs(j.value("attrs", json::object()), json_path);
-  auto input = [&](const std::string& name) {
-    std::string path = (root / (name + ".npy")).string();
-    return from_npy(read_npy(path), declared(dtypes, name), path);
-  };
-  g.fa.inputs.query = input("query");
-  g.fa.inputs.key = input("key");
-  g.fa.inputs.value = input("value");
+  g.fa.attrs = parse_attrs(d.j.value("attrs", json::object()), d.json_path);
+  g.fa.inputs.query = d.input("query");
+  g.fa.inputs.key = d.input("key");
+  g.fa.inputs.value = d.input("value");
   std::optional<HostData>* optional[] = {&g.fa.inputs.pse, &g.fa.inputs.atten_mask, &g.fa.inputs.drop_mask};
   for (std::size_t i = 0; i < std::size(kOptionalInputs); ++i) {
-    if (fs::exists(root / (std::string(kOptionalInputs[i]) + ".npy"))) *optional[i] = input(kOptionalInputs[i]);
+    if (d.has(kOptionalInputs[i])) *optional[i] = d.input(kOptionalInputs[i]);
   }
-
   // Expected outputs may be stored wider than the op's dtype; uint16 raw bits take the query's 16-bit dtype.
-  DType out_dtype = declared(dtypes, "attention_out").value_or(g.fa.inputs.query.desc.dtype);
-  std::optional<std::vector<double>>* expected[] = {&g.expected.attention_out, &g.expected.softmax_max,
-                                                    &g.expected.softmax_sum};
-  for (std::size_t i = 0; i < std::size(kOutputs); ++i) {
-    fs::path path = root / "expected" / (std::string(kOutputs[i]) + ".npy");
-    if (fs::exists(path)) *expected[i] = npy_values(read_npy(path.string()), out_dtype, path.string());
-  }
-  if (!g.expected.attention_out && !g.expected.softmax_max && !g.expected.softmax_sum) {
-    fail(dir, "no expected/attention_out.npy, expected/softmax_max.npy or expected/softmax_sum.npy");
-  }
+  g.expected = d.expected(kOutputs, g.fa.inputs.query.desc.dtype);
   return g;
 }
 
 void write_golden(const std::string& dir, const FaCase& fa, const FaDeviceOutputs& outputs,
                   const std::string& problem) {
-  fs::path root(dir);
-  fs::create_directories(root / "expected");
-  json dtypes = json::object();
-  auto put = [&](const fs::path& path, const std::string& name, const HostData& data) {
-    dtypes[name] = dtype_name(data.desc.dtype);
-    write_npy(path.string(), to_npy(data));
-  };
-  put(root / "query.npy", "query", fa.inputs.query);
-  put(root / "key.npy", "key", fa.inputs.key);
-  put(root / "value.npy", "value", fa.inputs.value);
+  std::vector<NamedInput> inputs = {{"query", fa.inputs.query}, {"key", fa.inputs.key}, {"value", fa.inputs.value}};
   const std::optional<HostData>* optional[] = {&fa.inputs.pse, &fa.inputs.atten_mask, &fa.inputs.drop_mask};
   for (std::size_t i = 0; i < std::size(kOptionalInputs); ++i) {
-    if (*optional[i]) put(root / (std::string(kOptionalInputs[i]) + ".npy"), kOptionalInputs[i], **optional[i]);
+    if (*optional[i]) inputs.push_back({kOptionalInputs[i], **optional[i]});
   }
-  const HostData* outs[] = {&outputs.attention_out, &outputs.softmax_max, &outputs.softmax_sum};
-  for (std::size_t i = 0; i < std::size(kOutputs); ++i) {
-    put(root / "expected" / (std::string(kOutputs[i]) + ".npy"), kOutputs[i], *outs[i]);
-  }
-  json j{{"op", "flash_attention_score"},
-         {"producer", "cannon-conformance --dump"},
-         {"problem", problem},
-         {"attrs", attrs_json(fa.attrs)},
-         {"dtypes", dtypes}};
-  std::ofstream out((root / "case.json").string());
-  out << j.dump(2) << "\n";
-  if (!out) fail((root / "case.json").string(), "cannot write");
+  write_golden_dir(dir, "flash_attention_score", inputs, kOutputs,
+                   {outputs.attention_out, outputs.softmax_max, outputs.softmax_sum}, attrs_json(fa.attrs), problem);
 }
 
 }  // namespace cannon::tools

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -17,6 +18,12 @@ namespace cannon::tools {
 struct HostData {
   TensorDesc desc;
   std::vector<uint8_t> bytes;  // desc.bytes() bytes, C order, little-endian
+};
+
+// An operator input named as MindSpore names the argument (golden directories store it as <name>.npy).
+struct NamedInput {
+  std::string name;
+  HostData data;
 };
 
 // Stores `values` in `dtype` (round to nearest even for fp16/bf16/fp32; integers and bools truncate).

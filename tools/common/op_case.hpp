@@ -17,12 +17,6 @@
 
 namespace cannon::tools {
 
-// Inputs in the operator's argument order, named as MindSpore names them (golden directories use these names).
-struct NamedInput {
-  std::string name;
-  HostData data;
-};
-
 struct RauCase {
   RingAttentionUpdateAttrs attrs;
   // prev_attn_out, prev_softmax_max, prev_softmax_sum, cur_attn_out, cur_softmax_max, cur_softmax_sum

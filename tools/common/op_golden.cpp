@@ -2,9 +2,8 @@
 // bits (bf16 as "<u2") are declared in case.json's "dtypes", exactly as for flash_attention_score.
 #include "tools/common/op_golden.hpp"
 
-#include <filesystem>
-#include <fstream>
-#include <map>
+#include "tools/common/golden_dir.hpp"
+
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
@@ -12,7 +11,6 @@
 namespace cannon::tools {
 namespace {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
 
 constexpr const char* kRauOutputs[] = {"attn_out", "softmax_max", "softmax_sum"};
@@ -22,92 +20,10 @@ constexpr const char* kNsaOutputs[] = {"attention_out", "softmax_max", "softmax_
   throw std::runtime_error(where + ": " + message);
 }
 
-struct Dir {
-  fs::path root;
-  std::string json_path;
-  json j;
-  std::map<std::string, DType> dtypes;
-
-  std::optional<DType> declared(const std::string& name) const {
-    auto it = dtypes.find(name);
-    return it == dtypes.end() ? std::nullopt : std::optional<DType>(it->second);
-  }
-  bool has(const std::string& name) const { return fs::exists(root / (name + ".npy")); }
-  HostData input(const std::string& name) const {
-    std::string path = (root / (name + ".npy")).string();
-    return from_npy(read_npy(path), declared(name), path);
-  }
-  // Expected outputs may be stored wider; raw 16-bit words take `out_dtype`.
-  FaValues expected(const char* const (&names)[3], DType out_dtype) const {
-    FaValues v;
-    std::optional<std::vector<double>>* slots[] = {&v.attention_out, &v.softmax_max, &v.softmax_sum};
-    for (int i = 0; i < 3; ++i) {
-      fs::path path = root / "expected" / (std::string(names[i]) + ".npy");
-      DType raw = i == 0 ? declared(names[i]).value_or(out_dtype) : DType::kFloat32;
-      if (fs::exists(path)) *slots[i] = npy_values(read_npy(path.string()), raw, path.string());
-    }
-    if (!v.attention_out && !v.softmax_max && !v.softmax_sum) fail(root.string(), "no expected/*.npy outputs");
-    return v;
-  }
-};
-
-Dir open_dir(const std::string& dir, const char* op) {
-  Dir d{fs::path(dir), (fs::path(dir) / "case.json").string(), {}, {}};
-  std::ifstream in(d.json_path);
-  if (!in) fail(d.json_path, "cannot open (a golden directory needs case.json)");
-  try {
-    in >> d.j;
-  } catch (const json::exception& e) {
-    fail(d.json_path, e.what());
-  }
-  if (d.j.value("op", "") != op) fail(d.json_path, std::string("\"op\" must be \"") + op + "\"");
-  if (d.j.contains("dtypes")) {
-    for (const auto& [name, v] : d.j["dtypes"].items()) d.dtypes[name] = parse_dtype(v.get<std::string>(), d.json_path);
-  }
-  return d;
-}
-
-void write_dir(const std::string& dir, const char* op, const std::vector<NamedInput>& inputs,
-               const char* const (&names)[3], const std::vector<HostData>& outputs, const json& attrs,
-               const std::string& problem) {
-  fs::path root(dir);
-  fs::create_directories(root / "expected");
-  json dtypes = json::object();
-  auto put = [&](const fs::path& path, const std::string& name, const HostData& data) {
-    dtypes[name] = dtype_name(data.desc.dtype);
-    write_npy(path.string(), to_npy(data));
-  };
-  for (const NamedInput& in : inputs) put(root / (in.name + ".npy"), in.name, in.data);
-  for (std::size_t i = 0; i < 3 && i < outputs.size(); ++i) {
-    put(root / "expected" / (std::string(names[i]) + ".npy"), names[i], outputs[i]);
-  }
-  json j{{"op", op},
-         {"producer", "cannon-conformance --dump"},
-         {"problem", problem},
-         {"attrs", attrs},
-         {"dtypes", dtypes}};
-  std::ofstream out((root / "case.json").string());
-  out << j.dump(2) << "\n";
-  if (!out) fail((root / "case.json").string(), "cannot write");
-}
-
 }  // namespace
 
-std::string golden_op(const std::string& dir) {
-  std::string path = (fs::path(dir) / "case.json").string();
-  std::ifstream in(path);
-  if (!in) fail(path, "cannot open (a golden directory needs case.json)");
-  try {
-    json j;
-    in >> j;
-    return j.value("op", "");
-  } catch (const json::exception& e) {
-    fail(path, e.what());
-  }
-}
-
 RauGolden load_rau_golden(const std::string& dir) {
-  Dir d = open_dir(dir, "ring_attention_update");
+  GoldenDir d = open_golden_dir(dir, "ring_attention_update");
   RauGolden g;
   const json attrs = d.j.value("attrs", json::object());  // items() must not iterate a temporary
   for (const auto& [key, v] : attrs.items()) {
@@ -134,7 +50,7 @@ RauGolden load_rau_golden(const std::string& dir) {
 }
 
 NsaGolden load_nsa_golden(const std::string& dir) {
-  Dir d = open_dir(dir, "nsa_select_attention");
+  GoldenDir d = open_golden_dir(dir, "nsa_select_attention");
   NsaGolden g;
   NsaSelectedAttentionAttrs& a = g.c.attrs;
   json attrs = d.j.value("attrs", json::object());
@@ -176,7 +92,7 @@ NsaGolden load_nsa_golden(const std::string& dir) {
 void write_rau_golden(const std::string& dir, const RauCase& c, const std::vector<HostData>& outputs,
                       const std::string& problem) {
   json attrs{{"layout", c.attrs.input_layout}, {"softmax_layout", c.attrs.softmax_layout}};
-  write_dir(dir, "ring_attention_update", c.named_inputs(), kRauOutputs, outputs, attrs, problem);
+  write_golden_dir(dir, "ring_attention_update", c.named_inputs(), kRauOutputs, outputs, attrs, problem);
 }
 
 void write_nsa_golden(const std::string& dir, const NsaCase& c, const std::vector<HostData>& outputs,
@@ -190,7 +106,7 @@ void write_nsa_golden(const std::string& dir, const NsaCase& c, const std::vecto
              {"select_block_count", a.select_block_count},
              {"actual_seq_qlen", a.actual_seq_qlen},
              {"actual_seq_kvlen", a.actual_seq_kvlen}};
-  write_dir(dir, "nsa_select_attention", c.named_inputs(), kNsaOutputs, outputs, attrs, problem);
+  write_golden_dir(dir, "nsa_select_attention", c.named_inputs(), kNsaOutputs, outputs, attrs, problem);
 }
 
 }  // namespace cannon::tools

@@ -13,12 +13,10 @@
 #include <vector>
 
 #include "tools/common/compare.hpp"
+#include "tools/common/golden_dir.hpp"
 #include "tools/common/op_case.hpp"
 
 namespace cannon::tools {
-
-// case.json's "op" ("flash_attention_score", "ring_attention_update", ...). Throws naming the file.
-std::string golden_op(const std::string& dir);
 
 struct RauGolden {
   RauCase c;
