@@ -1,9 +1,11 @@
-// The run-time check every operator makes of each tensor view it is handed: a buffer is present, the view
-// matches the planned description, its offset is element-aligned and it lies inside its buffer, so no kernel
-// reads or writes out of bounds.
+// The run-time checks every operator makes of the tensor views it is handed: a buffer is present, the view
+// matches the planned description, its offset is element-aligned and it lies inside its buffer (with
+// overflow-proof arithmetic), so no kernel reads or writes out of bounds; and no output overlaps an input, another
+// output or the workspace, so no kernel reads what it is writing.
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "cannon/tensor.hpp"
 
@@ -11,7 +13,20 @@ namespace cannon {
 
 // Returns the view's element offset. Throws Error(kParamNullptr) for a null buffer and Error(kParamInvalid),
 // naming `what`, for every other violation; `contiguous` also requires contiguous strides (outputs, and inputs a
-// kernel reads as dense rows).
+// kernel reads as dense rows). Strides must be >= 0.
 int64_t check_view(const TensorView& view, const TensorDesc& expected, const char* what, bool contiguous);
+
+// One tensor of a run for check_disjoint: its name, its view (null = absent), whether the run writes it, and for
+// an output an operator documents as in-place, the input it may replace exactly (same bytes, same strides).
+struct ViewUse {
+  const char* name;
+  const TensorView* view;
+  bool written;
+  const char* in_place_of = nullptr;
+};
+
+// Throws Error(kParamInvalid) naming both tensors when a written view shares a byte with any other view of the
+// same allocation (sub-buffers are mapped onto their parent). Views must have passed check_view.
+void check_disjoint(const std::vector<ViewUse>& uses);
 
 }  // namespace cannon
