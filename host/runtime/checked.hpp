@@ -13,7 +13,7 @@
 
 namespace cannon {
 
-// a·b and a+b, exact, or Error(kParamInvalid) "<what>: a × b overflows int64".
+// a·b, a+b and a-b, exact, or Error(kParamInvalid) "<what>: a × b overflows int64".
 inline int64_t checked_mul(int64_t a, int64_t b, std::string_view what) {
   int64_t r = 0;
   if (__builtin_mul_overflow(a, b, &r)) fail(Status::kParamInvalid, "{}: {} × {} overflows int64", what, a, b);
@@ -22,6 +22,11 @@ inline int64_t checked_mul(int64_t a, int64_t b, std::string_view what) {
 inline int64_t checked_add(int64_t a, int64_t b, std::string_view what) {
   int64_t r = 0;
   if (__builtin_add_overflow(a, b, &r)) fail(Status::kParamInvalid, "{}: {} + {} overflows int64", what, a, b);
+  return r;
+}
+inline int64_t checked_sub(int64_t a, int64_t b, std::string_view what) {
+  int64_t r = 0;
+  if (__builtin_sub_overflow(a, b, &r)) fail(Status::kParamInvalid, "{}: {} - {} overflows int64", what, a, b);
   return r;
 }
 inline uint64_t checked_mul_u64(uint64_t a, uint64_t b, std::string_view what) {

@@ -2,14 +2,14 @@
 #include "cannon/tensor.hpp"
 
 #include "host/runtime/check.hpp"
+#include "host/runtime/checked.hpp"
+#include "host/runtime/sub_buffer.hpp"
 
 namespace cannon {
 
-int64_t TensorDesc::numel() const {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
-}
+int64_t TensorDesc::numel() const { return checked_numel(shape, to_string()); }
+
+std::size_t TensorDesc::bytes() const { return checked_bytes(shape, dtype_size(dtype), to_string()); }
 
 std::string TensorDesc::to_string() const {
   std::string s = std::string(dtype_name(dtype)) + "[";
@@ -57,8 +57,12 @@ DeviceTensor::~DeviceTensor() {
 
 DeviceTensor allocate(const Context& ctx, const TensorDesc& desc) {
   for (int64_t d : desc.shape) require(d >= 0, "allocate: negative dimension in {}", desc.to_string());
+  const uint64_t exact = checked_bytes(desc.shape, dtype_size(desc.dtype), "allocate");
+  require(exact <= ctx.info().max_alloc_size,
+          "allocate: {} needs {} bytes, more than the device's largest buffer (CL_DEVICE_MAX_MEM_ALLOC_SIZE = {})",
+          desc.to_string(), exact, ctx.info().max_alloc_size);
   cl_int err = CL_SUCCESS;
-  std::size_t bytes = std::max<std::size_t>(desc.bytes(), 1);
+  std::size_t bytes = std::max<std::size_t>(exact, 1);
   cl_mem mem = clCreateBuffer(ctx.cl_context_handle(), CL_MEM_READ_WRITE, bytes, nullptr, &err);
   if (err != CL_SUCCESS) throw_cl_error(err, "clCreateBuffer", __FILE__, __LINE__);
   return DeviceTensor(mem, desc);
@@ -69,6 +73,9 @@ void upload(const Context& ctx, const TensorView& view, const void* host, std::s
   require(view.is_contiguous(), "upload: view {} must be contiguous", view.desc.to_string());
   require(bytes <= view.desc.bytes(), "upload: {} bytes exceed the view's {} bytes", bytes, view.desc.bytes());
   if (bytes == 0) return;
+  require(checked_add_u64(view.offset, bytes, "upload") <= mem_size(view.buffer),
+          "upload: bytes [{}, {}) lie outside the buffer's {} bytes", view.offset, view.offset + bytes,
+          mem_size(view.buffer));
   CANNON_CL(
       clEnqueueWriteBuffer(ctx.cl_queue_handle(), view.buffer, CL_TRUE, view.offset, bytes, host, 0, nullptr, nullptr));
 }
@@ -78,6 +85,9 @@ void download(const Context& ctx, const TensorView& view, void* host, std::size_
   require(view.is_contiguous(), "download: view {} must be contiguous", view.desc.to_string());
   require(bytes <= view.desc.bytes(), "download: {} bytes exceed the view's {} bytes", bytes, view.desc.bytes());
   if (bytes == 0) return;
+  require(checked_add_u64(view.offset, bytes, "download") <= mem_size(view.buffer),
+          "download: bytes [{}, {}) lie outside the buffer's {} bytes", view.offset, view.offset + bytes,
+          mem_size(view.buffer));
   CANNON_CL(
       clEnqueueReadBuffer(ctx.cl_queue_handle(), view.buffer, CL_TRUE, view.offset, bytes, host, 0, nullptr, nullptr));
 }

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "host/runtime/check.hpp"
+#include "host/runtime/checked.hpp"
 
 namespace cannon {
 namespace {
@@ -22,9 +23,10 @@ std::size_t WorkspaceLedger::book(const std::string& name, std::size_t bytes, st
   for (const Entry& e : entries_) {
     if (e.name == name) fail(Status::kInnerError, "workspace entry '{}' booked twice", name);
   }
-  std::size_t offset = (total_ + align - 1) & ~(align - 1);
+  // Entry sizes come from problem sizes: pad and add with checks, so a huge entry fails instead of wrapping.
+  const std::size_t offset = checked_add_u64(total_, align - 1, name) & ~(align - 1);
   entries_.push_back(Entry{name, offset, bytes, align});
-  total_ = offset + bytes;
+  total_ = checked_add_u64(offset, bytes, name);
   return offset;
 }
 

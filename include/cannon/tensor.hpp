@@ -18,8 +18,9 @@ struct TensorDesc {
   DType dtype = DType::kFloat32;
   std::vector<int64_t> shape;
 
+  // Both throw Error(kParamInvalid) for a negative dimension or a count that overflows 64 bits.
   int64_t numel() const;
-  std::size_t bytes() const { return static_cast<std::size_t>(numel()) * dtype_size(dtype); }
+  std::size_t bytes() const;
   std::string to_string() const;  // e.g. "bf16[2,113,8,64]"
   bool operator==(const TensorDesc& other) const { return dtype == other.dtype && shape == other.shape; }
 };
