@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "host/runtime/check.hpp"
+#include "host/runtime/checked.hpp"
 
 namespace cannon::schedule {
 namespace {
@@ -22,27 +23,39 @@ struct RowTiles {
   int64_t dense = 0;  // S2 tiles without skipping
 };
 
-// Appends the non-SKIP tiles of rows [r0, r1) of a batch with s2 keys, in increasing col0. Visible columns are
+// The S2 tile index ranges [lo, hi) rows [r0, r1) of a batch with s2 keys may visit. Visible columns are
 // [0, prefix) plus, when the band is non-empty, the union over the rows of [i - pre, i + next], which is the
 // single interval [r0 - pre, r1 - 1 + next] because consecutive rows shift it by one.
-void append_row_tiles(const MaskPlan& masks, const BandRule& rule, int64_t r0, int64_t r1, int64_t s2, int block_n,
-                      std::vector<int32_t>& tiles) {
-  const int64_t n_tiles = (s2 + block_n - 1) / block_n;
-  int64_t lo_a = 0, hi_a = n_tiles, lo_b = 0, hi_b = 0;  // tile index ranges [lo, hi)
+struct TileRanges {
+  int64_t lo_a = 0, hi_a = 0, lo_b = 0, hi_b = 0;
+  int64_t count() const { return (hi_a - lo_a) + (hi_b - lo_b); }
+};
+
+TileRanges row_tile_ranges(const MaskPlan& masks, const BandRule& rule, int64_t r0, int64_t r1, int64_t s2,
+                           int block_n) {
+  TileRanges r;
+  r.hi_a = (s2 + block_n - 1) / block_n;
   if (masks.masked) {
-    hi_a = (std::min(rule.prefix, s2) + block_n - 1) / block_n;
+    r.hi_a = (std::min(rule.prefix, s2) + block_n - 1) / block_n;
     const int64_t c_lo = std::max<int64_t>(0, r0 - rule.pre);
     const int64_t c_hi = std::min(s2 - 1, r1 - 1 + rule.next);
     if (rule.pre + rule.next >= 0 && c_lo <= c_hi) {
-      lo_b = c_lo / block_n;
-      hi_b = c_hi / block_n + 1;
-      if (lo_b <= hi_a) {  // the band touches or overlaps the prefix tiles: one range
-        hi_a = std::max(hi_a, hi_b);
-        lo_b = hi_b = 0;
+      r.lo_b = c_lo / block_n;
+      r.hi_b = c_hi / block_n + 1;
+      if (r.lo_b <= r.hi_a) {  // the band touches or overlaps the prefix tiles: one range
+        r.hi_a = std::max(r.hi_a, r.hi_b);
+        r.lo_b = r.hi_b = 0;
       }
     }
   }
-  for (const auto& [lo, hi] : {std::pair{lo_a, hi_a}, std::pair{lo_b, hi_b}}) {
+  return r;
+}
+
+// Appends the non-SKIP tiles of rows [r0, r1), in increasing col0.
+void append_row_tiles(const MaskPlan& masks, const BandRule& rule, int64_t r0, int64_t r1, int64_t s2, int block_n,
+                      std::vector<int32_t>& tiles) {
+  const TileRanges r = row_tile_ranges(masks, rule, r0, r1, s2, block_n);
+  for (const auto& [lo, hi] : {std::pair{r.lo_a, r.hi_a}, std::pair{r.lo_b, r.hi_b}}) {
     for (int64_t t = lo; t < hi; ++t) {
       const int64_t c0 = t * block_n;
       const TileClass cls =
@@ -51,6 +64,20 @@ void append_row_tiles(const MaskPlan& masks, const BandRule& rule, int64_t r0, i
       const bool partial = cls == TileClass::kPartial || masks.reads_mask_tensor;
       tiles.push_back(static_cast<int32_t>((c0 << 1) | (partial ? 1 : 0)));
     }
+  }
+}
+
+void check_plan_inputs(const MaskPlan& masks, const std::vector<int64_t>& s1, const std::vector<int64_t>& s2,
+                       int64_t heads, int block_m, int block_n) {
+  require(block_m > 0 && block_n > 0, "tile sizes must be positive (block_m {}, block_n {})", block_m, block_n);
+  require(heads > 0 && heads <= kInt32Max, "heads = {} must be in [1, 2^31)", heads);
+  require(s1.size() == s2.size() && s1.size() <= static_cast<size_t>(kInt32Max),
+          "per-batch S1 ({}) and S2 ({}) counts must match and fit int32", s1.size(), s2.size());
+  require(!masks.masked || masks.rules.size() == s1.size(), "mask plan has {} rules for {} batches", masks.rules.size(),
+          s1.size());
+  for (size_t b = 0; b < s1.size(); ++b) {
+    require(s1[b] >= 0 && s1[b] <= kInt32Max, "S1 of batch {} = {} must be in [0, 2^31)", b, s1[b]);
+    require(s2[b] >= 0 && s2[b] < kMaxS2, "S2 of batch {} = {} must be in [0, 2^30) for the tile plan", b, s2[b]);
   }
 }
 
@@ -88,6 +115,21 @@ std::vector<WorkEntry> balanced_order(std::vector<WorkEntry> entries) {
 
 }  // namespace
 
+TileCounts count_tiles(const MaskPlan& masks, const std::vector<int64_t>& s1, const std::vector<int64_t>& s2,
+                       int64_t heads, int block_m, int block_n) {
+  check_plan_inputs(masks, s1, s2, heads, block_m, block_n);
+  TileCounts c;
+  for (size_t b = 0; b < s1.size(); ++b) {
+    const BandRule rule = masks.masked ? masks.rules[b] : BandRule{};
+    for (int64_t row0 = 0; row0 < s1[b]; row0 += block_m) {
+      c.rows += 1;
+      c.tiles += row_tile_ranges(masks, rule, row0, std::min(row0 + block_m, s1[b]), s2[b], block_n).count();
+    }
+  }
+  c.entries = checked_mul(c.rows, heads, "work entries (S1 tiles × heads)");
+  return c;
+}
+
 TileClass classify_tile(const BandRule& rule, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
   if (r0 >= r1 || c0 >= c1) return TileClass::kSkip;
   if (c1 <= rule.prefix) return TileClass::kFull;
@@ -103,32 +145,26 @@ TileClass classify_tile(const BandRule& rule, int64_t r0, int64_t r1, int64_t c0
 
 TilePlan plan_tiles(const MaskPlan& masks, const std::vector<int64_t>& s1, const std::vector<int64_t>& s2,
                     int64_t heads, int block_m, int block_n, int threads) {
-  require(block_m > 0 && block_n > 0, "tile sizes must be positive (block_m {}, block_n {})", block_m, block_n);
-  require(heads > 0 && heads <= kInt32Max, "heads = {} must be in [1, 2^31)", heads);
   require(threads > 0, "threads = {} must be positive", threads);
-  require(s1.size() == s2.size() && s1.size() <= static_cast<size_t>(kInt32Max),
-          "per-batch S1 ({}) and S2 ({}) counts must match and fit int32", s1.size(), s2.size());
-  require(!masks.masked || masks.rules.size() == s1.size(), "mask plan has {} rules for {} batches", masks.rules.size(),
-          s1.size());
+  // Sizes first, in closed form: the lists below are only built once they are known to fit their int32 indices.
+  const TileCounts counts = count_tiles(masks, s1, s2, heads, block_m, block_n);
+  require(counts.tiles <= kInt32Max, "tile plan exceeds 2^31 tiles ({})", counts.tiles);
+  require(counts.entries <= kInt32Max, "tile plan exceeds 2^31 work entries ({} S1 tiles x {} heads)", counts.rows,
+          heads);
   TilePlan plan;
+  plan.tiles.reserve(static_cast<size_t>(counts.tiles));
   plan.block_m = block_m;
   plan.block_n = block_n;
   std::vector<RowTiles> rows;
   for (size_t b = 0; b < s1.size(); ++b) {
-    require(s1[b] >= 0 && s1[b] <= kInt32Max, "S1 of batch {} = {} must be in [0, 2^31)", b, s1[b]);
-    require(s2[b] >= 0 && s2[b] < kMaxS2, "S2 of batch {} = {} must be in [0, 2^30) for the tile plan", b, s2[b]);
     const BandRule rule = masks.masked ? masks.rules[b] : BandRule{};
     for (int64_t row0 = 0; row0 < s1[b]; row0 += block_m) {
       const size_t begin = plan.tiles.size();
       append_row_tiles(masks, rule, row0, std::min(row0 + block_m, s1[b]), s2[b], block_n, plan.tiles);
-      require(plan.tiles.size() <= static_cast<size_t>(kInt32Max), "tile plan exceeds 2^31 tiles");
       rows.push_back({static_cast<int32_t>(b), static_cast<int32_t>(row0), static_cast<int32_t>(begin),
                       static_cast<int32_t>(plan.tiles.size() - begin), (s2[b] + block_n - 1) / block_n});
     }
   }
-  require(static_cast<int64_t>(rows.size()) <= kInt32Max / heads,
-          "tile plan exceeds 2^31 work entries ({} S1 tiles x {} heads)", rows.size(), heads);
-
   std::vector<WorkEntry> entries;
   entries.reserve(rows.size() * static_cast<size_t>(heads));
   for (const RowTiles& r : rows) {

@@ -36,6 +36,15 @@ struct TilePlan {
   int64_t dense_tiles = 0;         // the same without any skipping (for reports and tests)
 };
 
+// Sizes of the plan plan_tiles would build, in closed form and without building it: S1 tiles, work entries
+// (S1 tiles × heads) and an upper bound on tiles (the ranges a row may visit). The planner checks these against
+// int32 indices and the device's memory first.
+struct TileCounts {
+  int64_t rows = 0, entries = 0, tiles = 0;
+};
+TileCounts count_tiles(const MaskPlan& masks, const std::vector<int64_t>& s1, const std::vector<int64_t>& s2,
+                       int64_t heads, int block_m, int block_n);
+
 // s1/s2: per-batch lengths; batches with s1 == 0 get no entries; batches with s2 == 0 get entries with no
 // tiles (their rows are written as rows without keys). threads: the device's compute units, for balancing.
 TilePlan plan_tiles(const MaskPlan& masks, const std::vector<int64_t>& s1, const std::vector<int64_t>& s2,
