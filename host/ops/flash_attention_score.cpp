@@ -5,8 +5,10 @@
 #include <algorithm>
 
 #include "cannon/config.hpp"
+#include "host/ops/dry_plan.hpp"
 #include "host/ops/flash_attention_score_problem.hpp"
 #include "host/runtime/check.hpp"
+#include "host/runtime/checked.hpp"
 #include "host/runtime/context_impl.hpp"
 #include "host/runtime/kernel_sources.hpp"
 #include "host/schedule/tile_plan.hpp"
@@ -42,34 +44,47 @@ double list_work(const FaProblem& p, const KernelConfig& k, unsigned threads, de
   return scores * 2.0 * static_cast<double>(p.dk + p.dv);
 }
 
-}  // namespace
-
-FlashAttentionScorePlan plan_flash_attention_score(const Context& ctx, const FlashAttentionScoreDescs& descs,
-                                                   const FlashAttentionScoreAttrs& attrs) {
+// Everything plan does on the host; with a context it also builds the kernel program (last, so a rejected problem
+// never costs a build).
+FlashAttentionScorePlan plan_impl(const DeviceInfo& device, const FlashAttentionScoreDescs& descs,
+                                  const FlashAttentionScoreAttrs& attrs, const Context* ctx) {
   const Config& config = Config::global();
+  const DeviceLimits limits = DeviceLimits::of(device);
   auto data = std::make_shared<detail::FlashAttentionScorePlanData>();
-  data->problem = validate_flash_attention_score(descs, attrs, config.strict);
+  data->problem = validate_flash_attention_score(descs, attrs, config.strict, &limits);
   data->descs = descs;
   const FaProblem& p = data->problem;
 
   data->kernel =
-      choose_kernel_config(ctx.info().kind, p.dtype, static_cast<int>(p.dk), static_cast<int>(p.dv), config.tune);
-  data->program = ctx.impl().programs.get(ctx.cl_context_handle(), ctx.cl_device_handle(),
-                                          kernels::source("flash_attention_score"), data->kernel.build_options());
-  CANNON_CL(clRetainProgram(data->program));
-  const double flops = list_work(p, data->kernel, ctx.info().compute_units, *data);
+      choose_kernel_config(device.kind, p.dtype, static_cast<int>(p.dk), static_cast<int>(p.dv), config.tune);
+  // The work and tile lists are sized in closed form and checked against the device before they are built.
+  const schedule::TileCounts counts =
+      schedule::count_tiles(p.masks, p.seqs.q_len, p.seqs.kv_len, p.n1, data->kernel.block_m, data->kernel.block_n);
+  const uint64_t work_bytes =
+      checked_mul_u64(static_cast<uint64_t>(counts.entries), kWorkStride * sizeof(int32_t), "workspace work_list");
+  // The mask prepass may give each work entry its own tiles: up to every head's copy of its row's tiles.
+  const bool prepass = p.masks.reads_mask_tensor && data->kernel.mask_prepass;
+  const uint64_t prepass_tiles =
+      checked_mul_u64(static_cast<uint64_t>(counts.tiles), prepass ? p.n1 : 1, "workspace tile_list");
+  check_index_limit("workspace tile_list: tiles", prepass_tiles, INT32_MAX, "the kernels' int32 tile index");
+  std::vector<DeviceBuffer> buffers = fa_device_buffers(descs, p);
+  buffers.push_back({"workspace batch_table", static_cast<uint64_t>(p.batch) * kBatchTableStride * sizeof(int64_t)});
+  buffers.push_back({"workspace work_list", work_bytes});
+  buffers.push_back({"workspace tile_list", checked_mul_u64(prepass_tiles, sizeof(int32_t), "workspace tile_list")});
+  check_buffers_fit(limits, buffers);
+  const double flops = list_work(p, data->kernel, device.compute_units, *data);
 
-  data->ledger = WorkspaceLedger(ctx.info().base_addr_align);
+  data->ledger = WorkspaceLedger(device.base_addr_align);
   data->ledger.book("batch_table", static_cast<std::size_t>(p.batch) * kBatchTableStride * sizeof(int64_t));
   data->ledger.book("work_list", data->work.size() * sizeof(int32_t));
   // The mask prepass may give each (batch, head) its own refined list: at most one tile per visited tile.
-  std::size_t tile_slots = data->tiles.size();
-  if (p.masks.reads_mask_tensor && data->kernel.mask_prepass) {
+  std::size_t tile_list_slots = data->tiles.size();
+  if (prepass) {
     std::size_t visited = 0;
     for (std::size_t e = 0; e < data->work.size(); e += kWorkStride) visited += data->work[e + 4];
-    tile_slots = std::max(tile_slots, visited);
+    tile_list_slots = std::max(tile_list_slots, visited);
   }
-  data->ledger.book("tile_list", tile_slots * sizeof(int32_t));
+  data->ledger.book("tile_list", tile_list_slots * sizeof(int32_t));
 
   FlashAttentionScorePlan plan;
   const bool tnd = p.layout == Layout::kTND;
@@ -84,8 +99,25 @@ FlashAttentionScorePlan plan_flash_attention_score(const Context& ctx, const Fla
   plan.seed = p.seed;
   plan.offset = p.offset;
   plan.numels = p.dropout.numels;
+  if (ctx) {
+    data->program = ctx->impl().programs.get(ctx->cl_context_handle(), ctx->cl_device_handle(),
+                                             kernels::source("flash_attention_score"), data->kernel.build_options());
+    CANNON_CL(clRetainProgram(data->program));
+  }
   plan.data_ = std::move(data);
   return plan;
+}
+
+}  // namespace
+
+FlashAttentionScorePlan plan_flash_attention_score(const Context& ctx, const FlashAttentionScoreDescs& descs,
+                                                   const FlashAttentionScoreAttrs& attrs) {
+  return plan_impl(ctx.info(), descs, attrs, &ctx);
+}
+
+FlashAttentionScorePlan plan_flash_attention_score_host(const DeviceInfo& device, const FlashAttentionScoreDescs& descs,
+                                                        const FlashAttentionScoreAttrs& attrs) {
+  return plan_impl(device, descs, attrs, nullptr);
 }
 
 FlashAttentionScoreResult flash_attention_score(const Context& ctx, const TensorView& query, const TensorView& key,

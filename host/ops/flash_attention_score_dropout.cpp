@@ -5,6 +5,7 @@
 
 #include "host/ops/flash_attention_score_problem.hpp"
 #include "host/runtime/check.hpp"
+#include "host/runtime/checked.hpp"
 #include "host/runtime/philox.hpp"
 
 namespace cannon {
@@ -14,7 +15,18 @@ DropoutPlan plan_dropout(const FlashAttentionScoreDescs& d, const FlashAttention
   require(std::isfinite(a.keep_prob) && a.keep_prob > 0.0 && a.keep_prob <= 1.0, "keep_prob: {} must be in (0, 1]",
           a.keep_prob);
   require(a.offset >= 0, "offset: {} must be >= 0 (the generator's counter start)", a.offset);
-  for (int64_t b = 0; b < p.batch; ++b) plan.numels += p.n1 * p.seqs.q_len[b] * p.seqs.kv_len[b];
+  // numels and the generator's padded stream index go to the kernels as 64-bit counters; both are checked here so
+  // the per-batch bases below cannot wrap either (the padded count bounds every partial sum).
+  int64_t padded = 0;
+  for (int64_t b = 0; b < p.batch; ++b) {
+    const int64_t rows = checked_mul(p.n1, p.seqs.q_len[b], "dropout: element count N1·S1");
+    plan.numels = checked_add(plan.numels, checked_mul(rows, p.seqs.kv_len[b], "dropout: element count N1·S1·S2"),
+                              "dropout: element count N1·ΣS1·S2");
+    padded = checked_add(padded, checked_mul(rows, (p.seqs.kv_len[b] + 15) / 16 * 16, "dropout: stream length"),
+                         "dropout: stream length N1·ΣS1·S2 (rows padded to 16)");
+  }
+  // Counted in 16-element groups after `offset`, which the kernel adds as a 64-bit number too.
+  checked_add(padded / 16 + 1, a.offset / 16 + 1, "dropout: offset + stream length");
   plan.batch_base.assign(static_cast<std::size_t>(p.batch), 0);
   // keep_prob == 1 is no dropout, and a given drop_mask is ignored (the tiling's hasDropOut = keepProb < 1).
   if (a.keep_prob == 1.0) return plan;

@@ -10,6 +10,7 @@
 #include "cannon/flash_attention_score.hpp"
 #include "host/layout/layout.hpp"
 #include "host/ops/kernel_config.hpp"
+#include "host/runtime/device_limits.hpp"
 #include "host/runtime/workspace.hpp"
 #include "host/schedule/band_rule.hpp"
 
@@ -18,6 +19,9 @@ namespace cannon {
 // Row sizes of the plan tables; must match kernels/common/problem.clh (BT_STRIDE, WK_STRIDE).
 constexpr int kBatchTableStride = 19;
 constexpr int kWorkStride = 5;
+// Sequence lengths stay below 2^30: the tile list stores (col0 << 1) | partial in an int32, and row/key indices,
+// band offsets and ALiBi distances are int32 in the kernels.
+constexpr int64_t kMaxSeq = int64_t{1} << 30;
 
 // pse as the kernels apply it (kernels/common/problem.clh PSE_*): the score formula and where the values live.
 enum class PseMode : int { kNone = 0, kAdd = 1, kAddScale = 2, kAlibi = 3, kAlibiSqrt = 4 };  // types -, 0, 1, 2, 3
@@ -60,9 +64,13 @@ struct FaProblem {
 };
 
 // Checks every documented constraint of the inputs and attributes. Throws Error(kParamInvalid) naming
-// the argument and the rule, or Error(kUnimplemented) for Ascend features cannon does not have yet.
+// the argument and the rule, or Error(kUnimplemented) for Ascend features cannon does not have yet. With
+// `limits`, every tensor is also checked against the device before any per-batch table is built.
 FaProblem validate_flash_attention_score(const FlashAttentionScoreDescs& descs, const FlashAttentionScoreAttrs& attrs,
-                                         bool strict);
+                                         bool strict, const DeviceLimits* limits = nullptr);
+
+// The device buffers a run reads and writes (inputs, outputs), with checked sizes, for the device-limit checks.
+std::vector<DeviceBuffer> fa_device_buffers(const FlashAttentionScoreDescs& descs, const FaProblem& p);
 
 // atten_mask dtype and shape for the sparse mode (full or compressed); throws Error(kParamInvalid).
 void validate_atten_mask(const TensorDesc& mask, const FaProblem& p, int64_t sparse_mode);

@@ -5,6 +5,7 @@
 
 #include "host/ops/flash_attention_score_problem.hpp"
 #include "host/runtime/check.hpp"
+#include "host/runtime/checked.hpp"
 
 namespace cannon {
 namespace {
@@ -42,15 +43,20 @@ void plan_slopes(const TensorDesc& pse, const FlashAttentionScoreAttrs& a, const
     // TND sparse_mode 8: batches after the first use start index 0 (ProcessVec1 innerAlibiFlag).
     const bool shifted = !(tnd && a.sparse_mode == 8 && b > 0);
     if (tnd && a.sparse_mode == 8 && b == 0) {
-      require(s1 + q0 - s2 - kv0 == 0, "pse: pse_type {} with sparse_mode 8 needs S1_0 + q_start = S2_0 + kv_start",
-              a.pse_type);
+      require(checked_add(s1, q0, "pse: S1_0 + q_start_idx") == checked_add(s2, kv0, "pse: S2_0 + kv_start_idx"),
+              "pse: pse_type {} with sparse_mode 8 needs S1_0 + q_start = S2_0 + kv_start", a.pse_type);
     } else {
       require(s1 == s2, "pse: pse_type {} needs S1 == S2{} (got {} and {})", a.pse_type, tnd ? " in every batch" : "",
               s1, s2);
     }
     PseBatch pb;
     pb.slope = per_batch ? b * p.n1 : 0;
-    pb.shift = shifted ? kv0 - q0 : 0;
+    // The kernels form the ALiBi distance j - i + shift in int32; with S below 2^30, a shift within ±2^30
+    // keeps it exact.
+    pb.shift = shifted ? checked_sub(kv0, q0, "pse: kv_start_idx - q_start_idx") : 0;
+    require(pb.shift > -kMaxSeq && pb.shift < kMaxSeq,
+            "pse: kv_start_idx - q_start_idx = {} must be within ±2^30 (the kernels' ALiBi distance is int32)",
+            pb.shift);
     plan.batches.push_back(pb);
   }
 }

@@ -1,9 +1,11 @@
 // Every documented constraint of FlashAttentionScore forward, checked once, with messages that name the
 // argument and the rule (ascend-semantics.md §1.1, §1.7; aclnnFlashAttentionScore docs).
 #include <cmath>
+#include <limits>
 
 #include "host/ops/flash_attention_score_problem.hpp"
 #include "host/runtime/check.hpp"
+#include "host/runtime/checked.hpp"
 
 namespace cannon {
 namespace {
@@ -21,7 +23,10 @@ void check_dtypes(const FlashAttentionScoreDescs& d) {
 }
 
 void check_attrs(const FlashAttentionScoreAttrs& a, Layout layout) {
-  require(std::isfinite(a.scale), "scale: {} must be finite", a.scale);
+  // The kernels multiply in fp32: a double beyond FLT_MAX would become inf there and every score NaN.
+  require(std::isfinite(a.scale) && std::fabs(a.scale) <= std::numeric_limits<float>::max(),
+          "scale: {} must be finite and within fp32's range (|scale| <= {})", a.scale,
+          std::numeric_limits<float>::max());
   require(a.head_num >= 1 && a.head_num <= kMaxHeads, "head_num: {} must be in [1, {}]", a.head_num, kMaxHeads);
   require(a.sparse_mode >= 0 && a.sparse_mode <= 8, "sparse_mode: {} must be in [0, 8]", a.sparse_mode);
   require(a.pse_type >= 0 && a.pse_type <= 3, "pse_type: {} must be in [0, 3]", a.pse_type);
@@ -41,10 +46,40 @@ void check_dim(int64_t value, const char* arg, const char* name) {
   require(value >= 1, "{}: {} is {}; it must be at least 1", arg, name, value);
 }
 
+// Every tensor of the run and the per-batch table against the device, before any table sized by B or S exists.
+// Sequence lengths also bound the kernels' int32 row/key indices and the tile list's (col0 << 1) encoding.
+void check_limits(const FlashAttentionScoreDescs& d, const FaProblem& p, const DeviceLimits& limits) {
+  std::vector<DeviceBuffer> buffers = fa_device_buffers(d, p);
+  if (p.layout != Layout::kTND) {
+    buffers.push_back(
+        {"workspace batch_table", checked_mul_u64(static_cast<uint64_t>(p.batch), kBatchTableStride * sizeof(int64_t),
+                                                  "workspace batch_table")});
+  }
+  check_buffers_fit(limits, buffers);
+  check_index_limit("query: sequence length S1", static_cast<uint64_t>(p.s1), kMaxSeq - 1,
+                    "the kernels' index range 2^30 - 1");
+  check_index_limit("key: sequence length S2", static_cast<uint64_t>(p.s2), kMaxSeq - 1,
+                    "the kernels' index range 2^30 - 1");
+}
+
 }  // namespace
 
+std::vector<DeviceBuffer> fa_device_buffers(const FlashAttentionScoreDescs& d, const FaProblem& p) {
+  const bool tnd = p.layout == Layout::kTND;
+  const TensorDesc out{p.dtype, layout_shape(p.layout, {tnd ? 1 : p.batch, p.s1, p.n1, p.dv})};
+  const TensorDesc stats{DType::kFloat32,
+                         tnd ? std::vector<int64_t>{p.s1, p.n1, 8} : std::vector<int64_t>{p.batch, p.n1, p.s1, 8}};
+  std::vector<DeviceBuffer> buffers{buffer_of("query", d.query),     buffer_of("key", d.key),
+                                    buffer_of("value", d.value),     buffer_of("attention_out", out),
+                                    buffer_of("softmax_max", stats), buffer_of("softmax_sum", stats)};
+  if (d.pse) buffers.push_back(buffer_of("pse", *d.pse));
+  if (d.drop_mask) buffers.push_back(buffer_of("drop_mask", *d.drop_mask));
+  if (d.atten_mask) buffers.push_back(buffer_of("atten_mask", *d.atten_mask));
+  return buffers;
+}
+
 FaProblem validate_flash_attention_score(const FlashAttentionScoreDescs& d, const FlashAttentionScoreAttrs& a,
-                                         bool strict) {
+                                         bool strict, const DeviceLimits* limits) {
   FaProblem p;
   p.layout = parse_layout(a.input_layout, "input_layout");
   check_dtypes(d);
@@ -91,11 +126,17 @@ FaProblem validate_flash_attention_score(const FlashAttentionScoreDescs& d, cons
   p.s2 = k.seq;
   p.dk = q.dim;
   p.dv = v.dim;
+  if (limits) check_limits(d, p, *limits);
   if (p.layout == Layout::kTND) {
     check_dim(p.s1, "query", "T");
     check_dim(p.s2, "key", "T");
     p.seqs = parse_varlen(a.actual_seq_qlen, a.actual_seq_kvlen, p.s1, p.s2);
     p.batch = p.seqs.batches();
+    if (limits) {
+      check_buffers_fit(*limits, {{"workspace batch_table",
+                                   checked_mul_u64(static_cast<uint64_t>(p.batch), kBatchTableStride * sizeof(int64_t),
+                                                   "workspace batch_table")}});
+    }
     p.tnd_softmax_same_as_input = !a.softmax_layout.empty();
   } else {
     check_dim(p.batch, "query", "batch B");

@@ -2,6 +2,7 @@
 // Sources: aclnnNsaSelectedAttention.md 约束说明 and aclnn_nsa_selected_attention.cpp (cannmirror/ops-transformer);
 // ascend-semantics.md §4. Rules that only reflect Atlas A2 resources apply under CANNON_STRICT=1.
 #include <cmath>
+#include <limits>
 
 #include "host/ops/nsa_selected_attention_problem.hpp"
 #include "host/runtime/check.hpp"
@@ -31,7 +32,10 @@ void check_shape(const TensorDesc& d, const char* what) {
 void check_attrs(const NsaSelectedAttentionAttrs& a) {
   require(a.input_layout == "TND", "input_layout: '{}' is not supported; NsaSelectedAttention supports only TND",
           a.input_layout);
-  require(std::isfinite(a.scale_value), "scale_value: {} must be finite", a.scale_value);
+  // The kernel multiplies in fp32: a double beyond FLT_MAX would become inf there and every score NaN.
+  require(std::isfinite(a.scale_value) && std::fabs(a.scale_value) <= std::numeric_limits<float>::max(),
+          "scale_value: {} must be finite and within fp32's range (|scale_value| <= {})", a.scale_value,
+          std::numeric_limits<float>::max());
   require(a.sparse_mode == 0 || a.sparse_mode == 2, "sparse_mode: {} is not supported (expected 0 or 2)",
           a.sparse_mode);
   require(a.select_block_size >= 16 && a.select_block_size <= kMaxBlockSize && a.select_block_size % 16 == 0,
