@@ -135,6 +135,17 @@ void run_flash_attention_score(const Context& ctx, const FlashAttentionScorePlan
     require(mem_size(workspace) >= plan.workspace_size, "workspace: {} bytes, but the plan needs {}",
             mem_size(workspace), plan.workspace_size);
   }
+  const std::optional<TensorView> ws = workspace_view(workspace, plan.workspace_size);
+  check_disjoint({{"query", &t.query, false},
+                  {"key", &t.key, false},
+                  {"value", &t.value, false},
+                  {"pse", t.pse ? &*t.pse : nullptr, false},
+                  {"drop_mask", t.drop_mask ? &*t.drop_mask : nullptr, false},
+                  {"atten_mask", t.atten_mask ? &*t.atten_mask : nullptr, false},
+                  {"attention_out", &t.attention_out, true},
+                  {"softmax_max", &t.softmax_max, true},
+                  {"softmax_sum", &t.softmax_sum, true},
+                  {"workspace", ws ? &*ws : nullptr, true}});
 
   // Modes that read mask elements: refine the planned tiles with the mask's contents (the prepass).
   const std::vector<int32_t>* work_list = &d.work;

@@ -8,9 +8,12 @@
 #include <chrono>
 
 #include "cannon/config.hpp"
+#include "host/ops/dry_plan.hpp"
 #include "host/ops/nsa_selected_attention_problem.hpp"
 #include "host/runtime/check.hpp"
+#include "host/runtime/checked.hpp"
 #include "host/runtime/context_impl.hpp"
+#include "host/runtime/device_limits.hpp"
 #include "host/runtime/kernel_sources.hpp"
 #include "host/runtime/sub_buffer.hpp"
 #include "host/runtime/view_check.hpp"
@@ -76,28 +79,45 @@ void check_indices(const Context& ctx, const NsaProblem& p, const TensorView& to
   if (!bad.empty()) fail(Status::kParamInvalid, "{}", bad);
 }
 
-}  // namespace
-
-NsaSelectedAttentionPlan plan_nsa_selected_attention(const Context& ctx, const NsaSelectedAttentionDescs& descs,
-                                                     const NsaSelectedAttentionAttrs& attrs) {
+// Everything plan does on the host, checked against the device before the workspace is booked; with a context it
+// also builds the kernel program.
+NsaSelectedAttentionPlan plan_impl(const DeviceInfo& device, const NsaSelectedAttentionDescs& descs,
+                                   const NsaSelectedAttentionAttrs& attrs, const Context* ctx) {
   const Config& config = Config::global();
   auto data = std::make_shared<detail::NsaSelectedAttentionPlanData>();
   data->problem = validate_nsa_selected_attention(descs, attrs, config.strict);
   data->descs = descs;
   const NsaProblem& p = data->problem;
   data->build_options = build_options(p, config.tune);
-  data->program = ctx.impl().programs.get(ctx.cl_context_handle(), ctx.cl_device_handle(),
-                                          kernels::source("nsa_selected_attention"), data->build_options);
-  CANNON_CL(clRetainProgram(data->program));
 
   // Entries all cost count·bs keys, so a few work-groups per compute unit balance; each owns a score slice of
   // count·bs × (G rounded up to 16 lanes) floats, as Ascend gives each core its own workspace.
   const int64_t entries = p.t1 * p.n2;
   constexpr int64_t kSlotsPerComputeUnit = 8;
   data->slots = static_cast<std::size_t>(
-      std::max<int64_t>(1, std::min<int64_t>(entries, kSlotsPerComputeUnit * ctx.info().compute_units)));
+      std::max<int64_t>(1, std::min<int64_t>(entries, kSlotsPerComputeUnit * device.compute_units)));
   const int64_t lanes = (p.group() + 15) / 16 * 16;
-  data->ledger = WorkspaceLedger(ctx.info().base_addr_align);
+  const TensorDesc out{p.dtype, {p.t1, p.n1, p.dv}}, stats{DType::kFloat32, {p.t1, p.n1, 8}};
+  std::vector<DeviceBuffer> buffers{
+      buffer_of("query", descs.query),
+      buffer_of("key", descs.key),
+      buffer_of("value", descs.value),
+      buffer_of("topk_indices", descs.topk_indices),
+      buffer_of("attention_out", out),
+      buffer_of("softmax_max", stats),
+      buffer_of("softmax_sum", stats),
+      {"workspace batch_table", checked_bytes({p.seqs.batches(), kNsaBatchStride}, 8, "workspace batch_table")},
+      {"workspace token_batch", checked_bytes({p.t1}, 4, "workspace token_batch")},
+      {"workspace scores",
+       checked_bytes({static_cast<int64_t>(data->slots), p.selected(), lanes}, sizeof(float), "workspace scores")}};
+  if (descs.atten_mask) buffers.push_back(buffer_of("atten_mask", *descs.atten_mask));
+  check_buffers_fit(DeviceLimits::of(device), buffers);
+  if (ctx) {
+    data->program = ctx->impl().programs.get(ctx->cl_context_handle(), ctx->cl_device_handle(),
+                                             kernels::source("nsa_selected_attention"), data->build_options);
+    CANNON_CL(clRetainProgram(data->program));
+  }
+  data->ledger = WorkspaceLedger(device.base_addr_align);
   data->ledger.book("batch_table", static_cast<std::size_t>(p.seqs.batches()) * kNsaBatchStride * sizeof(int64_t));
   data->ledger.book("token_batch", static_cast<std::size_t>(p.t1) * sizeof(int32_t));
   data->ledger.book("scores", data->slots * static_cast<std::size_t>(p.selected() * lanes) * sizeof(float));
@@ -111,6 +131,19 @@ NsaSelectedAttentionPlan plan_nsa_selected_attention(const Context& ctx, const N
                static_cast<double>(p.dk + p.dv);
   plan.data_ = std::move(data);
   return plan;
+}
+
+}  // namespace
+
+NsaSelectedAttentionPlan plan_nsa_selected_attention(const Context& ctx, const NsaSelectedAttentionDescs& descs,
+                                                     const NsaSelectedAttentionAttrs& attrs) {
+  return plan_impl(ctx.info(), descs, attrs, &ctx);
+}
+
+NsaSelectedAttentionPlan plan_nsa_selected_attention_host(const DeviceInfo& device,
+                                                          const NsaSelectedAttentionDescs& descs,
+                                                          const NsaSelectedAttentionAttrs& attrs) {
+  return plan_impl(device, descs, attrs, nullptr);
 }
 
 void run_nsa_selected_attention(const Context& ctx, const NsaSelectedAttentionPlan& plan,
@@ -134,6 +167,16 @@ void run_nsa_selected_attention(const Context& ctx, const NsaSelectedAttentionPl
   if (!workspace) fail(Status::kParamNullptr, "workspace: null, but the plan needs {} bytes", plan.workspace_size);
   require(mem_size(workspace) >= plan.workspace_size, "workspace: {} bytes, but the plan needs {}", mem_size(workspace),
           plan.workspace_size);
+  const std::optional<TensorView> ws = workspace_view(workspace, plan.workspace_size);
+  check_disjoint({{"query", &t.query, false},
+                  {"key", &t.key, false},
+                  {"value", &t.value, false},
+                  {"topk_indices", &t.topk_indices, false},
+                  {"atten_mask", t.atten_mask ? &*t.atten_mask : nullptr, false},
+                  {"attention_out", &t.attention_out, true},
+                  {"softmax_max", &t.softmax_max, true},
+                  {"softmax_sum", &t.softmax_sum, true},
+                  {"workspace", ws ? &*ws : nullptr, true}});
   const AxisStrides q = axis_strides(Layout::kTND, t.query.desc.shape, t.query.strides, p.n1, "query");
   const AxisStrides k = axis_strides(Layout::kTND, t.key.desc.shape, t.key.strides, p.n2, "key");
   const AxisStrides v = axis_strides(Layout::kTND, t.value.desc.shape, t.value.strides, p.n2, "value");

@@ -53,6 +53,11 @@ int64_t check_view(const TensorView& view, const TensorDesc& expected, const cha
   return static_cast<int64_t>(view.offset / elem);
 }
 
+std::optional<TensorView> workspace_view(cl_mem workspace, std::size_t bytes) {
+  if (!workspace || bytes == 0) return std::nullopt;
+  return TensorView{workspace, 0, {DType::kUInt8, {static_cast<int64_t>(bytes)}}, {}};
+}
+
 void check_disjoint(const std::vector<ViewUse>& uses) {
   std::vector<Placement> placed;
   placed.reserve(uses.size());

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "cannon/tensor.hpp"
@@ -24,6 +25,9 @@ struct ViewUse {
   bool written;
   const char* in_place_of = nullptr;
 };
+
+// The workspace's first `bytes` bytes as a view, for check_disjoint (null workspace: no view).
+std::optional<TensorView> workspace_view(cl_mem workspace, std::size_t bytes);
 
 // Throws Error(kParamInvalid) naming both tensors when a written view shares a byte with any other view of the
 // same allocation (sub-buffers are mapped onto their parent). Views must have passed check_view.
