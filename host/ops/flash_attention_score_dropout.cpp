@@ -25,8 +25,8 @@ DropoutPlan plan_dropout(const FlashAttentionScoreDescs& d, const FlashAttention
     padded = checked_add(padded, checked_mul(rows, (p.seqs.kv_len[b] + 15) / 16 * 16, "dropout: stream length"),
                          "dropout: stream length N1·ΣS1·S2 (rows padded to 16)");
   }
-  // Counted in 16-element groups after `offset`, which the kernel adds as a 64-bit number too.
-  checked_add(padded / 16 + 1, a.offset / 16 + 1, "dropout: offset + stream length");
+  // The kernels' Philox counter is ceil(offset / 16) + stream index / 16: both terms are below 2^59 now, so their
+  // 64-bit sum cannot carry.
   plan.batch_base.assign(static_cast<std::size_t>(p.batch), 0);
   // keep_prob == 1 is no dropout, and a given drop_mask is ignored (the tiling's hasDropOut = keepProb < 1).
   if (a.keep_prob == 1.0) return plan;

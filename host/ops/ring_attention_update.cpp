@@ -9,9 +9,12 @@
 #include <string>
 
 #include "cannon/config.hpp"
+#include "host/ops/dry_plan.hpp"
 #include "host/ops/ring_attention_update_problem.hpp"
 #include "host/runtime/check.hpp"
+#include "host/runtime/checked.hpp"
 #include "host/runtime/context_impl.hpp"
+#include "host/runtime/device_limits.hpp"
 #include "host/runtime/kernel_sources.hpp"
 #include "host/runtime/sub_buffer.hpp"
 #include "host/runtime/view_check.hpp"
@@ -41,40 +44,72 @@ std::vector<int64_t> read_actual_seq_qlen(const Context& ctx, const RauProblem& 
 // takes a tile of 8 rows × up to 128 head slots at local size 1: the attn pass then streams whole rows and the
 // state pass reads 8-row runs of each slot's softmax lanes (measured on PoCL, docs/ring_attention_update.md). The
 // tile's weights live in private memory (64 B per item), so tiles are capped at 1024 items. A GPU takes 1×1 tiles
-// in groups of 64.
+// in groups of 64. A CANNON_TUNE value outside its range is an error, never clamped; a default (rows or heads per
+// item) gives way to an explicit value of the other so the tile stays within the cap.
+constexpr long kRauMaxTileItems = 1024;
+constexpr long kRauMaxLocal = 1024;
+
 void choose_launch(DeviceKind kind, const std::map<std::string, long>& tune, detail::RingAttentionUpdatePlanData& d) {
   const bool cpu = kind == DeviceKind::kCpu;
-  auto pick = [&](const char* name, long fallback) {
+  auto given = [&](const char* name, long max) -> std::optional<long> {
     const auto it = tune.find(name);
-    return static_cast<std::size_t>(std::max(1L, it != tune.end() ? it->second : fallback));
+    if (it == tune.end()) return std::nullopt;
+    require(it->second >= 1 && it->second <= max, "CANNON_TUNE: {}={} (expected 1..{})", name, it->second, max);
+    return it->second;
   };
-  d.local_size = pick("RAU_LOCAL", cpu ? 1 : 64);
+  const std::optional<long> local = given("RAU_LOCAL", kRauMaxLocal);
+  const std::optional<long> heads = given("RAU_HEADS", kRauMaxTileItems);
+  const std::optional<long> rows = given("RAU_ROWS", kRauMaxTileItems);
+  if (heads && rows) {
+    require(*rows * *heads <= kRauMaxTileItems,
+            "CANNON_TUNE: RAU_ROWS={} × RAU_HEADS={} = {} items per work-item (expected at most {}: the tile's "
+            "weights live in private memory)",
+            *rows, *heads, *rows * *heads, kRauMaxTileItems);
+  }
+  d.local_size = static_cast<std::size_t>(local.value_or(cpu ? 1 : 64));
   const RauProblem& p = d.problem;
   // Not clamped to the problem's slot count, so one program per (dtype, D, softmax layout) serves every B and N.
-  d.heads_per_wi = std::min<std::size_t>(pick("RAU_HEADS", cpu ? 128 : 1), 1024);
-  d.rows_per_wi = std::min<std::size_t>(pick("RAU_ROWS", cpu ? 8 : 1), std::max<std::size_t>(1, 1024 / d.heads_per_wi));
+  const long heads_per_wi = heads.value_or(std::min<long>(cpu ? 128 : 1, kRauMaxTileItems / rows.value_or(1)));
+  d.heads_per_wi = static_cast<std::size_t>(heads_per_wi);
+  d.rows_per_wi = static_cast<std::size_t>(rows.value_or(std::min<long>(cpu ? 8 : 1, kRauMaxTileItems / heads_per_wi)));
   const int dt = p.dtype == DType::kFloat32 ? 0 : p.dtype == DType::kFloat16 ? 1 : 2;
   d.build_options =
       fmt::format("-cl-std=CL1.2 -DDTYPE={} -DHEAD_DIM={} -DSM_LAYOUT={} -DROWS_PER_WI={} -DHEADS_PER_WI={}", dt, p.dim,
                   static_cast<int>(p.softmax), d.rows_per_wi, d.heads_per_wi);
 }
 
-}  // namespace
-
-RingAttentionUpdatePlan plan_ring_attention_update(const Context& ctx, const RingAttentionUpdateDescs& descs,
-                                                   const RingAttentionUpdateAttrs& attrs) {
+// Everything plan does on the host, checked against the device before anything sized by the problem is booked;
+// with a context it also builds the kernel program.
+RingAttentionUpdatePlan plan_impl(const DeviceInfo& device, const RingAttentionUpdateDescs& descs,
+                                  const RingAttentionUpdateAttrs& attrs, const Context* ctx) {
   const Config& config = Config::global();
   auto data = std::make_shared<detail::RingAttentionUpdatePlanData>();
   data->problem = validate_ring_attention_update(descs, attrs, config.strict);
   data->descs = descs;
   const RauProblem& p = data->problem;
+  std::vector<DeviceBuffer> buffers{buffer_of("prev_attn_out", descs.prev_attn_out),
+                                    buffer_of("cur_attn_out", descs.cur_attn_out),
+                                    buffer_of("attn_out", descs.prev_attn_out),
+                                    buffer_of("prev_softmax_max", descs.prev_softmax_max),
+                                    buffer_of("prev_softmax_sum", descs.prev_softmax_sum),
+                                    buffer_of("cur_softmax_max", descs.cur_softmax_max),
+                                    buffer_of("cur_softmax_sum", descs.cur_softmax_sum),
+                                    buffer_of("softmax_max", descs.prev_softmax_max),
+                                    buffer_of("softmax_sum", descs.prev_softmax_max)};
+  if (p.softmax == RauSoftmaxLayout::kBatchBlocks) {
+    buffers.push_back(
+        {"workspace token_table", checked_mul_u64(static_cast<uint64_t>(p.rows), 2 * sizeof(int64_t), "token_table")});
+  }
+  check_buffers_fit(DeviceLimits::of(device), buffers);
 
-  choose_launch(ctx.info().kind, config.tune, *data);
-  data->program = ctx.impl().programs.get(ctx.cl_context_handle(), ctx.cl_device_handle(),
-                                          kernels::source("ring_attention_update"), data->build_options);
-  CANNON_CL(clRetainProgram(data->program));
+  choose_launch(device.kind, config.tune, *data);
+  if (ctx) {
+    data->program = ctx->impl().programs.get(ctx->cl_context_handle(), ctx->cl_device_handle(),
+                                             kernels::source("ring_attention_update"), data->build_options);
+    CANNON_CL(clRetainProgram(data->program));
+  }
 
-  data->ledger = WorkspaceLedger(ctx.info().base_addr_align);
+  data->ledger = WorkspaceLedger(device.base_addr_align);
   if (p.softmax == RauSoftmaxLayout::kBatchBlocks) {
     data->ledger.book("token_table", static_cast<std::size_t>(p.rows) * 2 * sizeof(int64_t));
   }
@@ -92,6 +127,18 @@ RingAttentionUpdatePlan plan_ring_attention_update(const Context& ctx, const Rin
   return plan;
 }
 
+}  // namespace
+
+RingAttentionUpdatePlan plan_ring_attention_update(const Context& ctx, const RingAttentionUpdateDescs& descs,
+                                                   const RingAttentionUpdateAttrs& attrs) {
+  return plan_impl(ctx.info(), descs, attrs, &ctx);
+}
+
+RingAttentionUpdatePlan plan_ring_attention_update_host(const DeviceInfo& device, const RingAttentionUpdateDescs& descs,
+                                                        const RingAttentionUpdateAttrs& attrs) {
+  return plan_impl(device, descs, attrs, nullptr);
+}
+
 void run_ring_attention_update(const Context& ctx, const RingAttentionUpdatePlan& plan,
                                const RingAttentionUpdateTensors& t, cl_mem workspace) {
   require(plan.data_ != nullptr, "plan: empty; call plan_ring_attention_update first");
@@ -106,6 +153,21 @@ void run_ring_attention_update(const Context& ctx, const RingAttentionUpdatePlan
                              check_view(t.attn_out, plan.attn_out, "attn_out", true),
                              check_view(t.softmax_max, plan.softmax_max, "softmax_max", true),
                              check_view(t.softmax_sum, plan.softmax_sum, "softmax_sum", true)};
+  // Each (row, head) item reads its inputs before it writes the same bytes, so an output may replace its prev_*
+  // input exactly (in place; docs/ring_attention_update.md). Any other overlap is refused.
+  const std::optional<TensorView> ws =
+      p.softmax == RauSoftmaxLayout::kBatchBlocks ? workspace_view(workspace, plan.workspace_size) : std::nullopt;
+  check_disjoint({{"prev_attn_out", &t.prev_attn_out, false},
+                  {"prev_softmax_max", &t.prev_softmax_max, false},
+                  {"prev_softmax_sum", &t.prev_softmax_sum, false},
+                  {"cur_attn_out", &t.cur_attn_out, false},
+                  {"cur_softmax_max", &t.cur_softmax_max, false},
+                  {"cur_softmax_sum", &t.cur_softmax_sum, false},
+                  {"actual_seq_qlen", t.actual_seq_qlen ? &*t.actual_seq_qlen : nullptr, false},
+                  {"attn_out", &t.attn_out, true, "prev_attn_out"},
+                  {"softmax_max", &t.softmax_max, true, "prev_softmax_max"},
+                  {"softmax_sum", &t.softmax_sum, true, "prev_softmax_sum"},
+                  {"workspace", ws ? &*ws : nullptr, true}});
   std::vector<int64_t> cumulative;
   if (p.tnd) cumulative = read_actual_seq_qlen(ctx, p, *d.descs.actual_seq_qlen, t.actual_seq_qlen);
 
