@@ -16,18 +16,6 @@ namespace {
 
 constexpr uint8_t kPoison = 0xFF;
 
-// Expects `call` to throw cannon::Error with `status` and a message containing every needle.
-template <typename Call>
-void expect_error(Call&& call, Status status, std::initializer_list<const char*> needles) {
-  try {
-    call();
-    ADD_FAILURE() << "no error; expected " << status_name(status) << " mentioning " << *needles.begin();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.status(), status) << e.what();
-    for (const char* needle : needles) EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
-
 void fill(const Context& ctx, cl_mem mem, std::size_t bytes, uint8_t value) {
   std::vector<uint8_t> host(bytes, value);
   upload(ctx, TensorView{mem, 0, {DType::kUInt8, {static_cast<int64_t>(bytes)}}, {}}, host.data(), bytes);
@@ -168,6 +156,69 @@ TEST_F(FaRunErrors, OptionalInputsAndPlanMustAgree) {
   expect_error([&] { run_flash_attention_score(ctx_, FlashAttentionScorePlan{}, valid(), ws_.buffer()); },
                Status::kParamInvalid, {"plan"});
   EXPECT_TRUE(outputs_untouched());
+}
+
+// A byte offset near 2^64 used to make offset + size wrap: the view passed and the kernel read before the
+// query buffer (or wrote before the output buffer, corrupting the heap).
+TEST_F(FaRunErrors, ByteOffsetNear2To64IsRefused) {
+  for (std::size_t offset : {~std::size_t{0} - 63, ~std::size_t{0} - plan_.attention_out.bytes() + 1}) {
+    FlashAttentionScoreTensors t = valid();
+    t.query.offset = offset / 4 * 4;
+    expect_run_error(t, ws_.buffer(), Status::kParamInvalid, {"query"});
+    t = valid();
+    t.attention_out.offset = offset / 4 * 4;
+    expect_run_error(t, ws_.buffer(), Status::kParamInvalid, {"attention_out"});
+  }
+  EXPECT_TRUE(outputs_untouched());
+}
+
+// A stride whose (shape - 1)·stride overflows int64 used to pass (signed overflow, then a segfault in the kernel).
+TEST_F(FaRunErrors, StrideWhoseExtentOverflowsIsRefused) {
+  FlashAttentionScoreTensors t = valid();
+  t.key.strides = contiguous_strides(t.key.desc.shape);
+  t.key.strides[1] = int64_t{1} << 61;  // 6 · 2^61 > 2^63
+  expect_run_error(t, ws_.buffer(), Status::kParamInvalid, {"key"});
+  t = valid();
+  t.value.strides = contiguous_strides(t.value.desc.shape);
+  t.value.strides[3] = INT64_MAX;
+  expect_run_error(t, ws_.buffer(), Status::kParamInvalid, {"value"});
+  t = valid();
+  t.query.strides = contiguous_strides(t.query.desc.shape);
+  t.query.strides[2] = -64;
+  expect_run_error(t, ws_.buffer(), Status::kParamInvalid, {"query", "negative"});
+  EXPECT_TRUE(outputs_untouched());
+}
+
+// Outputs and workspace may not share a byte with an input or with each other, also through sub-buffers.
+TEST_F(FaRunErrors, OverlappingOutputsAreRefused) {
+  FlashAttentionScoreTensors t = valid();
+  t.softmax_sum = t.softmax_max;
+  expect_run_error(t, ws_.buffer(), Status::kParamInvalid, {"softmax_max", "softmax_sum", "overlap"});
+  expect_run_error(valid(), out_.buffer(), Status::kParamInvalid, {"workspace", "attention_out", "overlap"});
+
+  // attention_out written over the query it reads: the same shape and dtype, so only the overlap is wrong.
+  DeviceTensor shared = to_device(ctx_, fa_.inputs.query);
+  t = valid();
+  t.query = shared.view();
+  t.attention_out = shared.view();
+  expect_run_error(t, ws_.buffer(), Status::kParamInvalid, {"attention_out", "query", "input"});
+
+  // A sub-buffer of a pool and a view of the pool itself that overlap by one float, then sit side by side.
+  const std::size_t stat_bytes = plan_.softmax_max.bytes();
+  DeviceTensor pool = allocate(ctx_, {DType::kUInt8, {static_cast<int64_t>(2 * stat_bytes)}});
+  cl_buffer_region head{0, stat_bytes};
+  cl_int err = CL_SUCCESS;
+  cl_mem sub = clCreateSubBuffer(pool.buffer(), CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &head, &err);
+  ASSERT_EQ(err, CL_SUCCESS);
+  t = valid();
+  t.softmax_max.buffer = sub;
+  t.softmax_sum = TensorView{pool.buffer(), stat_bytes - 4, plan_.softmax_sum, {}};
+  expect_run_error(t, ws_.buffer(), Status::kParamInvalid, {"softmax_max", "softmax_sum", "overlap"});
+  EXPECT_TRUE(outputs_untouched());
+  t.softmax_sum.offset = stat_bytes;
+  EXPECT_NO_THROW(run_flash_attention_score(ctx_, plan_, t, ws_.buffer()));
+  ctx_.finish();
+  clReleaseMemObject(sub);
 }
 
 // Plan-time errors reach callers of both entry points as the same cannon::Error.

@@ -7,6 +7,7 @@
 
 #include <cctype>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -118,6 +119,18 @@ inline tools::FaDeviceOutputs outputs_of(const Context& ctx, const DeviceTensor&
                                          const DeviceTensor& sum) {
   return {
       {out.desc(), from_device(ctx, out)}, {max.desc(), from_device(ctx, max)}, {sum.desc(), from_device(ctx, sum)}};
+}
+
+// Expects `call` to throw cannon::Error with `status` and a message containing every needle.
+template <typename Call>
+void expect_error(Call&& call, Status status, std::initializer_list<const char*> needles) {
+  try {
+    call();
+    ADD_FAILURE() << "no error; expected " << status_name(status) << " mentioning " << *needles.begin();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status(), status) << e.what();
+    for (const char* needle : needles) EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
 }
 
 // gtest parameter names allow only [A-Za-z0-9_].

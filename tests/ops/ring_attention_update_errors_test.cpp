@@ -12,16 +12,7 @@
 namespace cannon {
 namespace {
 
-template <typename Call>
-void expect_error(Call&& call, Status status, std::initializer_list<const char*> needles) {
-  try {
-    call();
-    ADD_FAILURE() << "no error; expected " << status_name(status) << " mentioning " << *needles.begin();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.status(), status) << e.what();
-    for (const char* needle : needles) EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
+using optest::expect_error;
 
 RingAttentionUpdateDescs sbh(DType dt, int64_t s, int64_t b, int64_t n, int64_t d) {
   const TensorDesc attn{dt, {s, b, n * d}}, sm{DType::kFloat32, {b, n, s, 8}};

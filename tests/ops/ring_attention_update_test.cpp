@@ -173,6 +173,69 @@ TEST_P(RauDevice, MatchesReference) {
   expect_close(dev_sum, ref.softmax_sum.values, 1e-6, "softmax_sum");
 }
 
+// Documented in-place use: the outputs replace prev_* exactly. Each (row, head) item reads its inputs before it
+// writes the same bytes, so the result must equal an out-of-place run bit for bit. Partial overlaps, and outputs
+// over cur_*, are refused before anything is written.
+TEST(RauInPlace, OutputsOverPrevMatchOutOfPlaceBitwise) {
+  const Context& ctx = test_context();
+  for (const RauCase& c : {RauCase{"SBH", "", DType::kBFloat16, 113, 3, 5, 64, {}},
+                           RauCase{"TND", "", DType::kFloat32, 120, 3, 4, 64, {50, 1, 69}}}) {
+    SCOPED_TRACE(case_name(c));
+    const Generated g = generate(c, optest::case_seed(case_name(c)));
+    const bool tnd = c.layout == "TND";
+    const RingAttentionUpdateAttrs attrs{c.layout, c.softmax_layout};
+    const RingAttentionUpdatePlan plan =
+        plan_ring_attention_update(ctx,
+                                   {g.prev_out.desc, g.prev_max.desc, g.prev_sum.desc, g.cur_out.desc, g.cur_max.desc,
+                                    g.cur_sum.desc, tnd ? std::optional<TensorDesc>(g.qlen.desc) : std::nullopt},
+                                   attrs);
+    DeviceTensor prev[] = {optest::to_device(ctx, g.prev_out), optest::to_device(ctx, g.prev_max),
+                           optest::to_device(ctx, g.prev_sum)};
+    DeviceTensor cur[] = {optest::to_device(ctx, g.cur_out), optest::to_device(ctx, g.cur_max),
+                          optest::to_device(ctx, g.cur_sum)};
+    DeviceTensor qlen = tnd ? optest::to_device(ctx, g.qlen) : DeviceTensor();
+    const std::optional<TensorView> qv = tnd ? std::optional<TensorView>(qlen.view()) : std::nullopt;
+    DeviceTensor ws = allocate(ctx, {DType::kUInt8, {static_cast<int64_t>(plan.workspace_size)}});
+    Guarded out(ctx, plan.attn_out), mx(ctx, plan.softmax_max), sm(ctx, plan.softmax_sum);
+    run_ring_attention_update(ctx, plan,
+                              {prev[0].view(), prev[1].view(), prev[2].view(), cur[0].view(), cur[1].view(),
+                               cur[2].view(), qv, out.view, mx.view, sm.view},
+                              ws.buffer());
+    std::vector<std::string> problems;
+    const tools::HostData expected[] = {out.read(ctx, problems, "attn_out"), mx.read(ctx, problems, "softmax_max"),
+                                        sm.read(ctx, problems, "softmax_sum")};
+    for (const std::string& p : problems) ADD_FAILURE() << p;
+
+    // Refused: attn_out over cur_attn_out, and attn_out overlapping prev_attn_out by all but one row.
+    optest::expect_error(
+        [&] {
+          run_ring_attention_update(ctx, plan,
+                                    {prev[0].view(), prev[1].view(), prev[2].view(), cur[0].view(), cur[1].view(),
+                                     cur[2].view(), qv, cur[0].view(), mx.view, sm.view},
+                                    ws.buffer());
+        },
+        Status::kParamInvalid, {"attn_out", "cur_attn_out", "overlap"});
+    const std::size_t row = static_cast<std::size_t>(c.d) * dtype_size(c.dtype);
+    DeviceTensor pool = allocate(ctx, {DType::kUInt8, {static_cast<int64_t>(g.prev_out.bytes.size() + row)}});
+    upload(ctx, TensorView{pool.buffer(), 0, g.prev_out.desc, {}}, g.prev_out.bytes.data(), g.prev_out.bytes.size());
+    optest::expect_error(
+        [&] {
+          run_ring_attention_update(
+              ctx, plan,
+              {TensorView{pool.buffer(), 0, g.prev_out.desc, {}}, prev[1].view(), prev[2].view(), cur[0].view(),
+               cur[1].view(), cur[2].view(), qv, TensorView{pool.buffer(), row, g.prev_out.desc, {}}, mx.view, sm.view},
+              ws.buffer());
+        },
+        Status::kParamInvalid, {"attn_out", "prev_attn_out", "overlap"});
+
+    run_ring_attention_update(ctx, plan,
+                              {prev[0].view(), prev[1].view(), prev[2].view(), cur[0].view(), cur[1].view(),
+                               cur[2].view(), qv, prev[0].view(), prev[1].view(), prev[2].view()},
+                              ws.buffer());
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(optest::from_device(ctx, prev[i]), expected[i].bytes) << "output " << i;
+  }
+}
+
 std::vector<RauCase> device_cases() {
   std::vector<RauCase> cases;
   for (DType dt : {DType::kFloat32, DType::kFloat16, DType::kBFloat16}) {
