@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cannon/error.hpp"
 #include "tools/common/host_data.hpp"
 #include "tools/common/npy.hpp"
 
@@ -69,7 +70,7 @@ TEST(ToolsNpy, Bf16TravelsAsUint16AndNeedsADeclaredDtype) {
   HostData data = encode_values(DType::kBFloat16, {2}, {0.1, -3.0});
   NpyArray array = to_npy(data);
   EXPECT_EQ(array.descr, "<u2");
-  EXPECT_THROW(from_npy(array, std::nullopt, "query.npy"), std::runtime_error);
+  EXPECT_THROW(from_npy(array, std::nullopt, "query.npy"), Error);
   EXPECT_EQ(npy_values(array, DType::kBFloat16, "x"), decode_values(data));
   // float32 values declared bf16 are rounded to bf16 (as a golden producer without bf16 support writes them).
   HostData rounded = from_npy(NpyArray{"<f4", {2}, floats({0.1f, -3.0f})}, DType::kBFloat16, "x");
@@ -82,7 +83,7 @@ TEST(ToolsNpy, RejectsWhatItCannotRead) {
     try {
       parse_npy(file, "bad.npy");
       ADD_FAILURE() << "accepted, expected an error mentioning " << needle;
-    } catch (const std::runtime_error& e) {
+    } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
     }
   };

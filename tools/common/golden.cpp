@@ -6,66 +6,63 @@
 #include "tools/common/golden_dir.hpp"
 
 #include <nlohmann/json.hpp>
-#include <stdexcept>
+
+#include "cannon/error.hpp"
 
 namespace cannon::tools {
+
+const char* const kFaGoldenOutputs[3] = {"attention_out", "softmax_max", "softmax_sum"};
+
 namespace {
 
 using nlohmann::json;
 
 constexpr const char* kOptionalInputs[] = {"pse", "atten_mask", "drop_mask"};
-constexpr const char* kOutputs[] = {"attention_out", "softmax_max", "softmax_sum"};
 
 [[noreturn]] void fail(const std::string& where, const std::string& message) {
-  throw std::runtime_error(where + ": " + message);
+  throw Error(Status::kParamInvalid, where + ": " + message);
 }
 
 FlashAttentionScoreAttrs parse_attrs(const json& j, const std::string& where) {
-  if (!j.is_object()) fail(where, "\"attrs\" must be an object");
   FlashAttentionScoreAttrs a;
   if (!j.contains("head_num") || !j.contains("input_layout")) fail(where, "attrs need head_num and input_layout");
-  auto ints = [](const json& v) { return v.is_null() ? std::vector<int64_t>{} : v.get<std::vector<int64_t>>(); };
   for (const auto& [key, v] : j.items()) {
-    try {
-      if (key == "head_num")
-        a.head_num = v.get<int64_t>();
-      else if (key == "input_layout")
-        a.input_layout = v.get<std::string>();
-      else if (key == "scale" || key == "scale_value")
-        a.scale = v.get<double>();
-      else if (key == "keep_prob")
-        a.keep_prob = v.get<double>();
-      else if (key == "seed")
-        a.seed = v.get<int64_t>();
-      else if (key == "offset")
-        a.offset = v.get<int64_t>();
-      else if (key == "pre_tokens" || key == "pre_tockens")
-        a.pre_tokens = v.get<int64_t>();
-      else if (key == "next_tokens" || key == "next_tockens")
-        a.next_tokens = v.get<int64_t>();
-      else if (key == "inner_precise")
-        a.inner_precise = v.get<int64_t>();
-      else if (key == "sparse_mode")
-        a.sparse_mode = v.get<int64_t>();
-      else if (key == "pse_type")
-        a.pse_type = v.get<int64_t>();
-      else if (key == "prefix")
-        a.prefix = ints(v);
-      else if (key == "actual_seq_qlen")
-        a.actual_seq_qlen = ints(v);
-      else if (key == "actual_seq_kvlen")
-        a.actual_seq_kvlen = ints(v);
-      else if (key == "q_start_idx")
-        a.q_start_idx = ints(v);
-      else if (key == "kv_start_idx")
-        a.kv_start_idx = ints(v);
-      else if (key == "softmax_layout")
-        a.softmax_layout = v.is_null() ? "" : v.get<std::string>();
-      else if (key != "gen_mask_parallel" && key != "sync")
-        fail(where, "unknown attribute \"" + key + "\"");
-    } catch (const json::exception& e) {
-      fail(where, "attribute \"" + key + "\": " + e.what());
-    }
+    if (key == "head_num")
+      a.head_num = attr_int(v, key, where);
+    else if (key == "input_layout")
+      a.input_layout = attr_string(v, key, where, false);
+    else if (key == "scale" || key == "scale_value")
+      a.scale = attr_float(v, key, where);
+    else if (key == "keep_prob")
+      a.keep_prob = attr_float(v, key, where);
+    else if (key == "seed")
+      a.seed = attr_int(v, key, where);
+    else if (key == "offset")
+      a.offset = attr_int(v, key, where);
+    else if (key == "pre_tokens" || key == "pre_tockens")
+      a.pre_tokens = attr_int(v, key, where);
+    else if (key == "next_tokens" || key == "next_tockens")
+      a.next_tokens = attr_int(v, key, where);
+    else if (key == "inner_precise")
+      a.inner_precise = attr_int(v, key, where);
+    else if (key == "sparse_mode")
+      a.sparse_mode = attr_int(v, key, where);
+    else if (key == "pse_type")
+      a.pse_type = attr_int(v, key, where);
+    else if (key == "prefix")
+      a.prefix = attr_ints(v, key, where);
+    else if (key == "actual_seq_qlen")
+      a.actual_seq_qlen = attr_ints(v, key, where);
+    else if (key == "actual_seq_kvlen")
+      a.actual_seq_kvlen = attr_ints(v, key, where);
+    else if (key == "q_start_idx")
+      a.q_start_idx = attr_ints(v, key, where);
+    else if (key == "kv_start_idx")
+      a.kv_start_idx = attr_ints(v, key, where);
+    else if (key == "softmax_layout")
+      a.softmax_layout = attr_string(v, key, where, true);
+    else if (key != "gen_mask_parallel" && key != "sync")
+      fail(where, "unknown attribute \"" + key + "\"");
   }
   return a;
 }
@@ -92,11 +89,13 @@ json attrs_json(const FlashAttentionScoreAttrs& a) {
 
 }  // namespace
 
-GoldenCase load_golden(const std::string& dir) {
-  const GoldenDir d = open_golden_dir(dir, "flash_attention_score");
+GoldenCase load_golden(const std::string& dir) { return load_golden(golden_files_on_disk(dir)); }
+
+GoldenCase load_golden(const GoldenFiles& files) {
+  const GoldenDir d = open_golden_dir(files, "flash_attention_score");
   GoldenCase g;
-  g.dir = dir;
-  g.fa.attrs = parse_attrs(d.j.value("attrs", json::object()), d.json_path);
+  g.dir = files.root;
+  g.fa.attrs = parse_attrs(d.attrs(), d.json_path);
   g.fa.inputs.query = d.input("query");
   g.fa.inputs.key = d.input("key");
   g.fa.inputs.value = d.input("value");
@@ -105,7 +104,7 @@ GoldenCase load_golden(const std::string& dir) {
     if (d.has(kOptionalInputs[i])) *optional[i] = d.input(kOptionalInputs[i]);
   }
   // Expected outputs may be stored wider than the op's dtype; uint16 raw bits take the query's 16-bit dtype.
-  g.expected = d.expected(kOutputs, g.fa.inputs.query.desc.dtype);
+  g.expected = d.expected(kFaGoldenOutputs, g.fa.inputs.query.desc.dtype, g.expected_arrays);
   return g;
 }
 
@@ -116,7 +115,7 @@ void write_golden(const std::string& dir, const FaCase& fa, const FaDeviceOutput
   for (std::size_t i = 0; i < std::size(kOptionalInputs); ++i) {
     if (*optional[i]) inputs.push_back({kOptionalInputs[i], **optional[i]});
   }
-  write_golden_dir(dir, "flash_attention_score", inputs, kOutputs,
+  write_golden_dir(dir, "flash_attention_score", inputs, kFaGoldenOutputs,
                    {outputs.attention_out, outputs.softmax_max, outputs.softmax_sum}, attrs_json(fa.attrs), problem);
 }
 

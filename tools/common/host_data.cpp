@@ -3,10 +3,12 @@
 // library uses, so a value rounded here is exactly the value the kernels load.
 #include "tools/common/host_data.hpp"
 
+#include <algorithm>
 #include <cstring>
-#include <stdexcept>
 #include <string>
 
+#include "cannon/error.hpp"
+#include "host/runtime/checked.hpp"
 #include "host/runtime/convert.hpp"
 
 namespace cannon::tools {
@@ -85,11 +87,19 @@ std::optional<DType> native_dtype(const std::string& descr) {
 
 }  // namespace
 
+void check_descs(std::initializer_list<std::pair<const char*, const TensorDesc*>> descs) {
+  for (const auto& [name, desc] : descs) {
+    // A negative dim is the operator's to reject (negative cases describe them on purpose).
+    const bool negative = desc && std::any_of(desc->shape.begin(), desc->shape.end(), [](int64_t d) { return d < 0; });
+    if (desc && !negative) checked_bytes(desc->shape, dtype_size(desc->dtype), name);
+  }
+}
+
 HostData encode_values(DType dtype, const std::vector<int64_t>& shape, const std::vector<double>& values) {
   HostData data{TensorDesc{dtype, shape}, {}};
-  if (static_cast<int64_t>(values.size()) != data.desc.numel()) {
-    throw std::invalid_argument("encode_values: " + std::to_string(values.size()) + " values for " +
-                                data.desc.to_string());
+  if (static_cast<int64_t>(values.size()) != checked_numel(shape, "encode_values")) {
+    throw Error(Status::kInnerError,
+                "encode_values: " + std::to_string(values.size()) + " values for " + data.desc.to_string());
   }
   std::size_t item = dtype_size(dtype);
   data.bytes.resize(values.size() * item);
@@ -113,8 +123,9 @@ HostData from_npy(const NpyArray& array, std::optional<DType> declared, std::str
   std::optional<DType> native = native_dtype(array.descr);
   if (!declared) {
     if (!native) {
-      throw std::runtime_error(std::string(what) + ": npy type " + array.descr +
-                               " needs a dtype in case.json \"dtypes\" (e.g. \"bf16\" for uint16 raw bits)");
+      throw Error(Status::kParamInvalid,
+                  std::string(what) + ": npy type " + array.descr +
+                      " needs a dtype in case.json \"dtypes\" (e.g. \"bf16\" for uint16 raw bits)");
     }
     return HostData{TensorDesc{*native, array.shape}, array.data};
   }
@@ -124,8 +135,8 @@ HostData from_npy(const NpyArray& array, std::optional<DType> declared, std::str
   if (array.descr == "<f4" && is_floating(*declared)) {
     return encode_values(*declared, array.shape, npy_values(array, std::nullopt, what));
   }
-  throw std::runtime_error(std::string(what) + ": npy type " + array.descr + " cannot hold the declared dtype " +
-                           dtype_name(*declared));
+  throw Error(Status::kParamInvalid, std::string(what) + ": npy type " + array.descr +
+                                         " cannot hold the declared dtype " + dtype_name(*declared));
 }
 
 NpyArray to_npy(const HostData& data) { return NpyArray{npy_descr(data.desc.dtype), data.desc.shape, data.bytes}; }
@@ -138,13 +149,14 @@ std::vector<double> npy_values(const NpyArray& array, std::optional<DType> raw16
     return values;
   } else if (array.descr == "<u2" || array.descr == "<i2") {
     if (!raw16) {
-      throw std::runtime_error(std::string(what) + ": uint16 data needs \"bf16\" or \"fp16\" in case.json \"dtypes\"");
+      throw Error(Status::kParamInvalid,
+                  std::string(what) + ": uint16 data needs \"bf16\" or \"fp16\" in case.json \"dtypes\"");
     }
     dtype = *raw16;
   } else if (auto native = native_dtype(array.descr)) {
     dtype = *native;
   } else {
-    throw std::runtime_error(std::string(what) + ": npy type " + array.descr + " is not numeric");
+    throw Error(Status::kParamInvalid, std::string(what) + ": npy type " + array.descr + " is not numeric");
   }
   return decode_values(HostData{TensorDesc{dtype, array.shape}, array.data});
 }

@@ -4,9 +4,11 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "cannon/tensor.hpp"
@@ -26,6 +28,11 @@ struct NamedInput {
   HostData data;
 };
 
+// Each described tensor's byte size must fit in 64 bits (null descs and negative dims are skipped), else
+// Error(kParamInvalid) naming it: problem strings can name any int64, and a wrapped size would describe a small tensor
+// for a huge problem.
+void check_descs(std::initializer_list<std::pair<const char*, const TensorDesc*>> descs);
+
 // Stores `values` in `dtype` (round to nearest even for fp16/bf16/fp32; integers and bools truncate).
 HostData encode_values(DType dtype, const std::vector<int64_t>& shape, const std::vector<double>& values);
 // The exact values of the stored elements.
@@ -34,7 +41,7 @@ reference::HostTensor to_host_tensor(const HostData& data);
 
 // Converts an .npy array into HostData of `declared` dtype when given (e.g. "bf16" for "<u2" raw bits,
 // from case.json's "dtypes"), else of the array's own type. float32 data declared fp16/bf16 is rounded;
-// other mismatches, and "<f8" or "<u2" without a declared dtype, throw std::runtime_error naming `what`.
+// other mismatches, and "<f8" or "<u2" without a declared dtype, throw Error(kParamInvalid) naming `what`.
 HostData from_npy(const NpyArray& array, std::optional<DType> declared, std::string_view what);
 NpyArray to_npy(const HostData& data);
 

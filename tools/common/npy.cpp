@@ -6,9 +6,9 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
-#include <stdexcept>
 
 #include "cannon/error.hpp"
+#include "host/runtime/checked.hpp"
 
 namespace cannon::tools {
 namespace {
@@ -25,8 +25,9 @@ struct NpyType {
 constexpr NpyType kTypes[] = {{"<f4", 4}, {"<f2", 2}, {"<f8", 8}, {"|u1", 1}, {"|b1", 1},
                               {"<i4", 4}, {"<i8", 8}, {"<u2", 2}, {"<i2", 2}};
 
+// Every rejection is Error(kParamInvalid) naming the file: a corrupt golden is invalid input, not a failed run.
 [[noreturn]] void fail(std::string_view what, const std::string& message) {
-  throw std::runtime_error(std::string(what) + ": " + message);
+  throw Error(Status::kParamInvalid, std::string(what) + ": " + message);
 }
 
 // The text after `'key':` with leading spaces removed, or fails when the key is missing.
@@ -66,7 +67,9 @@ std::vector<int64_t> parse_shape(std::string_view header, std::string_view what)
     std::size_t digits = 0;
     int64_t dim = 0;
     while (digits < body.size() && body[digits] >= '0' && body[digits] <= '9') {
-      dim = dim * 10 + (body[digits] - '0');
+      if (__builtin_mul_overflow(dim, 10, &dim) || __builtin_add_overflow(dim, body[digits] - '0', &dim)) {
+        fail(what, "npy 'shape' dimension " + std::to_string(shape.size()) + " does not fit in int64");
+      }
       ++digits;
     }
     // numpy 1.x on Windows wrote "3L"; accept the suffix.
@@ -93,11 +96,7 @@ uint32_t read_le(const std::vector<uint8_t>& bytes, std::size_t at, std::size_t 
 
 }  // namespace
 
-int64_t NpyArray::numel() const {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
-}
+int64_t NpyArray::numel() const { return checked_numel(shape, "npy array"); }
 
 std::size_t npy_item_size(std::string_view descr, std::string_view what) {
   for (const auto& t : kTypes) {
@@ -129,7 +128,9 @@ NpyArray parse_npy(const std::vector<uint8_t>& file, std::string_view what) {
   if (order.substr(0, 5) != "False") fail(what, "npy 'fortran_order' is neither True nor False");
   array.shape = parse_shape(header, what);
 
-  std::size_t payload = static_cast<std::size_t>(array.numel()) * item;
+  // Checked: a header claiming 2^51 x 2^13 elements must not wrap to a payload size that matches the file.
+  const uint64_t payload =
+      checked_bytes(array.shape, item, std::string(what) + ": npy 'shape' " + shape_text(array.shape));
   std::size_t data_start = header_start + header_len;
   if (file.size() - data_start != payload) {
     fail(what, "npy payload holds " + std::to_string(file.size() - data_start) + " bytes, shape " +
@@ -141,8 +142,8 @@ NpyArray parse_npy(const std::vector<uint8_t>& file, std::string_view what) {
 
 std::vector<uint8_t> serialize_npy(const NpyArray& array) {
   std::size_t item = npy_item_size(array.descr, "serialize_npy");
-  if (array.data.size() != static_cast<std::size_t>(array.numel()) * item) {
-    throw std::invalid_argument("serialize_npy: data size does not match shape " + shape_text(array.shape));
+  if (array.data.size() != checked_bytes(array.shape, item, "serialize_npy")) {
+    fail("serialize_npy", "data size does not match shape " + shape_text(array.shape));
   }
   std::string header =
       "{'descr': '" + array.descr + "', 'fortran_order': False, 'shape': " + shape_text(array.shape) + ", }";
@@ -162,7 +163,7 @@ std::vector<uint8_t> serialize_npy(const NpyArray& array) {
 
 NpyArray read_npy(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot open");
+  if (!in) fail(path, "cannot open");
   std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   return parse_npy(bytes, path);
 }
@@ -171,7 +172,7 @@ void write_npy(const std::string& path, const NpyArray& array) {
   std::vector<uint8_t> bytes = serialize_npy(array);
   std::ofstream out(path, std::ios::binary);
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  if (!out) throw std::runtime_error(path + ": cannot write");
+  if (!out) throw Error(Status::kRuntimeError, path + ": cannot write");
 }
 
 std::string npy_descr(DType dtype) {

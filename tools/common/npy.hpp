@@ -19,14 +19,15 @@ struct NpyArray {
   std::vector<int64_t> shape;
   std::vector<uint8_t> data;
 
-  int64_t numel() const;
+  int64_t numel() const;  // checked: Error(kParamInvalid) if the product overflows
 };
 
-// Item size of a supported type string; throws std::runtime_error naming `what` for any other.
+// Every reader error is cannon::Error(kParamInvalid) whose message starts with `what` (usually the path).
+// Item size of a supported type string; throws naming `what` for any other.
 std::size_t npy_item_size(std::string_view descr, std::string_view what);
 
-// Parses a whole .npy file image. Throws std::runtime_error naming `what` (usually the path) when the magic,
-// the header, the type (big-endian, Fortran order, unsupported descr) or the payload size is wrong.
+// Parses a whole .npy file image. Throws naming `what` when the magic, the header, the type (big-endian,
+// Fortran order, unsupported descr), a shape whose byte size overflows 64 bits or the payload size is wrong.
 NpyArray parse_npy(const std::vector<uint8_t>& file, std::string_view what);
 // The .npy image of `array`: version 1.0 when the header fits, else 2.0; header padded to 64 bytes.
 std::vector<uint8_t> serialize_npy(const NpyArray& array);

@@ -6,37 +6,36 @@
 
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <stdexcept>
+
+#include "cannon/error.hpp"
 
 namespace cannon::tools {
+
+const char* const kRauGoldenOutputs[3] = {"attn_out", "softmax_max", "softmax_sum"};
+const char* const kNsaGoldenOutputs[3] = {"attention_out", "softmax_max", "softmax_sum"};
+
 namespace {
 
 using nlohmann::json;
 
-constexpr const char* kRauOutputs[] = {"attn_out", "softmax_max", "softmax_sum"};
-constexpr const char* kNsaOutputs[] = {"attention_out", "softmax_max", "softmax_sum"};
-
 [[noreturn]] void fail(const std::string& where, const std::string& message) {
-  throw std::runtime_error(where + ": " + message);
+  throw Error(Status::kParamInvalid, where + ": " + message);
 }
 
 }  // namespace
 
-RauGolden load_rau_golden(const std::string& dir) {
-  GoldenDir d = open_golden_dir(dir, "ring_attention_update");
+RauGolden load_rau_golden(const std::string& dir) { return load_rau_golden(golden_files_on_disk(dir)); }
+
+RauGolden load_rau_golden(const GoldenFiles& files) {
+  GoldenDir d = open_golden_dir(files, "ring_attention_update");
   RauGolden g;
-  const json attrs = d.j.value("attrs", json::object());  // items() must not iterate a temporary
-  for (const auto& [key, v] : attrs.items()) {
-    try {
-      if (key == "layout" || key == "input_layout")
-        g.c.attrs.input_layout = v.get<std::string>();
-      else if (key == "softmax_layout" || key == "input_softmax_layout")
-        g.c.attrs.softmax_layout = v.is_null() ? "" : v.get<std::string>();
-      else
-        fail(d.json_path, "unknown attribute \"" + key + "\"");
-    } catch (const json::exception& e) {
-      fail(d.json_path, "attribute \"" + key + "\": " + e.what());
-    }
+  for (const auto& [key, v] : d.attrs().items()) {
+    if (key == "layout" || key == "input_layout")
+      g.c.attrs.input_layout = attr_string(v, key, d.json_path, false);
+    else if (key == "softmax_layout" || key == "input_softmax_layout")
+      g.c.attrs.softmax_layout = attr_string(v, key, d.json_path, true);
+    else
+      fail(d.json_path, "unknown attribute \"" + key + "\"");
   }
   g.c.prev_out = d.input("prev_attn_out");
   g.c.prev_max = d.input("prev_softmax_max");
@@ -45,54 +44,51 @@ RauGolden load_rau_golden(const std::string& dir) {
   g.c.cur_max = d.input("cur_softmax_max");
   g.c.cur_sum = d.input("cur_softmax_sum");
   if (d.has("actual_seq_qlen")) g.c.actual_seq_qlen = d.input("actual_seq_qlen");
-  g.expected = d.expected(kRauOutputs, g.c.prev_out.desc.dtype);
+  g.expected = d.expected(kRauGoldenOutputs, g.c.prev_out.desc.dtype, g.expected_arrays);
   return g;
 }
 
-NsaGolden load_nsa_golden(const std::string& dir) {
-  GoldenDir d = open_golden_dir(dir, "nsa_select_attention");
+NsaGolden load_nsa_golden(const std::string& dir) { return load_nsa_golden(golden_files_on_disk(dir)); }
+
+NsaGolden load_nsa_golden(const GoldenFiles& files) {
+  GoldenDir d = open_golden_dir(files, "nsa_select_attention");
   NsaGolden g;
   NsaSelectedAttentionAttrs& a = g.c.attrs;
-  json attrs = d.j.value("attrs", json::object());
+  const json& attrs = d.attrs();
   if (!attrs.contains("head_num")) fail(d.json_path, "attrs need head_num");
-  auto ints = [](const json& v) { return v.is_null() ? std::vector<int64_t>{} : v.get<std::vector<int64_t>>(); };
   for (const auto& [key, v] : attrs.items()) {
-    try {
-      if (key == "scale_value" || key == "scale")
-        a.scale_value = v.get<double>();
-      else if (key == "head_num")
-        a.head_num = v.get<int64_t>();
-      else if (key == "input_layout" || key == "layout")
-        a.input_layout = v.get<std::string>();
-      else if (key == "sparse_mode")
-        a.sparse_mode = v.get<int64_t>();
-      else if (key == "select_block_size")
-        a.select_block_size = v.get<int64_t>();
-      else if (key == "select_block_count")
-        a.select_block_count = v.get<int64_t>();
-      else if (key == "actual_seq_qlen")
-        a.actual_seq_qlen = ints(v);
-      else if (key == "actual_seq_kvlen")
-        a.actual_seq_kvlen = ints(v);
-      else
-        fail(d.json_path, "unknown attribute \"" + key + "\"");
-    } catch (const json::exception& e) {
-      fail(d.json_path, "attribute \"" + key + "\": " + e.what());
-    }
+    if (key == "scale_value" || key == "scale")
+      a.scale_value = attr_float(v, key, d.json_path);
+    else if (key == "head_num")
+      a.head_num = attr_int(v, key, d.json_path);
+    else if (key == "input_layout" || key == "layout")
+      a.input_layout = attr_string(v, key, d.json_path, false);
+    else if (key == "sparse_mode")
+      a.sparse_mode = attr_int(v, key, d.json_path);
+    else if (key == "select_block_size")
+      a.select_block_size = attr_int(v, key, d.json_path);
+    else if (key == "select_block_count")
+      a.select_block_count = attr_int(v, key, d.json_path);
+    else if (key == "actual_seq_qlen")
+      a.actual_seq_qlen = attr_ints(v, key, d.json_path);
+    else if (key == "actual_seq_kvlen")
+      a.actual_seq_kvlen = attr_ints(v, key, d.json_path);
+    else
+      fail(d.json_path, "unknown attribute \"" + key + "\"");
   }
   g.c.query = d.input("query");
   g.c.key = d.input("key");
   g.c.value = d.input("value");
   g.c.topk_indices = d.input("topk_indices");
   if (d.has("atten_mask")) g.c.atten_mask = d.input("atten_mask");
-  g.expected = d.expected(kNsaOutputs, g.c.query.desc.dtype);
+  g.expected = d.expected(kNsaGoldenOutputs, g.c.query.desc.dtype, g.expected_arrays);
   return g;
 }
 
 void write_rau_golden(const std::string& dir, const RauCase& c, const std::vector<HostData>& outputs,
                       const std::string& problem) {
   json attrs{{"layout", c.attrs.input_layout}, {"softmax_layout", c.attrs.softmax_layout}};
-  write_golden_dir(dir, "ring_attention_update", c.named_inputs(), kRauOutputs, outputs, attrs, problem);
+  write_golden_dir(dir, "ring_attention_update", c.named_inputs(), kRauGoldenOutputs, outputs, attrs, problem);
 }
 
 void write_nsa_golden(const std::string& dir, const NsaCase& c, const std::vector<HostData>& outputs,
@@ -106,7 +102,7 @@ void write_nsa_golden(const std::string& dir, const NsaCase& c, const std::vecto
              {"select_block_count", a.select_block_count},
              {"actual_seq_qlen", a.actual_seq_qlen},
              {"actual_seq_kvlen", a.actual_seq_kvlen}};
-  write_golden_dir(dir, "nsa_select_attention", c.named_inputs(), kNsaOutputs, outputs, attrs, problem);
+  write_golden_dir(dir, "nsa_select_attention", c.named_inputs(), kNsaGoldenOutputs, outputs, attrs, problem);
 }
 
 }  // namespace cannon::tools

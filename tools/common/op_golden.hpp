@@ -20,16 +20,25 @@ namespace cannon::tools {
 
 struct RauGolden {
   RauCase c;
-  FaValues expected;  // attention_out holds attn_out
+  FaValues expected;                           // attention_out holds attn_out
+  std::vector<ExpectedArray> expected_arrays;  // check_expected them against the plan's outputs
 };
 struct NsaGolden {
   NsaCase c;
   FaValues expected;
+  std::vector<ExpectedArray> expected_arrays;
 };
 
-// Throw std::runtime_error naming the file and the problem; unknown attributes are errors.
+// The expected/ names of each operator's outputs, in the order of the device runs' outputs.
+extern const char* const kRauGoldenOutputs[3];
+extern const char* const kNsaGoldenOutputs[3];
+
+// Throw Error(kParamInvalid) naming the file and the problem; unknown attributes, and attribute values of the
+// wrong JSON type or out of range, are errors.
 RauGolden load_rau_golden(const std::string& dir);
+RauGolden load_rau_golden(const GoldenFiles& files);
 NsaGolden load_nsa_golden(const std::string& dir);
+NsaGolden load_nsa_golden(const GoldenFiles& files);
 
 // `outputs` in the device run's order (attn_out/attention_out, softmax_max, softmax_sum).
 void write_rau_golden(const std::string& dir, const RauCase& c, const std::vector<HostData>& outputs,

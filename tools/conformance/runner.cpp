@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <new>
 
 #include "cannon/error.hpp"
 #include "host/runtime/philox.hpp"
@@ -198,12 +199,14 @@ Outcome run_mode(const Context& ctx, const CaseInput& input, const RunOptions& o
     return runner_detail::run_nsa(ctx, input, options, dump_dir, metrics);
   FaCase fa;
   std::optional<FaValues> expected;
+  std::vector<ExpectedArray> expected_arrays;
   if (input.problem) {
     fa = describe_case(*input.problem);
   } else {
     GoldenCase golden = load_golden(input.golden_dir);
     fa = std::move(golden.fa);
     expected = std::move(golden.expected);
+    expected_arrays = std::move(golden.expected_arrays);
   }
   std::optional<FaDeviceRun> run;
   try {
@@ -212,6 +215,8 @@ Outcome run_mode(const Context& ctx, const CaseInput& input, const RunOptions& o
     return rejected(e, input.expect_invalid);
   }
   if (input.expect_invalid) return {CaseStatus::kFailed, "the operator accepted a case marked '!' (must be rejected)"};
+  check_expected(expected_arrays, kFaGoldenOutputs,
+                 {run->plan().attention_out, run->plan().softmax_max, run->plan().softmax_sum});
   metrics["flops"] = run->plan().flops;
   metrics["workspace_bytes"] = run->plan().workspace_size;
   if (input.problem) generate_inputs(fa, input.seed);
@@ -290,8 +295,14 @@ CaseResult run_case(const Context& ctx, const CaseInput& input, const RunOptions
     result.status = outcome.status;
     result.message = outcome.message;
   } catch (const Error& e) {
-    result.status = e.status() == Status::kUnimplemented ? CaseStatus::kUnimplemented : CaseStatus::kFailed;
-    result.message = fmt::format("{}: {}", status_name(e.status()), e.what());
+    // Rejections outside the operator's plan (a corrupt golden directory, a problem too large for the tools, an
+    // input value the run checks) are INVALID_ARGUMENTS too; only the operator's own count for a '!' case.
+    Outcome outcome = rejected(e, false);
+    result.status = outcome.status;
+    result.message = outcome.message;
+  } catch (const std::bad_alloc&) {
+    result.status = CaseStatus::kFailed;
+    result.message = "out of host memory (std::bad_alloc): the case's host tensors or reference do not fit";
   } catch (const std::exception& e) {
     result.status = CaseStatus::kFailed;
     result.message = e.what();

@@ -152,12 +152,14 @@ Outcome run_rau(const Context& ctx, const CaseInput& input, const RunOptions& op
                 json& metrics) {
   RauCase c;
   std::optional<FaValues> expected;
+  std::vector<ExpectedArray> expected_arrays;
   if (input.rau) {
     c = describe_case(*input.rau);
   } else {
     RauGolden g = load_rau_golden(input.golden_dir);
     c = std::move(g.c);
     expected = std::move(g.expected);
+    expected_arrays = std::move(g.expected_arrays);
   }
   // Inputs are generated after planning, so a rejected case never allocates.
   std::optional<RingAttentionUpdatePlan> plan;
@@ -167,6 +169,7 @@ Outcome run_rau(const Context& ctx, const CaseInput& input, const RunOptions& op
     return rejected(e, input.expect_invalid);
   }
   metrics["bytes"] = plan->bytes;
+  check_expected(expected_arrays, kRauGoldenOutputs, {plan->attn_out, plan->softmax_max, plan->softmax_sum});
   if (input.rau) generate_inputs(c, input.seed);
   Dump dump = [&](const std::vector<HostData>& outs) {
     if (!dump_dir.empty()) write_rau_golden(dump_dir, c, outs, input.name);
@@ -182,12 +185,14 @@ Outcome run_nsa(const Context& ctx, const CaseInput& input, const RunOptions& op
                 json& metrics) {
   NsaCase c;
   std::optional<FaValues> expected;
+  std::vector<ExpectedArray> expected_arrays;
   if (input.nsa) {
     c = describe_case(*input.nsa);
   } else {
     NsaGolden g = load_nsa_golden(input.golden_dir);
     c = std::move(g.c);
     expected = std::move(g.expected);
+    expected_arrays = std::move(g.expected_arrays);
   }
   std::optional<NsaSelectedAttentionPlan> plan;
   try {
@@ -196,6 +201,7 @@ Outcome run_nsa(const Context& ctx, const CaseInput& input, const RunOptions& op
     return rejected(e, input.expect_invalid);
   }
   metrics["flops"] = plan->flops;
+  check_expected(expected_arrays, kNsaGoldenOutputs, {plan->attention_out, plan->softmax_max, plan->softmax_sum});
   if (input.nsa) generate_inputs(c, input.seed);
   Dump dump = [&](const std::vector<HostData>& outs) {
     if (!dump_dir.empty()) write_nsa_golden(dump_dir, c, outs, input.name);
