@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cannon/error.hpp"
 #include "tests/unit/tools_test_util.hpp"
 #include "tools/common/fa_case.hpp"
 #include "tools/common/fa_mask.hpp"
@@ -80,7 +81,7 @@ TEST(ToolsMask, RejectsBadMaskAttributes) {
     try {
       parse_fa_problem(text);
       ADD_FAILURE() << text << " was accepted";
-    } catch (const std::invalid_argument& e) {
+    } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
     }
   };

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "cannon/error.hpp"
 #include "tools/common/fa_case.hpp"
 #include "tools/common/problem.hpp"
 
@@ -91,7 +92,7 @@ TEST(ToolsProblem, RejectsTyposWithTheirName) {
     try {
       parse_fa_problem(text);
       ADD_FAILURE() << text << " was accepted";
-    } catch (const std::invalid_argument& e) {
+    } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
     }
   };

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <random>
 
+#include "host/runtime/checked.hpp"
 #include "tools/common/fa_dropout.hpp"
 
 namespace cannon::tools {
@@ -38,7 +39,7 @@ int64_t tokens(const std::vector<int64_t>& cumulative) {
 int64_t longest(const std::vector<int64_t>& cumulative) {
   int64_t prev = 0, most = 0;
   for (int64_t end : cumulative) {
-    most = std::max(most, end - prev);
+    if (end > prev) most = std::max(most, end - prev);  // prev >= 0: no overflow
     prev = std::max(prev, end);
   }
   return most;
@@ -48,8 +49,8 @@ int64_t longest(const std::vector<int64_t>& cumulative) {
 
 std::vector<int64_t> fa_tensor_shape(const std::string& layout, int64_t batch, int64_t seq, int64_t heads,
                                      int64_t dim) {
-  if (layout == "BSH") return {batch, seq, heads * dim};
-  if (layout == "SBH") return {seq, batch, heads * dim};
+  if (layout == "BSH") return {batch, seq, checked_mul(heads, dim, "H = N·D")};
+  if (layout == "SBH") return {seq, batch, checked_mul(heads, dim, "H = N·D")};
   if (layout == "BNSD") return {batch, heads, seq, dim};
   if (layout == "TND") return {seq, heads, dim};
   return {batch, seq, heads, dim};
@@ -122,6 +123,12 @@ FaCase describe_case(const FaProblem& p) {
   c.inputs.query.desc = TensorDesc{p.dtype, fa_tensor_shape(p.layout, batch, seq_q, p.n1, p.dk)};
   c.inputs.key.desc = TensorDesc{p.dtype, fa_tensor_shape(p.layout, batch, seq_kv, p.n2, p.dk)};
   c.inputs.value.desc = TensorDesc{p.dtype, fa_tensor_shape(p.layout, batch, seq_kv, p.n2, p.dv)};
+  check_descs({{"query", &c.inputs.query.desc},
+               {"key", &c.inputs.key.desc},
+               {"value", &c.inputs.value.desc},
+               {"atten_mask", c.inputs.atten_mask ? &c.inputs.atten_mask->desc : nullptr},
+               {"pse", c.inputs.pse ? &c.inputs.pse->desc : nullptr},
+               {"drop_mask", c.inputs.drop_mask ? &c.inputs.drop_mask->desc : nullptr}});
   return c;
 }
 

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "host/runtime/checked.hpp"
+
 namespace cannon::tools {
 namespace {
 
@@ -21,7 +23,7 @@ std::vector<int64_t> batch_lengths(const std::vector<int64_t>& cumulative) {
   std::vector<int64_t> lens;
   int64_t prev = 0;
   for (int64_t end : cumulative) {
-    lens.push_back(std::max<int64_t>(end - prev, 0));
+    lens.push_back(end > prev ? end - prev : 0);  // prev >= 0, so end - prev cannot overflow
     prev = std::max(prev, end);
   }
   return lens;
@@ -31,10 +33,13 @@ int64_t FaDims::max_s1() const { return tnd ? longest(q_lens) : s1; }
 int64_t FaDims::max_s2() const { return tnd ? longest(kv_lens) : s2; }
 
 int64_t FaDims::score_numel() const {
-  if (!tnd) return b * n1 * s1 * s2;
+  constexpr const char* kWhat = "B·N1·S1·S2 (the attention scores)";
+  if (!tnd) return checked_mul(checked_mul(checked_mul(b, n1, kWhat), s1, kWhat), s2, kWhat);
   int64_t total = 0;
-  for (std::size_t i = 0; i < q_lens.size() && i < kv_lens.size(); ++i) total += q_lens[i] * kv_lens[i];
-  return n1 * total;
+  for (std::size_t i = 0; i < q_lens.size() && i < kv_lens.size(); ++i) {
+    total = checked_add(total, checked_mul(q_lens[i], kv_lens[i], kWhat), kWhat);
+  }
+  return checked_mul(n1, total, kWhat);
 }
 
 bool pse_is_slopes(const std::string& kind) { return kind == "slopes_bn" || kind == "slopes_n"; }
@@ -49,8 +54,8 @@ std::vector<int64_t> pse_shape(const std::string& kind, const FaDims& d) {
   if (d.tnd && kind == "bnss") return {d.score_numel()};
   if (d.tnd && kind == "bn1s") {
     int64_t total = 0;
-    for (int64_t len : d.kv_lens) total += len;
-    return {d.n1 * total};
+    for (int64_t len : d.kv_lens) total = checked_add(total, len, "pse: N1·sum(S2)");
+    return {checked_mul(d.n1, total, "pse: N1·sum(S2)")};
   }
   if (kind == "bn1s") return {d.b, d.n1, 1, s2};
   if (kind == "1n1s") return {1, d.n1, 1, s2};

@@ -22,7 +22,8 @@ struct FaDims {
 
   int64_t max_s1() const;
   int64_t max_s2() const;
-  // Elements of the score tensor: B·N1·S1·S2, or N1·Σ S1_b·S2_b in TND (drop_mask's numels).
+  // Elements of the score tensor: B·N1·S1·S2, or N1·Σ S1_b·S2_b in TND (drop_mask's numels); Error(kParamInvalid)
+  // when it overflows int64.
   int64_t score_numel() const;
 };
 

@@ -7,6 +7,8 @@
 #include <numeric>
 #include <random>
 
+#include "host/runtime/checked.hpp"
+
 namespace cannon::tools {
 namespace {
 
@@ -98,13 +100,15 @@ RauCase describe_case(const RauProblem& p) {
     stat_shape = {t, p.n, p.lanes};
     if (p.seq_tensor) c.actual_seq_qlen = HostData{TensorDesc{p.seq_dt, {static_cast<int64_t>(c.cum_seq.size())}}, {}};
   } else {
-    out_shape = {p.s, p.b, p.n * p.d};
-    cur_shape = {p.s, p.b, p.n * cur_d};
+    out_shape = {p.s, p.b, checked_mul(p.n, p.d, "H = N·D")};
+    cur_shape = {p.s, p.b, checked_mul(p.n, cur_d, "cur_attn_out: H = N·D")};
     stat_shape = {p.b, p.n, p.s, p.lanes};
   }
   c.prev_out.desc = TensorDesc{p.dtype, out_shape};
   c.cur_out.desc = TensorDesc{p.cur_dt.value_or(p.dtype), cur_shape};
   for (HostData* h : {&c.prev_max, &c.prev_sum, &c.cur_max, &c.cur_sum}) h->desc = TensorDesc{p.stat_dt, stat_shape};
+  check_descs(
+      {{"prev_attn_out", &c.prev_out.desc}, {"cur_attn_out", &c.cur_out.desc}, {"softmax_max", &c.prev_max.desc}});
   return c;
 }
 
@@ -188,6 +192,11 @@ NsaCase describe_case(const NsaProblem& p) {
   if (mask == "comp") c.atten_mask = HostData{TensorDesc{DType::kUInt8, {2048, 2048}}, {}};
   if (mask == "ss")
     c.atten_mask = HostData{TensorDesc{DType::kUInt8, {std::max<int64_t>(t1, 0), std::max<int64_t>(t2, 0)}}, {}};
+  check_descs({{"query", &c.query.desc},
+               {"key", &c.key.desc},
+               {"value", &c.value.desc},
+               {"topk_indices", &c.topk_indices.desc},
+               {"atten_mask", c.atten_mask ? &c.atten_mask->desc : nullptr}});
   return c;
 }
 

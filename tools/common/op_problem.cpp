@@ -50,22 +50,25 @@ std::string one_of(std::string_view v, std::initializer_list<const char*> kinds,
   fail(text, fmt::format("unknown {} '{}' (known: {})", key, v, known));
 }
 
-std::vector<int64_t> uniform_ends(int64_t b, int64_t s, bool leading_zero) {
-  std::vector<int64_t> ends;
-  if (leading_zero) ends.push_back(0);
-  for (int64_t i = 1; i <= b; ++i) ends.push_back(i * s);
-  return ends;
+// Like "fa:": a negative seed would print as a uint64 the parser cannot read back.
+uint64_t parse_seed(std::string_view v, std::string_view text) {
+  const int64_t seed = parse_int(v, "seed", text);
+  if (seed < 0) fail(text, "'seed' must be >= 0");
+  return static_cast<uint64_t>(seed);
 }
 
 }  // namespace
 
-std::vector<int64_t> RauProblem::cum_seq() const { return seqq.empty() ? uniform_ends(b, s, true) : seqq; }
+std::vector<int64_t> RauProblem::cum_seq() const { return seqq.empty() ? uniform_cumulative(b, s, true) : seqq; }
 
 bool RauProblem::operator==(const RauProblem& o) const { return to_string(*this) == to_string(o); }
 
-double NsaProblem::effective_scale() const { return scale ? *scale : 1.0 / std::sqrt(static_cast<double>(dk)); }
-std::vector<int64_t> NsaProblem::cum_seq_q() const { return seqq.empty() ? uniform_ends(b, s1, false) : seqq; }
-std::vector<int64_t> NsaProblem::cum_seq_kv() const { return seqkv.empty() ? uniform_ends(b, s2, false) : seqkv; }
+double NsaProblem::effective_scale() const {
+  if (scale) return *scale;
+  return dk >= 1 ? 1.0 / std::sqrt(static_cast<double>(dk)) : 1.0;  // Dk < 1: the operator names the head dim
+}
+std::vector<int64_t> NsaProblem::cum_seq_q() const { return seqq.empty() ? uniform_cumulative(b, s1, false) : seqq; }
+std::vector<int64_t> NsaProblem::cum_seq_kv() const { return seqkv.empty() ? uniform_cumulative(b, s2, false) : seqkv; }
 bool NsaProblem::operator==(const NsaProblem& o) const { return to_string(*this) == to_string(o); }
 
 RauProblem parse_rau_problem(std::string_view text) {
@@ -104,7 +107,7 @@ RauProblem parse_rau_problem(std::string_view text) {
     else if (key == "lanes")
       p.lanes = parse_int(v, key, text);
     else if (key == "seed")
-      p.seed = static_cast<uint64_t>(parse_int(v, key, text));
+      p.seed = parse_seed(v, text);
     else
       fail(text, fmt::format("unknown attribute '{}' (known: layout dt softmax_layout seqq invalid invalid_frac seq "
                              "seq_dt cur_dt cur_d stat_dt lanes seed)",
@@ -166,7 +169,7 @@ NsaProblem parse_nsa_problem(std::string_view text) {
     else if (key == "idx")
       p.idx = one_of(val, {"random", "repeat", "sorted", "diag", "oob"}, key, text);
     else if (key == "seed")
-      p.seed = static_cast<uint64_t>(parse_int(val, key, text));
+      p.seed = parse_seed(val, text);
     else
       fail(text, fmt::format("unknown attribute '{}' (known: dt scale head_num layout seqq seqkv causal sparse mask "
                              "idx seed)",

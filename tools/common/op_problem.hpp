@@ -42,14 +42,14 @@ struct RauProblem {
   std::optional<uint64_t> seed;
 
   bool tnd() const { return layout == "TND"; }
-  // actual_seq_qlen as passed to the op (explicit, or 0, s, 2s, ..., b·s).
+  // actual_seq_qlen as passed to the op (explicit, or 0, s, 2s, ..., b·s; uniform_cumulative's limits).
   std::vector<int64_t> cum_seq() const;
   bool operator==(const RauProblem& other) const;
 };
 
 // nsa:n1=16n2=4dk=192dv=128bs=64count=16:dt=bf16:seqq=70,200:seqkv=1024,3072:causal=1:idx=repeat
 // Dimensions: b, n1= (or n), n2= (or g = n1/n2), s1= s2= (or s), dk dv (or d), bs, count. Attributes:
-//   dt=fp32|fp16|bf16   scale=<double> (default 1/sqrt(dk))   head_num=<int> (default n1)   layout=TND
+//   dt=fp32|fp16|bf16   scale=<double> (default 1/sqrt(dk), 1 if dk < 1)   head_num=<int> (default n1)   layout=TND
 //   seqq=... seqkv=...  cumulative ends without a leading 0 (default: b batches of s1 / s2)
 //   causal=0|1          atten_mask present with sparse_mode 2 (left-up causal inside the selection)
 //   sparse=<int>        sparse_mode override (default 2 with causal=1, else 0)
@@ -80,7 +80,7 @@ struct NsaProblem {
   bool operator==(const NsaProblem& other) const;
 };
 
-// Parse "rau:..." / "nsa:..." (prefix required). Throw std::invalid_argument quoting the text and the key.
+// Parse "rau:..." / "nsa:..." (prefix required). Throw Error(kParamInvalid) quoting the text and the key.
 RauProblem parse_rau_problem(std::string_view text);
 NsaProblem parse_nsa_problem(std::string_view text);
 

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <map>
 
+#include "cannon/error.hpp"
+#include "host/runtime/checked.hpp"
 #include "tools/common/problem_attrs.hpp"
 
 namespace cannon::tools {
@@ -49,21 +51,27 @@ void apply_dims(const std::map<std::string, int64_t>& v, FaProblem& p, std::stri
 
 }  // namespace
 
-double FaProblem::effective_scale() const { return scale ? *scale : 1.0 / std::sqrt(static_cast<double>(dk)); }
+double FaProblem::effective_scale() const {
+  if (scale) return *scale;
+  return dk >= 1 ? 1.0 / std::sqrt(static_cast<double>(dk)) : 1.0;
+}
 
-std::vector<int64_t> FaProblem::cum_seq_q() const {
-  if (!seqq.empty()) return seqq;
-  std::vector<int64_t> ends(std::max<int64_t>(b, 0));
-  for (std::size_t i = 0; i < ends.size(); ++i) ends[i] = static_cast<int64_t>(i + 1) * s1;
+std::vector<int64_t> uniform_cumulative(int64_t b, int64_t len, bool leading_zero) {
+  if (b > kMaxGeneratedBatches) {
+    throw Error(Status::kParamInvalid,
+                fmt::format("b={}: a TND problem without seqq= lists one cumulative length per batch, and the tools "
+                            "generate at most {} (give fewer batches, or seqq=/seqkv=)",
+                            b, kMaxGeneratedBatches));
+  }
+  std::vector<int64_t> ends;
+  if (leading_zero) ends.push_back(0);
+  for (int64_t i = 1; i <= b; ++i) ends.push_back(checked_mul(i, len, "TND cumulative sequence length"));
   return ends;
 }
 
-std::vector<int64_t> FaProblem::cum_seq_kv() const {
-  if (!seqkv.empty()) return seqkv;
-  std::vector<int64_t> ends(std::max<int64_t>(b, 0));
-  for (std::size_t i = 0; i < ends.size(); ++i) ends[i] = static_cast<int64_t>(i + 1) * s2;
-  return ends;
-}
+std::vector<int64_t> FaProblem::cum_seq_q() const { return seqq.empty() ? uniform_cumulative(b, s1, false) : seqq; }
+
+std::vector<int64_t> FaProblem::cum_seq_kv() const { return seqkv.empty() ? uniform_cumulative(b, s2, false) : seqkv; }
 
 bool FaProblem::operator==(const FaProblem& o) const {
   return b == o.b && n1 == o.n1 && n2 == o.n2 && s1 == o.s1 && s2 == o.s2 && dk == o.dk && dv == o.dv &&

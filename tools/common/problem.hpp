@@ -18,7 +18,7 @@ namespace cannon::tools {
 //   b  batch              n, n1  query heads N1     g  N1/N2 (GQA ratio)      n2  kv heads N2 directly
 //   s  S1 = S2            s1, s2 query / kv length  d  Dk = Dv                dk, dv  head dims
 // Attributes (later segments, key=value):
-//   layout=BSH|SBH|BSND|BNSD|TND   dt=fp32|fp16|bf16   scale=<double> (default 1/sqrt(Dk))
+//   layout=BSH|SBH|BSND|BNSD|TND   dt=fp32|fp16|bf16   scale=<double> (default 1/sqrt(Dk), 1 if Dk < 1)
 //   seqq=2,5,9 seqkv=3,3,10        TND cumulative ends (default: b batches of s1 / s2; seqkv defaults
 //                                  to seqq when only seqq is given)
 //   softmax_layout=TND|            head_num=<int> (overrides N1 in the attrs, for negative tests)
@@ -70,20 +70,31 @@ struct FaProblem {
 
   static constexpr int64_t kTokensDefault = 2147483647;
 
+  // scale, else 1/sqrt(Dk); 1 when Dk < 1, so the operator reports the head dim rather than an infinite scale.
   double effective_scale() const;
   bool tnd() const { return layout == "TND"; }
-  // TND cumulative ends as passed to the op (explicit, or b batches of s1 / s2).
+  // TND cumulative ends as passed to the op (explicit, or b batches of s1 / s2). Generated lists hold at most
+  // kMaxGeneratedBatches entries and ends that fit in int64, else Error(kParamInvalid).
   std::vector<int64_t> cum_seq_q() const;
   std::vector<int64_t> cum_seq_kv() const;
   bool operator==(const FaProblem& other) const;
 };
+
+// The most batches whose cumulative lengths the tools generate for a TND problem without seqq= (8 MiB of ends):
+// far beyond any conformance or benchmark case, and small enough that a mistyped b cannot exhaust host memory
+// before the operator has seen the problem.
+constexpr int64_t kMaxGeneratedBatches = int64_t{1} << 20;
+
+// Cumulative ends of `b` batches of `len`, with a leading 0 when asked; Error(kParamInvalid) above
+// kMaxGeneratedBatches batches or when b·len overflows int64.
+std::vector<int64_t> uniform_cumulative(int64_t b, int64_t len, bool leading_zero);
 
 // The mask a sparse mode is meant to be given: the compressed 2048x2048 triu(1) ("comp") for modes 2, 3, 4,
 // 7 and 8, the compressed 3072x2048 ("comp6") for mode 6, [B,1,S1,S2] ("b1ss", so the prefix pattern can
 // differ per batch) for mode 5, and [S1,S2] ("ss") for modes 0, 1 and anything else.
 std::string natural_mask(int64_t sparse);
 
-// Parses "fa:..." (the operator prefix is required). Throws std::invalid_argument with a message that
+// Parses "fa:..." (the operator prefix is required). Throws Error(kParamInvalid) with a message that
 // quotes the text and names the offending key. Reserved attributes of later releases (sink) are rejected
 // as not supported yet.
 FaProblem parse_fa_problem(std::string_view text);

@@ -10,18 +10,32 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <cstdlib>
-#include <stdexcept>
+
+#include "cannon/error.hpp"
 
 namespace cannon::tools::problem_detail {
 
 void fail(std::string_view text, const std::string& message) {
-  throw std::invalid_argument(fmt::format("problem '{}': {}", text, message));
+  // Control bytes are escaped: a NUL would cut the message short, a newline would split a result line.
+  std::string printable;
+  for (unsigned char c : fmt::format("problem '{}': {}", text, message)) {
+    if (c < 0x20 || c == 0x7f) {
+      printable += fmt::format("\\x{:02x}", c);
+    } else {
+      printable += static_cast<char>(c);
+    }
+  }
+  throw Error(Status::kParamInvalid, printable);
 }
 
 int64_t parse_int(std::string_view value, std::string_view key, std::string_view text) {
   int64_t v = 0;
   auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  if (ec == std::errc::result_out_of_range) {
+    fail(text, fmt::format("'{}' = {} is out of range (an int64, at most {})", key, value, INT64_MAX));
+  }
   if (ec != std::errc() || end != value.data() + value.size()) {
     fail(text, fmt::format("'{}' needs an integer, got '{}'", key, value));
   }
@@ -43,7 +57,7 @@ double parse_double(std::string_view value, std::string_view key, std::string_vi
   std::string s(value);
   char* end = nullptr;
   double x = std::strtod(s.c_str(), &end);
-  if (s.empty() || *end != '\0') fail(text, fmt::format("'{}' needs a number, got '{}'", key, value));
+  if (s.empty() || end != s.c_str() + s.size()) fail(text, fmt::format("'{}' needs a number, got '{}'", key, value));
   return x;
 }
 

@@ -13,7 +13,7 @@
 
 namespace cannon::tools::problem_detail {
 
-// Throws std::invalid_argument("problem '<text>': <message>").
+// Throws Error(kParamInvalid, "problem '<text>': <message>").
 [[noreturn]] void fail(std::string_view text, const std::string& message);
 int64_t parse_int(std::string_view value, std::string_view key, std::string_view text);
 std::vector<int64_t> parse_list(std::string_view value, std::string_view key, std::string_view text);
