@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdlib>
 #include <string>
 
@@ -55,7 +56,10 @@ std::map<std::string, long> parse_tune(const std::string& raw) {
     bool key_ok = !key.empty();
     for (char c : key) key_ok = key_ok && (std::isupper(static_cast<unsigned char>(c)) || std::isdigit(c) || c == '_');
     char* stop = nullptr;
+    errno = 0;
     long value = val.empty() ? 0 : std::strtol(val.c_str(), &stop, 10);
+    // strtol saturates out-of-range text at LONG_MIN/LONG_MAX; a silently clamped value is still wrong.
+    if (!val.empty() && errno == ERANGE) fail(Status::kParamInvalid, "CANNON_TUNE: {}={} is out of range", key, val);
     if (!key_ok || val.empty() || *stop != '\0') {
       fail(Status::kParamInvalid,
            "CANNON_TUNE: bad entry '{}' (expected NAME=INTEGER[,NAME=INTEGER...], NAME upper case)", item);

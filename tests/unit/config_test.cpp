@@ -57,6 +57,9 @@ TEST(Config, RejectsMalformedValues) {
   EXPECT_EQ(parse_status({{"CANNON_TUNE", "block_m=8"}}), Status::kParamInvalid);
   EXPECT_EQ(parse_status({{"CANNON_TUNE", "TILE=4"}}), Status::kParamInvalid);  // no operator knows TILE
   EXPECT_EQ(parse_status({{"CANNON_TUNE", "RAU_ROWS=4,BLOCK_M=32"}}), Status::kSuccess);
+  // strtol saturates at LONG_MAX: an out-of-range value must not reach the kernels' checks as a clamped one.
+  EXPECT_EQ(parse_status({{"CANNON_TUNE", "RAU_ROWS=99999999999999999999"}}), Status::kParamInvalid);
+  EXPECT_EQ(parse_status({{"CANNON_TUNE", "BLOCK_M=-99999999999999999999"}}), Status::kParamInvalid);
 }
 
 TEST(Config, ErrorNamesTheVariable) {
