@@ -100,14 +100,15 @@ RauProblem validate_ring_attention_update(const RingAttentionUpdateDescs& d, con
   require_same(d.prev_softmax_sum, d.prev_softmax_max, "prev_softmax_sum", "prev_softmax_max");
   require_same(d.cur_softmax_max, d.prev_softmax_max, "cur_softmax_max", "prev_softmax_max");
   require_same(d.cur_softmax_sum, d.prev_softmax_max, "cur_softmax_sum", "prev_softmax_max");
+  // Before the layout rules, which divide by the head count (N = 0 would divide by zero).
+  require_nonempty(d.prev_attn_out, "prev_attn_out");
+  require_nonempty(d.prev_softmax_max, "prev_softmax_max");
   if (p.tnd) {
     validate_tnd(d, attrs, p);
   } else {
     // Ascend's SBH tiling never reads actual_seq_qlen; cannon ignores it there too.
     validate_sbh(d.prev_attn_out, d.prev_softmax_max, p);
   }
-  require_nonempty(d.prev_attn_out, "prev_attn_out");
-  require_nonempty(d.prev_softmax_max, "prev_softmax_max");
   if (strict) validate_a2_limits(p);
   return p;
 }

@@ -145,7 +145,7 @@ std::vector<double> npy_values(const NpyArray& array, std::optional<DType> raw16
   DType dtype;
   if (array.descr == "<f8") {
     std::vector<double> values(array.data.size() / 8);
-    std::memcpy(values.data(), array.data.data(), values.size() * 8);
+    if (!values.empty()) std::memcpy(values.data(), array.data.data(), values.size() * 8);  // empty: data() may be null
     return values;
   } else if (array.descr == "<u2" || array.descr == "<i2") {
     if (!raw16) {
