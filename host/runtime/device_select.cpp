@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 
 #include "host/runtime/check.hpp"
 
@@ -16,6 +17,18 @@ std::string lower(std::string s) {
 
 bool all_digits(const std::string& s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
+// A decimal index, or SIZE_MAX when it does not fit (no device has that index, and std::stoul's own
+// out_of_range message would name stoul instead of the variable).
+std::size_t parse_index(const std::string& digits) {
+  std::size_t v = 0;
+  for (char c : digits) {
+    if (__builtin_mul_overflow(v, std::size_t{10}, &v) || __builtin_add_overflow(v, std::size_t(c - '0'), &v)) {
+      return SIZE_MAX;
+    }
+  }
+  return v;
 }
 
 [[noreturn]] void no_match(const std::vector<DeviceEntry>& entries, std::string_view source, const std::string& spec,
@@ -59,16 +72,16 @@ DeviceChoice select_device(const std::vector<DeviceEntry>& entries, const std::s
     return {0, "CANNON_DEVICE unset and no CPU device: first device"};
   }
   if (all_digits(spec)) {
-    std::size_t idx = std::stoul(spec);
+    const std::size_t idx = parse_index(spec);
     if (idx >= entries.size()) no_match(entries, source, raw_spec, "device index out of range");
     return {idx, fmt::format("{}={}: device index", source, raw_spec)};
   }
   auto colon = spec.find(':');
   if (colon != std::string::npos && all_digits(spec.substr(0, colon)) && all_digits(spec.substr(colon + 1))) {
-    int p = std::stoi(spec.substr(0, colon));
-    int d = std::stoi(spec.substr(colon + 1));
+    const std::size_t p = parse_index(spec.substr(0, colon));
+    const std::size_t d = parse_index(spec.substr(colon + 1));
     for (std::size_t i = 0; i < entries.size(); ++i) {
-      if (entries[i].platform == p && entries[i].device == d) {
+      if (static_cast<std::size_t>(entries[i].platform) == p && static_cast<std::size_t>(entries[i].device) == d) {
         return {i, fmt::format("{}={}: platform {} device {}", source, raw_spec, p, d)};
       }
     }

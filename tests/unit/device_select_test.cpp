@@ -37,7 +37,9 @@ TEST(DeviceSelect, IndexPlatformDeviceKindAndName) {
 }
 
 TEST(DeviceSelect, NoMatchListsTheDevices) {
-  for (const char* spec : {"7", "3:0", "tpu", "amd"}) {
+  // Indices too large for any integer type are out of range too (they used to fail inside std::stoul).
+  for (const char* spec :
+       {"7", "3:0", "tpu", "amd", "99999999999999999999999", "1:99999999999999", "18446744073709551616"}) {
     try {
       select_device(devices(), spec);
       FAIL() << spec;
