@@ -37,9 +37,10 @@ TEST(ToolsProblem, ParsesDimensionsAndAttributes) {
 }
 
 TEST(ToolsProblem, CanonicalFormRoundTrips) {
-  for (const char* text : {"fa:b2n8g2s1=113s2=203d=64:layout=BSND:dt=bf16", "fa:n8n2=3s=7dk=192dv=128:dt=fp16",
-                           "fa:n4g4d=128:layout=TND:seqq=2,5,9:seqkv=3,3,10:softmax_layout=TND:seed=7",
-                           "fa:b3s=113:layout=TND:scale=0.1", "fa:s1=5s2=9:head_num=3:layout=XYZ"}) {
+  for (const char* text :
+       {"fa:b2n8g2s1=113s2=203d=64:layout=BSND:dt=bf16", "fa:n8n2=3s=7dk=192dv=128:dt=fp16",
+        "fa:n4g4d=128:layout=TND:seqq=2,5,9:seqkv=3,3,10:softmax_layout=TND:seed=7", "fa:b3s=113:layout=TND:scale=0.1",
+        "fa:s1=5s2=9:head_num=3:layout=XYZ", "fa:b1n0n2=3s=1d=432"}) {  // n1 = 0 (a negative case) must not print as g0
     FaProblem p = parse_fa_problem(text);
     std::string canonical = to_string(p);
     EXPECT_EQ(parse_fa_problem(canonical), p) << text << " -> " << canonical;

@@ -137,7 +137,8 @@ FaProblem parse_fa_problem(std::string_view text) {
 
 std::string to_string(const FaProblem& p) {
   std::string s = fmt::format("fa:b{}n{}", p.b, p.n1);
-  s += (p.n2 > 0 && p.n1 % p.n2 == 0) ? fmt::format("g{}", p.n1 / p.n2) : fmt::format("n2={}", p.n2);
+  // g only when it is a valid ratio (>= 1): "n0n2=3" must not print as "g0", which the parser rejects.
+  s += (p.n1 > 0 && p.n2 > 0 && p.n1 % p.n2 == 0) ? fmt::format("g{}", p.n1 / p.n2) : fmt::format("n2={}", p.n2);
   if (p.seqq.empty()) s += p.s1 == p.s2 ? fmt::format("s={}", p.s1) : fmt::format("s1={}s2={}", p.s1, p.s2);
   s += p.dk == p.dv ? fmt::format("d={}", p.dk) : fmt::format("dk={}dv={}", p.dk, p.dv);
   s += fmt::format(":layout={}:dt={}", p.layout, dtype_name(p.dtype));
