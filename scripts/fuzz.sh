@@ -34,7 +34,7 @@ run() {  # target
     echo "cannon fuzz: $t FAILED (exit $status; log $log, reproducer $work/$t-*)" >&2
     return "$status"
   fi
-  echo "cannon fuzz: $t passed: $(grep -E '^#[0-9]+ +DONE' "$log" | tail -n 1) (new corpus $work/$t)"
+  echo "cannon fuzz: $t passed: $(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1) (new corpus $work/$t)"
 }
 
 failed=0
