@@ -25,7 +25,24 @@ std::string device_string(cl_device_id device, cl_device_info what) {
   return s;
 }
 
+std::string platform_string(cl_platform_id platform, cl_platform_info what) {
+  std::size_t size = 0;
+  CANNON_CL(clGetPlatformInfo(platform, what, 0, nullptr, &size));
+  std::string s(size, '\0');
+  CANNON_CL(clGetPlatformInfo(platform, what, size, s.data(), nullptr));
+  while (!s.empty() && s.back() == '\0') s.pop_back();
+  return s;
+}
+
 }  // namespace
+
+// Mesa's gallivm (llvmpipe) caps loop iterations per invocation at LP_MAX_TGSI_LOOP_ITERATIONS = 65535, one counter
+// for every loop of the kernel; past it each loop exits after one iteration and the kernel ends "successfully".
+void classify_device(DeviceInfo& info) {
+  info.pocl = info.platform_name == "Portable Computing Language" || info.platform_vendor == "The pocl project";
+  const bool mesa = info.platform_vendor.rfind("Mesa", 0) == 0;
+  info.loop_limit = mesa && info.name.rfind("llvmpipe", 0) == 0 ? 65535 : 0;
+}
 
 Context::Impl::~Impl() {
   if (queue) clReleaseCommandQueue(queue);
@@ -35,16 +52,18 @@ Context::Impl::~Impl() {
 DeviceInfo query_device_info(cl_device_id device) {
   DeviceInfo info;
   info.name = device_string(device, CL_DEVICE_NAME);
+  info.version = device_string(device, CL_DEVICE_VERSION);
   auto platform = device_value<cl_platform_id>(device, CL_DEVICE_PLATFORM);
-  std::size_t size = 0;
-  CANNON_CL(clGetPlatformInfo(platform, CL_PLATFORM_NAME, 0, nullptr, &size));
-  info.platform_name.assign(size, '\0');
-  CANNON_CL(clGetPlatformInfo(platform, CL_PLATFORM_NAME, size, info.platform_name.data(), nullptr));
-  while (!info.platform_name.empty() && info.platform_name.back() == '\0') info.platform_name.pop_back();
+  info.platform_name = platform_string(platform, CL_PLATFORM_NAME);
+  info.platform_vendor = platform_string(platform, CL_PLATFORM_VENDOR);
+  info.platform_version = platform_string(platform, CL_PLATFORM_VERSION);
   auto type = device_value<cl_device_type>(device, CL_DEVICE_TYPE);
   info.kind = (type & CL_DEVICE_TYPE_CPU)   ? DeviceKind::kCpu
               : (type & CL_DEVICE_TYPE_GPU) ? DeviceKind::kGpu
                                             : DeviceKind::kOther;
+  classify_device(info);
+  info.local_mem_size = device_value<cl_ulong>(device, CL_DEVICE_LOCAL_MEM_SIZE);
+  info.native_float_width = device_value<cl_uint>(device, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT);
   // CL_DEVICE_MEM_BASE_ADDR_ALIGN is in bits.
   info.base_addr_align = std::max<std::size_t>(device_value<cl_uint>(device, CL_DEVICE_MEM_BASE_ADDR_ALIGN) / 8, 1);
   info.max_work_group_size = device_value<std::size_t>(device, CL_DEVICE_MAX_WORK_GROUP_SIZE);

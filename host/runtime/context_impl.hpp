@@ -25,5 +25,7 @@ struct Context::Impl {
 
 // Reads name, type, alignment and limits of a device.
 DeviceInfo query_device_info(cl_device_id device);
+// Sets the flags derived from the names (pocl, loop_limit); separate so tests can classify made-up devices.
+void classify_device(DeviceInfo& info);
 
 }  // namespace cannon

@@ -44,6 +44,13 @@ void print_details(const cannon::Context& ctx) {
   fmt::print("  cl_khr_fp16        {}\n", extensions.find("cl_khr_fp16") != std::string::npos
                                               ? "yes"
                                               : "no (fp16 is read and written with vload_half/vstore_half)");
+  fmt::print("  kernel shapes      {}\n", info.pocl && info.kind == cannon::DeviceKind::kCpu
+                                              ? "CPU-shaped (PoCL's CPU device)"
+                                              : "generic (docs/devices.md)");
+  if (info.loop_limit != 0) {
+    fmt::print("  loop limit         {} loop iterations per kernel invocation (llvmpipe; docs/devices.md)\n",
+               info.loop_limit);
+  }
   fmt::print("  why                {}\n", ctx.selection_reason());
 }
 
