@@ -2,9 +2,10 @@
 // softmax, rescale) composed per work entry of the host's plan (one batch, one query head, one block of
 // BLOCK_M query rows).
 //   fa_fwd_cpu:     one work-item per entry, register tiles, no barriers; launched with local size 1.
-//   fa_fwd_generic: one work-item per query row, scalar loops; correct on any OpenCL 1.2 device.
+//   fa_fwd_generic: one work-item per query row, 16 head-dim elements per loop step; correct on any OpenCL 1.2
+//                   device, and few enough loop iterations per key for Mesa's llvmpipe (docs/devices.md).
 // Both visit only the S2 tiles the host's scheduler listed for the entry and mask only PARTIAL tiles.
-// Compile-time config (-D): DTYPE, DK, DV, BLOCK_M, BLOCK_N, QK_KEYS, PV_COLS.
+// Compile-time config (-D): DTYPE, DK, DV, BLOCK_M, BLOCK_N, QK_KEYS, PV_COLS, GENERIC_ONLY.
 #include "common/dtype.clh"
 #include "common/round.clh"
 #include "common/problem.clh"
@@ -97,6 +98,9 @@ inline void store_rows(__global DATA_T* out, __global float* smax, __global floa
   }
 }
 
+// GENERIC_ONLY leaves the CPU kernel out of the program: llvmpipe spends tens of seconds translating its
+// unrolled vector tiles even though only the generic kernel is launched there.
+#ifndef GENERIC_ONLY
 __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __global const DATA_T* v,
                          __global DATA_T* out, __global float* smax, __global float* ssum,
                          __global const long* batches, __global const int* work, __global const int* tiles,
@@ -150,6 +154,7 @@ __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __g
   }
   store_rows(out, smax, ssum, h, row0, rows, o_seq, ot, m, l, flags);
 }
+#endif  // GENERIC_ONLY
 
 // Generic variant helpers: one score's pse, and one element's keep flag (1 without dropout).
 inline float pse_score(HeadView h, int i, int j, float qk, float scale, __global const DATA_T* pse,
@@ -173,6 +178,29 @@ inline bool keep_bit(HeadView h, long i, long j, __global const uchar* drop_mask
   return (dropout_keep_bits16(key, ctr + ((ulong)j >> 4), threshold) >> (j & 15)) & 1u;
 }
 
+// dot + a[0..16)·b in the order of a scalar loop (16 chained FMAs per loop step, the same result as one per step).
+inline float dot16_chain(const float* a, float16 b, float dot) {
+  dot = fma(a[0], b.s0, dot);
+  dot = fma(a[1], b.s1, dot);
+  dot = fma(a[2], b.s2, dot);
+  dot = fma(a[3], b.s3, dot);
+  dot = fma(a[4], b.s4, dot);
+  dot = fma(a[5], b.s5, dot);
+  dot = fma(a[6], b.s6, dot);
+  dot = fma(a[7], b.s7, dot);
+  dot = fma(a[8], b.s8, dot);
+  dot = fma(a[9], b.s9, dot);
+  dot = fma(a[10], b.sa, dot);
+  dot = fma(a[11], b.sb, dot);
+  dot = fma(a[12], b.sc, dot);
+  dot = fma(a[13], b.sd, dot);
+  dot = fma(a[14], b.se, dot);
+  return fma(a[15], b.sf, dot);
+}
+
+// The generic variant's head-dim loops step 16 elements at a time: Mesa's llvmpipe ends every loop of a kernel
+// invocation once 65535 back-edges are taken in total, so the per-key cost must be DK/16 + DV/16 steps, not DK + DV.
+// host/ops/kernel_config.cpp fa_generic_loop_steps() counts these loops; keep the two in step.
 __kernel void fa_fwd_generic(__global const DATA_T* q, __global const DATA_T* k, __global const DATA_T* v,
                              __global DATA_T* out, __global float* smax, __global float* ssum,
                              __global const long* batches, __global const int* work, __global const int* tiles,
@@ -192,9 +220,9 @@ __kernel void fa_fwd_generic(__global const DATA_T* q, __global const DATA_T* k,
     write_empty_row(out, smax, ssum, h, i, o_seq);
     return;
   }
-  float qr[DK], o[DV];
-  for (int d = 0; d < DK; ++d) qr[d] = LOAD1(q, h.q + i * q_seq + d);
-  for (int d = 0; d < DV; ++d) o[d] = 0.0f;
+  float qr[DK_PAD], o[DV_PAD];
+  load_row(q, h.q + i * q_seq, DK, qr);
+  for (int d = 0; d < DV_PAD; d += 16) vstore16((float16)0.0f, 0, o + d);
   float m = -INFINITY, l = 0.0f;
   for (int t = 0; t < wk[WK_TILES]; ++t) {
     const int tile = tiles[wk[WK_TILE0] + t];
@@ -204,7 +232,8 @@ __kernel void fa_fwd_generic(__global const DATA_T* q, __global const DATA_T* k,
       // Outside the band rule nothing is computed; a score masked by atten_mask is -FLT_MAX.
       if (partial && !rule_visible(h, (int)i, (int)j)) continue;
       float dot = 0.0f;
-      for (int d = 0; d < DK; ++d) dot = fma(qr[d], LOAD1(k, h.k + j * k_seq + d), dot);
+      for (int d = 0; d + 16 <= DK; d += 16) dot = dot16_chain(qr + d, LOAD16(k, h.k + j * k_seq + d), dot);
+      for (int d = DK / 16 * 16; d < DK; ++d) dot = fma(qr[d], LOAD1(k, h.k + j * k_seq + d), dot);
       float s = pse_score(h, (int)i, (int)j, dot, scale, pse, slopes, pse_mode, pse_map, pse_cols);
       if (partial && (flags & FLAG_MASK_TENSOR) && mask[h.mask + i * mask_row + j]) s = NEG_FLT_MAX;
       const float mn = fmax(m, s);
@@ -215,7 +244,10 @@ __kernel void fa_fwd_generic(__global const DATA_T* q, __global const DATA_T* k,
                                          drop_offset_groups, drop_threshold, drop_numels)
                                     ? p * ((flags & (FLAG_DROP_EXPLICIT | FLAG_DROP_GEN)) ? keep_scale : 1.0f)
                                     : 0.0f);
-      for (int d = 0; d < DV; ++d) o[d] = fma(pr, LOAD1(v, h.v + j * v_seq + d), o[d] * a);
+      for (int d = 0; d + 16 <= DV; d += 16) {
+        vstore16(fma((float16)pr, LOAD16(v, h.v + j * v_seq + d), vload16(0, o + d) * a), 0, o + d);
+      }
+      for (int d = DV / 16 * 16; d < DV; ++d) o[d] = fma(pr, LOAD1(v, h.v + j * v_seq + d), o[d] * a);
       m = mn;
     }
   }
@@ -224,6 +256,7 @@ __kernel void fa_fwd_generic(__global const DATA_T* q, __global const DATA_T* k,
     return;
   }
   const float inv = 1.0f / l;
-  for (int d = 0; d < DV; ++d) STORE1(out, h.o + i * o_seq + d, o[d] * inv);
+  for (int d = 0; d + 16 <= DV; d += 16) STORE16(out, h.o + i * o_seq + d, vload16(0, o + d) * inv);
+  for (int d = DV / 16 * 16; d < DV; ++d) STORE1(out, h.o + i * o_seq + d, o[d] * inv);
   store_stats(smax, ssum, h.stat + i * h.stat_row, m, l);
 }

@@ -3,8 +3,9 @@
 // COUNT blocks of BS keys that topk_indices[t][n2] selects, so the G heads sit in the vector lanes and every
 // gathered key is reused G times. The cost is COUNT·BS keys per entry whatever S2 is: only selected rows are
 // read. Like Ascend's per-core workspace, each work-group owns a slice of the score scratch and loops over
-// entries with a stride of the work-group count; it runs with local size 1 and no barriers.
-// Compile-time config (-D): DTYPE, DK, DV, BS, COUNT, GROUP, QK_KEYS, PV_COLS.
+// entries with a stride of the work-group count; it runs with local size 1 and no barriers. That shape is tuned
+// for PoCL's CPU device; every other device runs nsa_fwd_generic (end of file; docs/devices.md).
+// Compile-time config (-D): DTYPE, DK, DV, BS, COUNT, GROUP, QK_KEYS, PV_COLS, GENERIC_ONLY.
 #include "common/dtype.clh"
 #include "common/round.clh"
 
@@ -85,6 +86,9 @@ inline void nsa_store(__global DATA_T* out, long o_base, long o_head, __global f
   }
 }
 
+// GENERIC_ONLY leaves the CPU kernel out of the program: llvmpipe spends tens of seconds translating its
+// unrolled vector tiles even though only the generic kernel is launched there.
+#ifndef GENERIC_ONLY
 __kernel void nsa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __global const DATA_T* v,
                           __global DATA_T* out, __global float* smax, __global float* ssum,
                           __global const long* batches, __global const int* token_batch,
@@ -145,4 +149,94 @@ __kernel void nsa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __
     nsa_store(out, t * o_seq + (long)n2 * GROUP * o_head, o_head, smax, ssum, t * n2_count * GROUP + n2 * GROUP, ot,
               m, l);
   }
+}
+#endif  // GENERIC_ONLY
+
+// Generic variant: one work-item per (query token t, query head n1), no scratch and no barriers, so it is correct on
+// any OpenCL 1.2 device. The plain softmax needs the max and the sum of all COUNT·BS scores before any P is
+// rounded, so the scores are recomputed in three passes (max, sum, P·V) instead of being stored. Head-dim loops
+// step 16 elements, because Mesa's llvmpipe ends every loop of an invocation after 65535 back-edges in total;
+// host/ops/nsa_selected_attention.cpp nsa_generic_loop_steps() counts these loops.
+// s = scale·(q·k) with the FMAs in d order, as nsa_qk_chunk accumulates them.
+inline float nsa_score(const float* qr, __global const DATA_T* k, long at, float scale) {
+  float dot = 0.0f;
+  for (int d = 0; d + 16 <= DK; d += 16) {
+    const float16 kv = LOAD16(k, at + d);
+    const float16 qv = vload16(0, qr + d);
+    dot = fma(qv.s0, kv.s0, dot);
+    dot = fma(qv.s1, kv.s1, dot);
+    dot = fma(qv.s2, kv.s2, dot);
+    dot = fma(qv.s3, kv.s3, dot);
+    dot = fma(qv.s4, kv.s4, dot);
+    dot = fma(qv.s5, kv.s5, dot);
+    dot = fma(qv.s6, kv.s6, dot);
+    dot = fma(qv.s7, kv.s7, dot);
+    dot = fma(qv.s8, kv.s8, dot);
+    dot = fma(qv.s9, kv.s9, dot);
+    dot = fma(qv.sa, kv.sa, dot);
+    dot = fma(qv.sb, kv.sb, dot);
+    dot = fma(qv.sc, kv.sc, dot);
+    dot = fma(qv.sd, kv.sd, dot);
+    dot = fma(qv.se, kv.se, dot);
+    dot = fma(qv.sf, kv.sf, dot);
+  }
+  for (int d = DK / 16 * 16; d < DK; ++d) dot = fma(qr[d], LOAD1(k, at + d), dot);
+  return dot * scale;
+}
+
+__kernel void nsa_fwd_generic(__global const DATA_T* q, __global const DATA_T* k, __global const DATA_T* v,
+                              __global DATA_T* out, __global float* smax, __global float* ssum,
+                              __global const long* batches, __global const int* token_batch,
+                              __global const int* topk, __global float* scratch, long q_off, long q_seq,
+                              long q_head, long k_off, long k_seq, long k_head, long v_off, long v_seq, long v_head,
+                              long o_off, long o_seq, long o_head, long smax_off, long ssum_off, long topk_off,
+                              long topk_seq, long topk_head, long topk_cnt, int n2_count, long entries, float scale,
+                              int causal) {
+  const long e = get_global_id(0);  // t·N1 + n1
+  if (e >= entries * GROUP) return;
+  const long t = e / (n2_count * GROUP);
+  const int n1 = (int)(e % (n2_count * GROUP));
+  const int n2 = n1 / GROUP;
+  __global const long* bt = batches + (long)token_batch[t] * NB_STRIDE;
+  const long s1 = t - bt[NB_Q_START];
+  const long k_base = k_off + bt[NB_KV_START] * k_seq + n2 * k_head;
+  const long v_base = v_off + bt[NB_KV_START] * v_seq + n2 * v_head;
+  __global const int* sel = topk + topk_off + t * topk_seq + n2 * topk_head;
+  const float masked = NSA_NEG_FLT_MAX * scale;
+  float qr[DK_PAD], o[DV_PAD];
+  load_row(q + q_off, t * q_seq + (long)n1 * q_head, DK, qr);
+
+  // Pass 0: the max over every selected score, masked ones (`masked`) included. Pass 1: the sum in selection
+  // order, before any rounding. Pass 2: O = Σ round(p / l)·v; masked keys whose p is exactly 0 add nothing and are
+  // skipped. One loop nest for the three passes keeps a single copy of nsa_score for llvmpipe's JIT to compile.
+  float m = -INFINITY, l = 0.0f, p_masked = 0.0f;
+  for (int d = 0; d < DV_PAD; d += 16) vstore16((float16)0.0f, 0, o + d);
+  for (int pass = 0; pass < 3; ++pass) {
+    if (pass == 1) p_masked = exp(masked - m);
+    for (int c = 0; c < COUNT; ++c) {
+      const int idx = sel[c * topk_cnt];
+      const int visible = causal ? nsa_visible_keys(idx, s1) : BS;
+      const int keys = pass == 2 && p_masked == 0.0f ? visible : BS;
+      for (int r = 0; r < keys; ++r) {
+        const float s = r < visible ? nsa_score(qr, k, k_base + ((long)idx * BS + r) * k_seq, scale) : masked;
+        if (pass == 0) {
+          m = fmax(m, s);
+        } else if (pass == 1) {
+          l += exp(s - m);
+        } else {
+          const float pr = ROUND_P1(exp(s - m) / l);
+          const long at = v_base + ((long)idx * BS + r) * v_seq;
+          for (int d = 0; d + 16 <= DV; d += 16) {
+            vstore16(fma((float16)pr, LOAD16(v, at + d), vload16(0, o + d)), 0, o + d);
+          }
+          for (int d = DV / 16 * 16; d < DV; ++d) o[d] = fma(pr, LOAD1(v, at + d), o[d]);
+        }
+      }
+    }
+  }
+  const long at = o_off + t * o_seq + (long)n1 * o_head;
+  for (int d = 0; d + 16 <= DV; d += 16) STORE16(out, at + d, vload16(0, o + d));
+  for (int d = DV / 16 * 16; d < DV; ++d) STORE1(out, at + d, o[d]);
+  vstore8((float8)m, 0, smax + smax_off + (t * n2_count * GROUP + n1) * 8);
+  vstore8((float8)l, 0, ssum + ssum_off + (t * n2_count * GROUP + n1) * 8);
 }

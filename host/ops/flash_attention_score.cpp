@@ -11,6 +11,7 @@
 #include "host/runtime/checked.hpp"
 #include "host/runtime/context_impl.hpp"
 #include "host/runtime/kernel_sources.hpp"
+#include "host/runtime/launch_check.hpp"
 #include "host/schedule/tile_plan.hpp"
 
 namespace cannon {
@@ -55,8 +56,12 @@ FlashAttentionScorePlan plan_impl(const DeviceInfo& device, const FlashAttention
   data->descs = descs;
   const FaProblem& p = data->problem;
 
-  data->kernel =
-      choose_kernel_config(device.kind, p.dtype, static_cast<int>(p.dk), static_cast<int>(p.dv), config.tune);
+  data->kernel = choose_kernel_config(device, p.dtype, static_cast<int>(p.dk), static_cast<int>(p.dv), config.tune);
+  if (data->kernel.variant == KernelVariant::kGeneric) {
+    const int64_t max_keys = p.seqs.kv_len.empty() ? 0 : *std::max_element(p.seqs.kv_len.begin(), p.seqs.kv_len.end());
+    check_loop_budget(device, fa_generic_loop_steps(data->kernel, max_keys, p.dropout.mode != DropoutMode::kNone),
+                      "fa_fwd_generic", fmt::format("S2 = {} at DK = {}, DV = {}", max_keys, p.dk, p.dv));
+  }
   // The work and tile lists are sized in closed form and checked against the device before they are built.
   const schedule::TileCounts counts =
       schedule::count_tiles(p.masks, p.seqs.q_len, p.seqs.kv_len, p.n1, data->kernel.block_m, data->kernel.block_n);
@@ -103,6 +108,8 @@ FlashAttentionScorePlan plan_impl(const DeviceInfo& device, const FlashAttention
     data->program = ctx->impl().programs.get(ctx->cl_context_handle(), ctx->cl_device_handle(),
                                              kernels::source("flash_attention_score"), data->kernel.build_options());
     CANNON_CL(clRetainProgram(data->program));
+    check_work_group(data->program, ctx->cl_device_handle(), data->kernel.kernel_name("fa_fwd"),
+                     data->kernel.local_size());
   }
   plan.data_ = std::move(data);
   return plan;

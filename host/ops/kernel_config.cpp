@@ -1,4 +1,5 @@
-// Kernel config defaults per device kind, CANNON_TUNE overrides and -D options.
+// Kernel config defaults per device (platform and properties, never the device type alone), CANNON_TUNE
+// overrides and -D options.
 #include "host/ops/kernel_config.hpp"
 
 #include <algorithm>
@@ -50,17 +51,40 @@ std::string KernelConfig::build_options() const {
   int dt = dtype == DType::kFloat32 ? 0 : dtype == DType::kFloat16 ? 1 : 2;
   return fmt::format(
       "-cl-std=CL1.2 -cl-denorms-are-zero -DDTYPE={} -DDK={} -DDV={} -DBLOCK_M={} -DBLOCK_N={} -DQK_KEYS={} "
-      "-DPV_COLS={}",
-      dt, dk, dv, block_m, block_n, qk_keys, pv_cols);
+      "-DPV_COLS={}{}",
+      dt, dk, dv, block_m, block_n, qk_keys, pv_cols, variant == KernelVariant::kGeneric ? " -DGENERIC_ONLY" : "");
 }
 
-KernelConfig choose_kernel_config(DeviceKind kind, DType dtype, int dk, int dv,
+bool use_cpu_kernels(const DeviceInfo& device) { return device.pocl && device.kind == DeviceKind::kCpu; }
+
+// Generic variant: 32 rows per work-group fits every device's CL_KERNEL_WORK_GROUP_SIZE seen so far (rusticl reports
+// 32 for every kernel); smaller when the device allows less.
+int generic_block_m(const DeviceInfo& device) {
+  int m = 32;
+  while (m > 1 && static_cast<std::size_t>(m) > device.max_work_group_size) m /= 2;
+  return m;
+}
+
+uint64_t fa_generic_loop_steps(const KernelConfig& c, int64_t max_keys, bool dropout) {
+  // Head-dim loops step 16 elements; the tails (D % 16) and the 16-lane partial load run element by element.
+  const uint64_t dk = static_cast<uint64_t>(c.dk / 16 + c.dk % 16);
+  const uint64_t dv = static_cast<uint64_t>(c.dv / 16 + c.dv % 16);
+  // Per key: the key loop, Q·K, P·V; generated dropout runs Philox's round loops (about 30 steps).
+  const uint64_t per_key = 1 + dk + dv + (dropout ? 32 : 0);
+  const uint64_t n = static_cast<uint64_t>(c.block_n);
+  const uint64_t tiles = (static_cast<uint64_t>(std::max<int64_t>(max_keys, 0)) + n - 1) / n;
+  // Loading Q, zeroing O, storing the row (or the invalid line's scalar loop).
+  const uint64_t fixed = static_cast<uint64_t>(c.dk / 16 + 16) + 2 * dv + static_cast<uint64_t>(c.dv);
+  return fixed + tiles * (1 + n * per_key);
+}
+
+KernelConfig choose_kernel_config(const DeviceInfo& device, DType dtype, int dk, int dv,
                                   const std::map<std::string, long>& tune) {
   KernelConfig c;
   c.dtype = dtype;
   c.dk = dk;
   c.dv = dv;
-  if (kind == DeviceKind::kCpu) {
+  if (use_cpu_kernels(device)) {
     c.variant = KernelVariant::kCpu;
     const int d = std::max(dk, dv);
     for (const CpuTiles& t : kCpuTiles) {
@@ -73,7 +97,7 @@ KernelConfig choose_kernel_config(DeviceKind kind, DType dtype, int dk, int dv,
     }
   } else {
     c.variant = KernelVariant::kGeneric;
-    c.block_m = 64;
+    c.block_m = generic_block_m(device);
     c.block_n = 16;
   }
   for (const auto& [key, value] : tune) {
@@ -98,6 +122,12 @@ KernelConfig choose_kernel_config(DeviceKind kind, DType dtype, int dk, int dv,
       require(value == 0 || value == 1, "CANNON_TUNE: MASK_PREPASS={} (expected 0 or 1)", value);
       c.mask_prepass = value == 1;
     }  // other names belong to other operators; Config::parse rejects unknown ones
+  }
+  if (c.variant == KernelVariant::kCpu && device.loop_limit != 0) {
+    fail(Status::kParamInvalid,
+         "CANNON_TUNE: VARIANT=0 (cpu) cannot run on '{}': its loops take far more than the {} iterations per "
+         "invocation after which this OpenCL implementation silently ends every loop (docs/devices.md)",
+         device.name, device.loop_limit);
   }
   if (c.variant == KernelVariant::kCpu) {
     // The CPU variant's tiles live on a PoCL thread stack; past this a CANNON_TUNE choice would overflow it.

@@ -1,9 +1,10 @@
 // The typed kernel config of an attention kernel and its translation to -D build options
-// (CLBlast's parameter database, FlashAttention's static switches). Defaults come from a small table by
-// device kind; CANNON_TUNE overrides any entry by its macro name.
+// (CLBlast's parameter database, FlashAttention's static switches). Defaults come from the device's platform and
+// properties (docs/devices.md); CANNON_TUNE overrides any entry by its macro name.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <string>
 
@@ -29,10 +30,18 @@ struct KernelConfig {
   std::string build_options() const;                // every -D that changes the binary
 };
 
-// Picks defaults for the device kind and head dims, then applies `tune` (CANNON_TUNE): VARIANT (0 = cpu,
+// The CPU-shaped kernels (FA's cpu variant, NSA's cpu kernel, RAU's big tiles) are tuned for PoCL's CPU device
+// only; every other device (rusticl or clover on llvmpipe, any GPU, anything unknown) gets the generic shapes.
+bool use_cpu_kernels(const DeviceInfo& device);
+
+// Picks defaults for the device and head dims, then applies `tune` (CANNON_TUNE): VARIANT (0 = cpu,
 // 1 = generic), BLOCK_M, BLOCK_N, QK_KEYS, PV_COLS, MASK_PREPASS (0/1). Throws Error(kParamInvalid) naming CANNON_TUNE
-// for an unusable value.
-KernelConfig choose_kernel_config(DeviceKind kind, DType dtype, int dk, int dv,
+// for an unusable value, and for the cpu variant on a device with a loop limit (its loops exceed it).
+KernelConfig choose_kernel_config(const DeviceInfo& device, DType dtype, int dk, int dv,
                                   const std::map<std::string, long>& tune);
+
+// Loop back-edges one invocation of fa_fwd_generic takes at most for rows that see up to max_keys keys
+// (every loop of the kernel, as Mesa's llvmpipe counts them).
+uint64_t fa_generic_loop_steps(const KernelConfig& c, int64_t max_keys, bool dropout);
 
 }  // namespace cannon

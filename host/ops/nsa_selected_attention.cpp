@@ -1,7 +1,7 @@
 // NsaSelectedAttention on the host: plan (validate, build the kernel variant, book the workspace) and run
 // (check every view, check every selected block index against its batch, fill the tables, enqueue).
-// The kernel is nsa_fwd_cpu (kernels/nsa_selected_attention.cl): plain OpenCL 1.2 with no barriers, so the
-// same variant is correct on any device; it is shaped for CPUs.
+// The kernel is nsa_fwd_cpu on PoCL's CPU device (shaped for it) and nsa_fwd_generic everywhere else
+// (kernels/nsa_selected_attention.cl, docs/devices.md); CANNON_TUNE=VARIANT=0/1 forces one.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -9,12 +9,14 @@
 
 #include "cannon/config.hpp"
 #include "host/ops/dry_plan.hpp"
+#include "host/ops/kernel_config.hpp"
 #include "host/ops/nsa_selected_attention_problem.hpp"
 #include "host/runtime/check.hpp"
 #include "host/runtime/checked.hpp"
 #include "host/runtime/context_impl.hpp"
 #include "host/runtime/device_limits.hpp"
 #include "host/runtime/kernel_sources.hpp"
+#include "host/runtime/launch_check.hpp"
 #include "host/runtime/sub_buffer.hpp"
 #include "host/runtime/view_check.hpp"
 
@@ -29,6 +31,31 @@ NsaSelectedAttentionPlanData::~NsaSelectedAttentionPlanData() {
 namespace {
 
 int dtype_macro(DType dt) { return dt == DType::kFloat32 ? 0 : dt == DType::kFloat16 ? 1 : 2; }
+
+// The generic kernel's work-group: 32 rows fit every device's CL_KERNEL_WORK_GROUP_SIZE seen so far.
+constexpr std::size_t kGenericLocal = 32;
+
+// nsa_fwd_generic's loop back-edges per work-item: three passes of COUNT·BS scores (16 head-dim elements per
+// step plus the tail), the P·V steps of the last pass, and the row's load and store.
+uint64_t nsa_generic_loop_steps(const NsaProblem& p) {
+  const uint64_t score = static_cast<uint64_t>(p.dk / 16 + p.dk % 16 + 1);
+  const uint64_t pv = static_cast<uint64_t>(p.dv / 16 + p.dv % 16);
+  const uint64_t count = static_cast<uint64_t>(p.block_count), bs = static_cast<uint64_t>(p.block_size);
+  return 3 + count * (3 + bs * (3 * score + pv)) + static_cast<uint64_t>(p.dk / 16 + 16 + 3 * (p.dv / 16 + 1));
+}
+
+bool use_generic(const DeviceInfo& device, const std::map<std::string, long>& tune) {
+  const auto it = tune.find("VARIANT");
+  if (it == tune.end()) return !use_cpu_kernels(device);
+  require(it->second == 0 || it->second == 1, "CANNON_TUNE: VARIANT={} (expected 0 = cpu or 1 = generic)", it->second);
+  if (it->second == 0 && device.loop_limit != 0) {
+    fail(Status::kParamInvalid,
+         "CANNON_TUNE: VARIANT=0 (nsa_fwd_cpu) cannot run on '{}': its loops take far more than the {} iterations "
+         "per invocation after which this OpenCL implementation silently ends every loop (docs/devices.md)",
+         device.name, device.loop_limit);
+  }
+  return it->second == 1;
+}
 
 // Every -D that changes the binary; QK_KEYS and PV_COLS may be overridden through CANNON_TUNE.
 std::string build_options(const NsaProblem& p, const std::map<std::string, long>& tune) {
@@ -89,6 +116,13 @@ NsaSelectedAttentionPlan plan_impl(const DeviceInfo& device, const NsaSelectedAt
   data->descs = descs;
   const NsaProblem& p = data->problem;
   data->build_options = build_options(p, config.tune);
+  data->generic = use_generic(device, config.tune);
+  if (data->generic) data->build_options += " -DGENERIC_ONLY";
+  if (data->generic) {
+    check_loop_budget(
+        device, nsa_generic_loop_steps(p), "nsa_fwd_generic",
+        fmt::format("select_block_count·select_block_size = {} at DK = {}, DV = {}", p.selected(), p.dk, p.dv));
+  }
 
   // Entries all cost count·bs keys, so a few work-groups per compute unit balance; each owns a score slice of
   // count·bs × (G rounded up to 16 lanes) floats, as Ascend gives each core its own workspace.
@@ -116,6 +150,8 @@ NsaSelectedAttentionPlan plan_impl(const DeviceInfo& device, const NsaSelectedAt
     data->program = ctx->impl().programs.get(ctx->cl_context_handle(), ctx->cl_device_handle(),
                                              kernels::source("nsa_selected_attention"), data->build_options);
     CANNON_CL(clRetainProgram(data->program));
+    check_work_group(data->program, ctx->cl_device_handle(), data->generic ? "nsa_fwd_generic" : "nsa_fwd_cpu",
+                     data->generic ? kGenericLocal : 1);
   }
   data->ledger = WorkspaceLedger(device.base_addr_align);
   data->ledger.book("batch_table", static_cast<std::size_t>(p.seqs.batches()) * kNsaBatchStride * sizeof(int64_t));
@@ -198,7 +234,8 @@ void run_nsa_selected_attention(const Context& ctx, const NsaSelectedAttentionPl
                                  token_batch.data(), 0, nullptr, nullptr));
 
   cl_int err = CL_SUCCESS;
-  cl_kernel kernel = clCreateKernel(d.program, "nsa_fwd_cpu", &err);
+  const char* name = d.generic ? "nsa_fwd_generic" : "nsa_fwd_cpu";
+  cl_kernel kernel = clCreateKernel(d.program, name, &err);
   if (err != CL_SUCCESS) throw_cl_error(err, "clCreateKernel", __FILE__, __LINE__);
   struct Release {
     cl_kernel k;
@@ -220,13 +257,16 @@ void run_nsa_selected_attention(const Context& ctx, const NsaSelectedAttentionPl
   arg(p.scale);
   arg(static_cast<cl_int>(p.causal ? 1 : 0));
 
-  const std::size_t global = d.slots, local = 1;
+  // The generic kernel takes one query row (t, n1) per work-item; the CPU kernel loops over entries per slot.
+  const std::size_t rows = static_cast<std::size_t>(p.t1 * p.n1);
+  const std::size_t local = d.generic ? kGenericLocal : 1;
+  const std::size_t global = d.generic ? (rows + local - 1) / local * local : d.slots;
   const Verbosity verbose = Config::global().verbose;
   if (verbose >= Verbosity::kDispatch) {
-    fmt::print(stderr, "cannon: nsa_fwd_cpu {} global={} local={}\n", d.build_options, global, local);
+    fmt::print(stderr, "cannon: {} {} global={} local={}\n", name, d.build_options, global, local);
   }
   const auto start = std::chrono::steady_clock::now();
-  CANNON_CL(clEnqueueNDRangeKernel(queue, kernel, 1, nullptr, &global, &local, 0, nullptr, nullptr));
+  if (global > 0) CANNON_CL(clEnqueueNDRangeKernel(queue, kernel, 1, nullptr, &global, &local, 0, nullptr, nullptr));
   if (verbose >= Verbosity::kProfile) {
     CANNON_CL(clFinish(queue));
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

@@ -40,6 +40,7 @@ struct NsaSelectedAttentionPlanData {
   std::string build_options;
   cl_program program = nullptr;  // retained
   std::size_t slots = 0;         // work-groups, each with its own slice of the score scratch
+  bool generic = false;          // nsa_fwd_generic (one work-item per query row) instead of nsa_fwd_cpu
   WorkspaceLedger ledger;
 
   NsaSelectedAttentionPlanData() = default;

@@ -10,12 +10,14 @@
 
 #include "cannon/config.hpp"
 #include "host/ops/dry_plan.hpp"
+#include "host/ops/kernel_config.hpp"
 #include "host/ops/ring_attention_update_problem.hpp"
 #include "host/runtime/check.hpp"
 #include "host/runtime/checked.hpp"
 #include "host/runtime/context_impl.hpp"
 #include "host/runtime/device_limits.hpp"
 #include "host/runtime/kernel_sources.hpp"
+#include "host/runtime/launch_check.hpp"
 #include "host/runtime/sub_buffer.hpp"
 #include "host/runtime/view_check.hpp"
 
@@ -40,17 +42,19 @@ std::vector<int64_t> read_actual_seq_qlen(const Context& ctx, const RauProblem& 
   return values;
 }
 
-// Launch shape per device kind (CANNON_TUNE=RAU_LOCAL, RAU_ROWS, RAU_HEADS override it). On a CPU each work-item
+// Launch shape per device (CANNON_TUNE=RAU_LOCAL, RAU_ROWS, RAU_HEADS override it). On PoCL's CPU each work-item
 // takes a tile of 8 rows × up to 128 head slots at local size 1: the attn pass then streams whole rows and the
 // state pass reads 8-row runs of each slot's softmax lanes (measured on PoCL, docs/ring_attention_update.md). The
-// tile's weights live in private memory (64 B per item), so tiles are capped at 1024 items. A GPU takes 1×1 tiles
-// in groups of 64. A CANNON_TUNE value outside its range is an error, never clamped; a default (rows or heads per
-// item) gives way to an explicit value of the other so the tile stays within the cap.
+// tile's weights live in private memory (64 B per item), so tiles are capped at 1024 items. Every other device
+// (GPUs, llvmpipe) takes 1×1 tiles in groups of 32 (docs/devices.md). A CANNON_TUNE value outside its range is an
+// error, never clamped; a default (rows or heads per item) gives way to an explicit value of the other so the tile
+// stays within the cap.
 constexpr long kRauMaxTileItems = 1024;
 constexpr long kRauMaxLocal = 1024;
 
-void choose_launch(DeviceKind kind, const std::map<std::string, long>& tune, detail::RingAttentionUpdatePlanData& d) {
-  const bool cpu = kind == DeviceKind::kCpu;
+void choose_launch(const DeviceInfo& device, const std::map<std::string, long>& tune,
+                   detail::RingAttentionUpdatePlanData& d) {
+  const bool cpu = use_cpu_kernels(device);
   auto given = [&](const char* name, long max) -> std::optional<long> {
     const auto it = tune.find(name);
     if (it == tune.end()) return std::nullopt;
@@ -66,7 +70,7 @@ void choose_launch(DeviceKind kind, const std::map<std::string, long>& tune, det
             "weights live in private memory)",
             *rows, *heads, *rows * *heads, kRauMaxTileItems);
   }
-  d.local_size = static_cast<std::size_t>(local.value_or(cpu ? 1 : 64));
+  d.local_size = static_cast<std::size_t>(local.value_or(cpu ? 1 : 32));
   const RauProblem& p = d.problem;
   // Not clamped to the problem's slot count, so one program per (dtype, D, softmax layout) serves every B and N.
   const long heads_per_wi = heads.value_or(std::min<long>(cpu ? 128 : 1, kRauMaxTileItems / rows.value_or(1)));
@@ -76,6 +80,12 @@ void choose_launch(DeviceKind kind, const std::map<std::string, long>& tune, det
   d.build_options =
       fmt::format("-cl-std=CL1.2 -DDTYPE={} -DHEAD_DIM={} -DSM_LAYOUT={} -DROWS_PER_WI={} -DHEADS_PER_WI={}", dt, p.dim,
                   static_cast<int>(p.softmax), d.rows_per_wi, d.heads_per_wi);
+  // Loop steps per work-item (ring_attention_update.cl): both tile passes, 16 elements per attn step plus the tail.
+  const uint64_t items = static_cast<uint64_t>(d.rows_per_wi) * d.heads_per_wi;
+  const uint64_t per_row = static_cast<uint64_t>(p.dim / 16 + (p.dim % 16 ? 32 : 0));
+  check_loop_budget(
+      device, items * (2 + per_row), "ring_attention_update",
+      fmt::format("a tile of RAU_ROWS = {} × RAU_HEADS = {} at D = {}", d.rows_per_wi, d.heads_per_wi, p.dim));
 }
 
 // Everything plan does on the host, checked against the device before anything sized by the problem is booked;
@@ -102,11 +112,12 @@ RingAttentionUpdatePlan plan_impl(const DeviceInfo& device, const RingAttentionU
   }
   check_buffers_fit(DeviceLimits::of(device), buffers);
 
-  choose_launch(device.kind, config.tune, *data);
+  choose_launch(device, config.tune, *data);
   if (ctx) {
     data->program = ctx->impl().programs.get(ctx->cl_context_handle(), ctx->cl_device_handle(),
                                              kernels::source("ring_attention_update"), data->build_options);
     CANNON_CL(clRetainProgram(data->program));
+    check_work_group(data->program, ctx->cl_device_handle(), "ring_attention_update", data->local_size);
   }
 
   data->ledger = WorkspaceLedger(device.base_addr_align);
