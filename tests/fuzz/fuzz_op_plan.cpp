@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -124,6 +126,13 @@ void fa(Bytes& in, const DeviceInfo& dev) {
   a.seed = in.raw64() & 0xff, a.offset = in.dim();
   FlashAttentionScoreDescs d = c.descs();
   for (TensorDesc* t : {&d.query, &d.key, &d.value}) perturb(in, *t);
+  if (std::getenv("CANNON_FUZZ_PRINT")) {  // triage: what a reproducer plans
+    std::fprintf(stderr, "fa: q %s k %s v %s mask %s layout %s sparse %lld pre %lld next %lld max_alloc %zu\n",
+                 d.query.to_string().c_str(), d.key.to_string().c_str(), d.value.to_string().c_str(),
+                 d.atten_mask ? d.atten_mask->to_string().c_str() : "-", a.input_layout.c_str(),
+                 static_cast<long long>(a.sparse_mode), static_cast<long long>(a.pre_tokens),
+                 static_cast<long long>(a.next_tokens), dev.max_alloc_size);
+  }
   fuzz::accepts([&] { plan_flash_attention_score_host(dev, d, a); });
 }
 
