@@ -81,10 +81,16 @@ inline ByteRange view_byte_range(uint64_t offset, const std::vector<int64_t>& sh
     fail(Status::kParamInvalid, "{}: {} strides for a rank-{} shape", what, strides.size(), shape.size());
   }
   if (checked_numel(shape, what) == 0) return {offset, offset};
-  __int128 low = 0, high = 0;  // element offsets of the lowest and highest element relative to `offset`
+  // Element offsets of the lowest and highest element relative to `offset`. One span is below 2^126 in magnitude;
+  // stopping as soon as a sum passes 2^64 elements (beyond any buffer) keeps every sum and product below 2^127.
+  constexpr __int128 kLimit = static_cast<__int128>(1) << 64;
+  __int128 low = 0, high = 0;
   for (std::size_t i = 0; i < shape.size(); ++i) {
     const __int128 span = static_cast<__int128>(shape[i] - 1) * strides[i];
     (span < 0 ? low : high) += span;
+    if (high > kLimit || low < -kLimit) {
+      fail(Status::kParamInvalid, "{}: the view's shape and strides span more than 2^64 elements", what);
+    }
   }
   const __int128 elem = static_cast<__int128>(elem_size);
   const __int128 lo = static_cast<__int128>(offset) + low * elem;
