@@ -71,12 +71,20 @@ class Bytes {
 DeviceInfo device(Bytes& in) {
   DeviceInfo d;
   d.kind = in.byte() % 2 ? DeviceKind::kGpu : DeviceKind::kCpu;
+  // PoCL's CPU device gets the CPU-shaped kernels (their tiles and limits); a loop limit (llvmpipe) its budget check.
+  const uint8_t platform = in.byte();
+  d.pocl = platform % 3 == 0;
+  d.loop_limit = platform % 3 == 2 ? 65535 : 0;
   static constexpr std::size_t kAlign[] = {128, 4096, 1, 1024};
   d.base_addr_align = kAlign[in.byte() % 4];
   d.max_work_group_size = std::size_t{1} << (in.byte() % 13);
   d.compute_units = 1 + in.byte() % 64;
-  static constexpr std::size_t kMem[] = {std::size_t{1} << 31, std::size_t{1} << 34, std::size_t{1} << 20,
-                                         std::size_t{1} << 40};
+  // Planning's host tables mirror the device tables it checks against these limits (per-batch rows, work and tile
+  // lists), so host memory is bounded by a small multiple of max_alloc_size. Devices of at most 64 MiB keep every
+  // plan inside libFuzzer's caps (1 GiB per malloc, 2 GiB in all, 10 s per input, under ASan) while each limit is
+  // still reached; a real 2 GiB device scales the same tables by 32.
+  static constexpr std::size_t kMem[] = {std::size_t{1} << 26, std::size_t{1} << 24, std::size_t{1} << 20,
+                                         std::size_t{1} << 12};
   d.max_alloc_size = kMem[in.byte() % 4];
   d.global_mem_size = d.max_alloc_size * (1 + in.byte() % 4);
   return d;
