@@ -16,10 +16,11 @@ jobs="$(nproc)"
 pocl_icd=/etc/OpenCL/vendors/pocl.icd
 [ -f "$pocl_icd" ] && export OCL_ICD_VENDORS="$pocl_icd"
 
-# -O1 keeps the runs fast enough for CI; -g gives symbolized stacks.
+# Compiling is most of this pass's time: -Og -g1 builds in half the CPU time of -O1 -g (measured: 300 s against
+# 610 s for build-asan), runs the tests about 20% slower, and keeps file:line in every stack. No NDEBUG: asserts on.
 configure() {  # dir sanitizers
-  cmake -S "$root" -B "$1" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g" \
-    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DCANNON_SANITIZE="$2" >/dev/null
+  cmake -S "$root" -B "$1" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_FLAGS_RELWITHDEBINFO="-Og -g1" \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-Og -g1" -DCANNON_SANITIZE="$2" >/dev/null
 }
 
 # Runs a command with its output in a log; fails on a non-zero exit or on any sanitizer report in the log (a
