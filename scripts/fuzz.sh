@@ -17,8 +17,10 @@ work="${CANNON_FUZZ_WORK_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/cannon-fuzz.XXXXXX")}
 # running longer than 10 s.
 limits=(-rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=10)
 
+# -Og -g1 compiles in about half the time of -O2 -g (CI builds this tree from scratch) and keeps file:line in stacks.
 CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$build" -DCANNON_FUZZ=ON -DCANNON_BUILD_TESTS=OFF \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_FLAGS_RELWITHDEBINFO="-Og -g1" \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-Og -g1" >/dev/null
 cmake --build "$build" -j"$(nproc)" --target "${targets[@]}" >/dev/null
 
 run() {  # target

@@ -7,7 +7,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${CANNON_BUILD_DIR:-$root/build}"
 
 packages=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-clhpp-headers pocl-opencl-icd mesa-opencl-icd clinfo
-  libfmt-dev libgtest-dev libcli11-dev nlohmann-json3-dev libfp16-dev libopenblas-dev)
+  libfmt-dev libgtest-dev libcli11-dev nlohmann-json3-dev libfp16-dev libopenblas-dev clang-14 libclang-rt-14-dev)
 
 missing=()
 for p in "${packages[@]}"; do
