@@ -4,6 +4,7 @@
 // bits past numels are 0. Each work-item owns DROP_BYTES whole output bytes (a byte can straddle two rows, so
 // bytes are never shared), and reuses one Philox result across the 16 elements of a group.
 #include "common/philox.clh"
+#include "common/args.clh"
 
 #ifndef DROP_BYTES
 #define DROP_BYTES 16
@@ -14,9 +15,9 @@
 //   pad_start[b]   padded stream index of the batch's first element, N1·Σ_{c<b} S1_c·ceil(S2_c/16)·16
 //   s2_len[b]      S2_b
 // key = (seed lo, seed hi), offset_groups = ceil(offset/16), threshold = (int)(float(keep_prob)·255).
-__kernel void dropout_mask(__global uchar* out, ulong num_bytes, __global const ulong* elem_start,
-                           __global const ulong* pad_start, __global const uint* s2_len, uint batches, uint key_lo,
-                           uint key_hi, ulong offset_groups, uint threshold) {
+__kernel void dropout_mask(__global uchar* out, __global const ulong* elem_start, __global const ulong* pad_start,
+                           __global const uint* s2_len, const DropoutMaskArgs args) {
+  DROPOUT_MASK_UNPACK_ARGS(args);
   const ulong byte0 = get_global_id(0) * DROP_BYTES;
   if (byte0 >= num_bytes) return;
   const ulong numels = elem_start[batches];

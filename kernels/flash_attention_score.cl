@@ -9,6 +9,7 @@
 #include "common/dtype.clh"
 #include "common/round.clh"
 #include "common/problem.clh"
+#include "common/args.clh"
 #include "common/philox.clh"
 
 #ifndef DK
@@ -105,13 +106,10 @@ __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __g
                          __global DATA_T* out, __global float* smax, __global float* ssum,
                          __global const long* batches, __global const int* work, __global const int* tiles,
                          __global const uchar* mask, __global const DATA_T* pse, __global const float* slopes,
-                         __global const uchar* drop_mask, long q_seq, long q_head, long k_seq, long k_head, long v_seq,
-                         long v_head, long o_seq, long o_head, long smax_off, long ssum_off, long mask_head,
-                         long mask_row, int group, float scale, int flags, int pse_mode, int pse_map, long pse_cols,
-                         float keep_scale, uint drop_key_lo, uint drop_key_hi, ulong drop_offset_groups,
-                         uint drop_threshold, ulong drop_numels) {
+                         __global const uchar* drop_mask, const FaArgs args) {
+  FA_UNPACK_ARGS(args);
   __global const int* wk = work + (long)get_global_id(0) * WK_STRIDE;
-  HeadView h = head_view(batches, wk[WK_BATCH], wk[WK_HEAD], group, q_head, k_head, v_head, o_head, mask_head);
+  HeadView h = head_view(batches, wk[WK_BATCH], wk[WK_HEAD], args);
   smax += smax_off;
   ssum += ssum_off;
   const long row0 = wk[WK_ROW0];
@@ -205,13 +203,10 @@ __kernel void fa_fwd_generic(__global const DATA_T* q, __global const DATA_T* k,
                              __global DATA_T* out, __global float* smax, __global float* ssum,
                              __global const long* batches, __global const int* work, __global const int* tiles,
                              __global const uchar* mask, __global const DATA_T* pse, __global const float* slopes,
-                             __global const uchar* drop_mask, long q_seq, long q_head, long k_seq, long k_head,
-                             long v_seq, long v_head, long o_seq, long o_head, long smax_off, long ssum_off,
-                             long mask_head, long mask_row, int group, float scale, int flags, int pse_mode,
-                             int pse_map, long pse_cols, float keep_scale, uint drop_key_lo, uint drop_key_hi,
-                             ulong drop_offset_groups, uint drop_threshold, ulong drop_numels) {
+                             __global const uchar* drop_mask, const FaArgs args) {
+  FA_UNPACK_ARGS(args);
   __global const int* wk = work + (long)get_group_id(0) * WK_STRIDE;
-  HeadView h = head_view(batches, wk[WK_BATCH], wk[WK_HEAD], group, q_head, k_head, v_head, o_head, mask_head);
+  HeadView h = head_view(batches, wk[WK_BATCH], wk[WK_HEAD], args);
   smax += smax_off;
   ssum += ssum_off;
   const long i = wk[WK_ROW0] + (long)get_local_id(0);
@@ -260,3 +255,5 @@ __kernel void fa_fwd_generic(__global const DATA_T* q, __global const DATA_T* k,
   for (int d = DV / 16 * 16; d < DV; ++d) STORE1(out, h.o + i * o_seq + d, o[d] * inv);
   store_stats(smax, ssum, h.stat + i * h.stat_row, m, l);
 }
+
+#include "prepass/fa_mask_prepass.clh"

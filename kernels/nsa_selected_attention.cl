@@ -8,6 +8,7 @@
 // Compile-time config (-D): DTYPE, DK, DV, BS, COUNT, GROUP, QK_KEYS, PV_COLS, GENERIC_ONLY.
 #include "common/dtype.clh"
 #include "common/round.clh"
+#include "common/args.clh"
 
 #ifndef DK
 #define DK 192
@@ -51,12 +52,7 @@
 #include "cube/nsa_pv_cpu.clh"
 #include "vector/nsa_softmax_cpu.clh"
 
-// Batch table rows (host/ops/nsa_selected_attention_problem.hpp kNsaBatchStride): first query token, first
-// key token, key count.
-#define NB_Q_START 0
-#define NB_KV_START 1
-#define NB_KV_LEN 2
-#define NB_STRIDE 3
+// Batch table rows: NB_* in interface.h (first query token, first key token, key count).
 
 // qt[d][g] = query[t][n2·G + g][d]; lanes past G repeat head G-1 (finite, never stored).
 inline void nsa_load_q(__global const DATA_T* q, long base, long head_stride, float* qt) {
@@ -92,11 +88,8 @@ inline void nsa_store(__global DATA_T* out, long o_base, long o_head, __global f
 __kernel void nsa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __global const DATA_T* v,
                           __global DATA_T* out, __global float* smax, __global float* ssum,
                           __global const long* batches, __global const int* token_batch,
-                          __global const int* topk, __global float* scratch, long q_off, long q_seq, long q_head,
-                          long k_off, long k_seq, long k_head, long v_off, long v_seq, long v_head, long o_off,
-                          long o_seq, long o_head, long smax_off, long ssum_off, long topk_off, long topk_seq,
-                          long topk_head, long topk_cnt, int n2_count,
-                          long entries, float scale, int causal) {
+                          __global const int* topk, __global float* scratch, const NsaArgs args) {
+  NSA_UNPACK_ARGS(args);
   __global float* st = scratch + (long)get_global_id(0) * SEL * LANES;
   q += q_off;
   k += k_off;
@@ -187,11 +180,8 @@ inline float nsa_score(const float* qr, __global const DATA_T* k, long at, float
 __kernel void nsa_fwd_generic(__global const DATA_T* q, __global const DATA_T* k, __global const DATA_T* v,
                               __global DATA_T* out, __global float* smax, __global float* ssum,
                               __global const long* batches, __global const int* token_batch,
-                              __global const int* topk, __global float* scratch, long q_off, long q_seq,
-                              long q_head, long k_off, long k_seq, long k_head, long v_off, long v_seq, long v_head,
-                              long o_off, long o_seq, long o_head, long smax_off, long ssum_off, long topk_off,
-                              long topk_seq, long topk_head, long topk_cnt, int n2_count, long entries, float scale,
-                              int causal) {
+                              __global const int* topk, __global float* scratch, const NsaArgs args) {
+  NSA_UNPACK_ARGS(args);
   const long e = get_global_id(0);  // t·N1 + n1
   if (e >= entries * GROUP) return;
   const long t = e / (n2_count * GROUP);
@@ -240,3 +230,5 @@ __kernel void nsa_fwd_generic(__global const DATA_T* q, __global const DATA_T* k
   vstore8((float8)m, 0, smax + smax_off + (t * n2_count * GROUP + n1) * 8);
   vstore8((float8)l, 0, ssum + ssum_off + (t * n2_count * GROUP + n1) * 8);
 }
+
+#include "prepass/nsa_topk_check.clh"

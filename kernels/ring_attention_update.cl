@@ -5,6 +5,7 @@
 // blocks through a per-token table), ROWS_PER_WI, HEADS_PER_WI.
 #pragma OPENCL FP_CONTRACT OFF
 #include "common/dtype.clh"
+#include "common/args.clh"
 #include "vector/ring_merge.clh"
 
 #ifndef HEAD_DIM
@@ -85,9 +86,8 @@ __kernel void ring_attention_update(__global const DATA_T* prev_out, __global co
                                     __global const float* prev_sum, __global const DATA_T* cur_out,
                                     __global const float* cur_max, __global const float* cur_sum, __global DATA_T* out,
                                     __global float* out_max, __global float* out_sum, __global const long* token_table,
-                                    long heads_per_row, long rows, long off_prev_out, long off_prev_max,
-                                    long off_prev_sum, long off_cur_out, long off_cur_max, long off_cur_sum,
-                                    long off_out, long off_out_max, long off_out_sum) {
+                                    const RauArgs args) {
+  RAU_UNPACK_ARGS(args);
   const long head_blocks = (heads_per_row + HEADS_PER_WI - 1) / HEADS_PER_WI;
   const long w = get_global_id(0);
   const long h0 = w % head_blocks * HEADS_PER_WI, h1 = min(h0 + HEADS_PER_WI, heads_per_row);
@@ -119,3 +119,5 @@ __kernel void ring_attention_update(__global const DATA_T* prev_out, __global co
     }
   }
 }
+
+#include "prepass/rau_seq_table.clh"
