@@ -73,11 +73,14 @@ DeviceInfo query_device_info(cl_device_id device) {
   return info;
 }
 
-Context Context::create(const std::string& spec) {
-  const std::string& chosen_spec = spec.empty() ? Config::global().device : spec;
+Context Context::create(const std::string& spec) { return create(spec, Config::global()); }
+
+Context Context::create(const std::string& spec, const Config& config) {
+  const std::string& chosen_spec = spec.empty() ? config.device : spec;
   std::vector<DeviceEntry> entries = enumerate_devices();
   DeviceChoice choice = select_device(entries, chosen_spec, spec.empty() ? "CANNON_DEVICE" : "device spec");
   auto impl = std::make_shared<Impl>();
+  impl->config = config;
   impl->device = entries[choice.index].id;
   impl->reason = choice.reason;
   cl_int err = CL_SUCCESS;
@@ -86,17 +89,23 @@ Context Context::create(const std::string& spec) {
   impl->queue = clCreateCommandQueue(impl->context, impl->device, 0, &err);
   if (err != CL_SUCCESS) throw_cl_error(err, "clCreateCommandQueue", __FILE__, __LINE__);
   impl->info = query_device_info(impl->device);
-  if (Config::global().verbose >= Verbosity::kDispatch) {
+  impl->errors.create(impl->context);
+  if (config.verbose >= Verbosity::kDispatch) {
     fmt::print(stderr, "cannon: device '{}' ({})\n", impl->info.name, impl->reason);
   }
   return Context(std::move(impl));
 }
 
 Context Context::adopt(cl_context context, cl_device_id device, cl_command_queue queue) {
+  return adopt(context, device, queue, Config::global());
+}
+
+Context Context::adopt(cl_context context, cl_device_id device, cl_command_queue queue, const Config& config) {
   if (!context || !device || !queue) {
     fail(Status::kParamNullptr, "Context::adopt: context, device and queue must all be non-null");
   }
   auto impl = std::make_shared<Impl>();
+  impl->config = config;
   CANNON_CL(clRetainContext(context));
   impl->context = context;
   CANNON_CL(clRetainCommandQueue(queue));
@@ -104,6 +113,7 @@ Context Context::adopt(cl_context context, cl_device_id device, cl_command_queue
   impl->device = device;
   impl->reason = "adopted from the caller";
   impl->info = query_device_info(device);
+  impl->errors.create(context);
   return Context(std::move(impl));
 }
 
@@ -112,6 +122,12 @@ cl_device_id Context::cl_device_handle() const { return impl_->device; }
 cl_command_queue Context::cl_queue_handle() const { return impl_->queue; }
 const DeviceInfo& Context::info() const { return impl_->info; }
 const std::string& Context::selection_reason() const { return impl_->reason; }
-void Context::finish() const { CANNON_CL(clFinish(impl_->queue)); }
+const Config& Context::config() const { return impl_->config; }
+
+void Context::finish(cl_command_queue queue) const {
+  if (!queue) queue = impl_->queue;
+  CANNON_CL(clFinish(queue));
+  impl_->errors.raise(queue);
+}
 
 }  // namespace cannon

@@ -1,10 +1,13 @@
-// What a Context holds behind its public handle: the retained OpenCL handles, the device's properties
-// and the program cache. Host code (ops) includes this; users see only cannon/context.hpp.
+// What a Context holds behind its public handle: the retained OpenCL handles, the device's properties, its
+// Config, the program cache and the device error record. Host code reaches it through detail::ContextAccess;
+// users see only cannon/context.hpp.
 #pragma once
 
 #include <string>
 
+#include "cannon/config.hpp"
 #include "cannon/context.hpp"
+#include "host/runtime/device_error.hpp"
 #include "host/runtime/program_cache.hpp"
 
 namespace cannon {
@@ -15,13 +18,22 @@ struct Context::Impl {
   cl_command_queue queue = nullptr;
   DeviceInfo info;
   std::string reason;
+  Config config;
   ProgramCache programs;
+  DeviceErrors errors;
 
   Impl() = default;
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
   ~Impl();
 };
+
+namespace detail {
+// The library's (and its tests') access to a Context's internals.
+struct ContextAccess {
+  static Context::Impl& impl(const Context& ctx) { return *ctx.impl_; }
+};
+}  // namespace detail
 
 // Reads name, type, alignment and limits of a device.
 DeviceInfo query_device_info(cl_device_id device);

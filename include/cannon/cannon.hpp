@@ -8,4 +8,5 @@
 #include "cannon/flash_attention_score.hpp"
 #include "cannon/nsa_selected_attention.hpp"
 #include "cannon/ring_attention_update.hpp"
+#include "cannon/stream.hpp"
 #include "cannon/tensor.hpp"

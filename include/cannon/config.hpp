@@ -1,5 +1,6 @@
-// Every CANNON_* environment variable, parsed once into one Config.
-// Nothing else in the library reads the environment; tests build a Config from a map instead.
+// Every CANNON_* environment variable, parsed once into one Config. Config::global() is what a Context gets by
+// default; Context::create(spec, config) gives one Context its own (a test can pick a kernel variant in-process).
+// Nothing else in the library reads the environment.
 #pragma once
 
 #include <functional>
@@ -15,6 +16,9 @@ struct Config {
   Verbosity verbose = Verbosity::kError;  // CANNON_VERBOSE: error | dispatch | profile
   std::map<std::string, long> tune;       // CANNON_TUNE: "NAME=VALUE[,NAME=VALUE...]" kernel macro overrides
   bool strict = false;                    // CANNON_STRICT: 0/1/true/false/on/off
+  // Extra -D NAME=VALUE for every program a Context with this Config builds (e.g. a test's fault hooks). Never read
+  // from the environment; NAME must be an identifier.
+  std::map<std::string, long> kernel_defines;
 
   // Parses from a lookup function (returns nullptr when unset). Throws Error(kParamInvalid) naming
   // the variable on a malformed value.

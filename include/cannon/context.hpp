@@ -8,8 +8,13 @@
 #include <string>
 
 #include "cannon/cl.hpp"
+#include "cannon/config.hpp"
 
 namespace cannon {
+
+namespace detail {
+struct ContextAccess;  // the library's internal view of a Context
+}
 
 enum class DeviceKind : int { kCpu, kGpu, kOther };
 
@@ -36,11 +41,14 @@ struct DeviceInfo {
 
 class Context {
  public:
-  // Owns a context and an in-order queue on the device that `spec` selects (see README: CANNON_DEVICE).
-  // An empty spec uses Config::global().device.
+  // Owns a context and an in-order queue on the device that `spec` selects (see README: CANNON_DEVICE), with
+  // Config::global(). An empty spec uses the config's device.
   static Context create(const std::string& spec = "");
+  // The same with this Context's own Config (kernel variant, tuning, strict checks, verbosity, kernel_defines).
+  static Context create(const std::string& spec, const Config& config);
   // Adopts the caller's handles; they are retained here and released when the last copy goes away.
   static Context adopt(cl_context context, cl_device_id device, cl_command_queue queue);
+  static Context adopt(cl_context context, cl_device_id device, cl_command_queue queue, const Config& config);
 
   cl_context cl_context_handle() const;
   cl_device_id cl_device_handle() const;
@@ -48,14 +56,18 @@ class Context {
   const DeviceInfo& info() const;
   // Why this device was chosen (for cannon-info and CANNON_VERBOSE=dispatch).
   const std::string& selection_reason() const;
+  // What every operator planned or run on this Context reads (never Config::global() directly).
+  const Config& config() const;
 
-  // Blocks until all work queued by cannon on this context's queue has finished.
-  void finish() const;
-
-  struct Impl;
-  Impl& impl() const { return *impl_; }
+  // Blocks until all work on `queue` (null: this Context's queue) has finished, then raises what a kernel found
+  // wrong in device data since the last call (an actual_seq_qlen or topk_indices value; see the operators' docs):
+  // Error(kParamInvalid, "<argument>: <rule>"). The record is per Context, so with several threads it goes to
+  // whichever finish() reads it first.
+  void finish(cl_command_queue queue = nullptr) const;
 
  private:
+  struct Impl;
+  friend struct detail::ContextAccess;
   explicit Context(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
   std::shared_ptr<Impl> impl_;
 };
