@@ -1,95 +1,147 @@
-// FlashAttentionScore forward on the host: plan (validate, pick and build the kernel, list the work,
-// book the workspace) and run (check the views, fill the batch table, set arguments, enqueue).
+// FlashAttentionScore forward on the host: plan (validate, pick and build the kernel, list the work, fill and upload
+// the plan's tables, book the workspace) and the allocating convenience calls. run() is in
+// flash_attention_score_run.cpp.
 #include "cannon/flash_attention_score.hpp"
 
 #include <algorithm>
+#include <map>
+#include <utility>
 
-#include "cannon/config.hpp"
+#include "host/ops/convenience.hpp"
 #include "host/ops/dry_plan.hpp"
 #include "host/ops/flash_attention_score_problem.hpp"
+#include "host/ops/plan_access.hpp"
 #include "host/runtime/check.hpp"
 #include "host/runtime/checked.hpp"
-#include "host/runtime/context_impl.hpp"
-#include "host/runtime/kernel_sources.hpp"
 #include "host/runtime/launch_check.hpp"
 #include "host/schedule/tile_plan.hpp"
 
 namespace cannon {
-
-namespace detail {
-FlashAttentionScorePlanData::~FlashAttentionScorePlanData() {
-  if (program) clReleaseProgram(program);
-}
-}  // namespace detail
-
 namespace {
+
+using Data = detail::FlashAttentionScorePlanData;
+
+// Band-rule bounds go to the kernels as int: row and key indices are below 2^31, so clamping an "unbounded"
+// pre/next to the int range keeps every comparison exact.
+int64_t clamp_int(int64_t v) {
+  return std::clamp<int64_t>(v, -std::numeric_limits<int32_t>::max(), std::numeric_limits<int32_t>::max());
+}
 
 // The scheduler's tile plan flattened into the kernel's work and tile lists; also the FLOPs of the tiles
 // the kernel will compute (masked-out tiles are never visited, so they cost nothing).
-double list_work(const FaProblem& p, const KernelConfig& k, unsigned threads, detail::FlashAttentionScorePlanData& d) {
+double list_work(const FaProblem& p, const KernelConfig& k, unsigned threads, Data& d) {
   schedule::TilePlan tp =
       schedule::plan_tiles(p.masks, p.seqs.q_len, p.seqs.kv_len, p.n1, k.block_m, k.block_n, static_cast<int>(threads));
   d.tiles = std::move(tp.tiles);
   d.work.clear();
-  d.work.reserve(tp.entries.size() * kWorkStride);
+  d.work.reserve(tp.entries.size() * WK_STRIDE);
   double scores = 0;
   for (const schedule::WorkEntry& e : tp.entries) {
     d.work.insert(d.work.end(), {e.batch, e.head, e.row0, e.tile_begin, e.tile_count});
     const int64_t rows = std::min<int64_t>(k.block_m, p.seqs.q_len[e.batch] - e.row0);
     for (int32_t t = e.tile_begin; t < e.tile_begin + e.tile_count; ++t) {
-      const int64_t col0 = d.tiles[t] >> 1;
+      const int64_t col0 = schedule::tile_col0(d.tiles[t]);
       scores += static_cast<double>(rows * std::min<int64_t>(k.block_n, p.seqs.kv_len[e.batch] - col0));
     }
   }
-  static_assert(kWorkStride == 5, "one work entry is (batch, head, row0, first tile, tile count)");
+  static_assert(WK_STRIDE == 5, "one work entry is (batch, head, row0, first tile, tile count)");
   return scores * 2.0 * static_cast<double>(p.dk + p.dv);
 }
 
-// Everything plan does on the host; with a context it also builds the kernel program (last, so a rejected problem
-// never costs a build).
-FlashAttentionScorePlan plan_impl(const DeviceInfo& device, const FlashAttentionScoreDescs& descs,
+// One BT_STRIDE row per batch: everything the kernels need that the plan fixes (the views a run is given add
+// their offsets and strides through FaArgs).
+std::vector<int64_t> batch_table(const FaProblem& p) {
+  std::vector<int64_t> table;
+  table.reserve(static_cast<std::size_t>(p.batch) * BT_STRIDE);
+  const bool tnd = p.layout == Layout::kTND;
+  for (int64_t b = 0; b < p.batch; ++b) {
+    const schedule::BandRule& rule = p.masks.rules[b];
+    const PseBatch& pb = p.pse.batches[b];
+    const StatAddressing st =
+        stat_addressing(p.layout, p.tnd_softmax_same_as_input, b, p.n1, p.seqs.q_len[b], p.seqs.q_start[b]);
+    table.insert(table.end(),
+                 {tnd ? p.seqs.q_start[b] : 0, tnd ? p.seqs.kv_start[b] : 0, p.seqs.q_len[b], p.seqs.kv_len[b], st.base,
+                  st.head_stride, st.row_stride, clamp_int(rule.pre), clamp_int(rule.next), clamp_int(rule.prefix),
+                  pb.base, pb.head, pb.row, pb.shift, pb.slope, p.dropout.batch_base[b]});
+  }
+  static_assert(BT_STRIDE == 16 && BT_DROP == 15, "the batch table row above");
+  return table;
+}
+
+// The mask prepass's slot of each work entry in the refined tile list. Entries that read the same mask slice
+// (heads, when atten_mask broadcasts over them) share one refined list: only the first refines, the others copy.
+// Returns the number of refined tile slots.
+std::size_t prepass_slots(const FlashAttentionScoreDescs& descs, Data& d) {
+  const std::vector<int64_t>& mask_shape = descs.atten_mask->shape;
+  const bool heads_share = mask_shape.size() == 2 || mask_shape[1] == 1;
+  std::map<std::pair<int32_t, int32_t>, int32_t> first;  // (batch, row0) -> representative entry
+  d.prepass_slots.clear();
+  std::size_t slots = 0;
+  for (std::size_t e = 0; e * WK_STRIDE < d.work.size(); ++e) {
+    const int32_t* wk = &d.work[e * WK_STRIDE];
+    if (heads_share) {
+      auto [it, fresh] = first.emplace(std::make_pair(wk[WK_BATCH], wk[WK_ROW0]), static_cast<int32_t>(e));
+      if (!fresh) {
+        d.prepass_slots.push_back(-1 - it->second);
+        continue;
+      }
+    }
+    d.prepass_slots.push_back(static_cast<int32_t>(slots));
+    slots += static_cast<std::size_t>(wk[WK_TILES]);
+  }
+  return slots;
+}
+
+// Everything plan does on the host; with a context it also builds the kernel program and uploads the plan's
+// tables (last, so a rejected problem never costs a build).
+FlashAttentionScorePlan plan_impl(const DeviceInfo& device, const Config& config, const FlashAttentionScoreDescs& descs,
                                   const FlashAttentionScoreAttrs& attrs, const Context* ctx) {
-  const Config& config = Config::global();
   const DeviceLimits limits = DeviceLimits::of(device);
-  auto data = std::make_shared<detail::FlashAttentionScorePlanData>();
+  auto data = std::make_shared<Data>();
   data->problem = validate_flash_attention_score(descs, attrs, config.strict, &limits);
   data->descs = descs;
   const FaProblem& p = data->problem;
 
   data->kernel = choose_kernel_config(device, p.dtype, static_cast<int>(p.dk), static_cast<int>(p.dv), config.tune);
+  const int64_t max_keys = p.seqs.kv_len.empty() ? 0 : *std::max_element(p.seqs.kv_len.begin(), p.seqs.kv_len.end());
   if (data->kernel.variant == KernelVariant::kGeneric) {
-    const int64_t max_keys = p.seqs.kv_len.empty() ? 0 : *std::max_element(p.seqs.kv_len.begin(), p.seqs.kv_len.end());
     check_loop_budget(device, fa_generic_loop_steps(data->kernel, max_keys, p.dropout.mode != DropoutMode::kNone),
                       "fa_fwd_generic", fmt::format("S2 = {} at DK = {}, DV = {}", max_keys, p.dk, p.dv));
+  }
+  data->prepass = p.masks.reads_mask_tensor && data->kernel.mask_prepass;
+  if (data->prepass) {
+    check_loop_budget(device, fa_prepass_loop_steps(data->kernel, max_keys), "fa_mask_prepass",
+                      fmt::format("CANNON_TUNE=MASK_PREPASS=1 at S2 = {}", max_keys));
   }
   // The work and tile lists are sized in closed form and checked against the device before they are built.
   const schedule::TileCounts counts =
       schedule::count_tiles(p.masks, p.seqs.q_len, p.seqs.kv_len, p.n1, data->kernel.block_m, data->kernel.block_n);
   const uint64_t work_bytes =
-      checked_mul_u64(static_cast<uint64_t>(counts.entries), kWorkStride * sizeof(int32_t), "workspace work_list");
+      checked_mul_u64(static_cast<uint64_t>(counts.entries), WK_STRIDE * sizeof(int32_t), "plan work_list");
   // The mask prepass may give each work entry its own tiles: up to every head's copy of its row's tiles.
-  const bool prepass = p.masks.reads_mask_tensor && data->kernel.mask_prepass;
   const uint64_t prepass_tiles =
-      checked_mul_u64(static_cast<uint64_t>(counts.tiles), prepass ? p.n1 : 1, "workspace tile_list");
-  check_index_limit("workspace tile_list: tiles", prepass_tiles, INT32_MAX, "the kernels' int32 tile index");
+      checked_mul_u64(static_cast<uint64_t>(counts.tiles), data->prepass ? p.n1 : 1, "workspace prepass_tiles");
+  check_index_limit("workspace prepass_tiles: tiles", prepass_tiles, INT32_MAX, "the kernels' int32 tile index");
   std::vector<DeviceBuffer> buffers = fa_device_buffers(descs, p);
-  buffers.push_back({"workspace batch_table", static_cast<uint64_t>(p.batch) * kBatchTableStride * sizeof(int64_t)});
-  buffers.push_back({"workspace work_list", work_bytes});
-  buffers.push_back({"workspace tile_list", checked_mul_u64(prepass_tiles, sizeof(int32_t), "workspace tile_list")});
+  buffers.push_back({"plan batch_table", static_cast<uint64_t>(p.batch) * BT_STRIDE * sizeof(int64_t)});
+  buffers.push_back({"plan work_list", work_bytes});
+  buffers.push_back(
+      {"plan tile_list", checked_mul_u64(static_cast<uint64_t>(counts.tiles), sizeof(int32_t), "plan tile_list")});
+  if (data->prepass) {
+    buffers.push_back({"workspace prepass_work", work_bytes});
+    buffers.push_back(
+        {"workspace prepass_tiles", checked_mul_u64(prepass_tiles, sizeof(int32_t), "workspace prepass_tiles")});
+  }
   check_buffers_fit(limits, buffers);
   const double flops = list_work(p, data->kernel, device.compute_units, *data);
+  data->batch_table = batch_table(p);
 
   data->ledger = WorkspaceLedger(device.base_addr_align);
-  data->ledger.book("batch_table", static_cast<std::size_t>(p.batch) * kBatchTableStride * sizeof(int64_t));
-  data->ledger.book("work_list", data->work.size() * sizeof(int32_t));
-  // The mask prepass may give each (batch, head) its own refined list: at most one tile per visited tile.
-  std::size_t tile_list_slots = data->tiles.size();
-  if (prepass) {
-    std::size_t visited = 0;
-    for (std::size_t e = 0; e < data->work.size(); e += kWorkStride) visited += data->work[e + 4];
-    tile_list_slots = std::max(tile_list_slots, visited);
+  if (data->prepass) {
+    const std::size_t slots = prepass_slots(descs, *data);
+    data->ledger.book("prepass_work", data->work.size() * sizeof(int32_t));
+    data->ledger.book("prepass_tiles", std::max<std::size_t>(slots, 1) * sizeof(int32_t));
   }
-  data->ledger.book("tile_list", tile_list_slots * sizeof(int32_t));
 
   FlashAttentionScorePlan plan;
   const bool tnd = p.layout == Layout::kTND;
@@ -105,13 +157,15 @@ FlashAttentionScorePlan plan_impl(const DeviceInfo& device, const FlashAttention
   plan.offset = p.offset;
   plan.numels = p.dropout.numels;
   if (ctx) {
-    data->program = ctx->impl().programs.get(ctx->cl_context_handle(), ctx->cl_device_handle(),
-                                             kernels::source("flash_attention_score"), data->kernel.build_options());
-    CANNON_CL(clRetainProgram(data->program));
-    check_work_group(data->program, ctx->cl_device_handle(), data->kernel.kernel_name("fa_fwd"),
-                     data->kernel.local_size());
+    std::vector<detail::PlanBase::KernelUse> kernels{{data->kernel.kernel_name("fa_fwd"), data->kernel.local_size()}};
+    if (data->prepass) kernels.insert(kernels.end(), {{"fa_mask_prepass", 1}, {"fa_mask_prepass_share", 1}});
+    data->build(*ctx, "flash_attention_score", data->kernel.build_options(), kernels);
+    data->batch_mem = data->add_table(*ctx, data->batch_table);
+    data->work_mem = data->add_table(*ctx, data->work);
+    data->tiles_mem = data->add_table(*ctx, data->tiles);
+    if (data->prepass) data->slots_mem = data->add_table(*ctx, data->prepass_slots);
   }
-  plan.data_ = std::move(data);
+  detail::PlanAccess::attach(plan, std::move(data));
   return plan;
 }
 
@@ -119,20 +173,18 @@ FlashAttentionScorePlan plan_impl(const DeviceInfo& device, const FlashAttention
 
 FlashAttentionScorePlan plan_flash_attention_score(const Context& ctx, const FlashAttentionScoreDescs& descs,
                                                    const FlashAttentionScoreAttrs& attrs) {
-  return plan_impl(ctx.info(), descs, attrs, &ctx);
+  return plan_impl(ctx.info(), ctx.config(), descs, attrs, &ctx);
 }
 
 FlashAttentionScorePlan plan_flash_attention_score_host(const DeviceInfo& device, const FlashAttentionScoreDescs& descs,
                                                         const FlashAttentionScoreAttrs& attrs) {
-  return plan_impl(device, descs, attrs, nullptr);
+  return plan_impl(device, Config::global(), descs, attrs, nullptr);
 }
 
 FlashAttentionScoreResult flash_attention_score(const Context& ctx, const TensorView& query, const TensorView& key,
-                                                const TensorView& value, const FlashAttentionScoreAttrs& attrs,
-                                                const FlashAttentionScoreOptionalInputs& optional) {
-  auto desc_of = [](const std::optional<TensorView>& v) -> std::optional<TensorDesc> {
-    return v ? std::optional<TensorDesc>(v->desc) : std::nullopt;
-  };
+                                                const TensorView& value,
+                                                const FlashAttentionScoreOptionalInputs& optional,
+                                                const FlashAttentionScoreAttrs& attrs) {
   FlashAttentionScoreDescs descs{query.desc,
                                  key.desc,
                                  value.desc,
@@ -142,23 +194,22 @@ FlashAttentionScoreResult flash_attention_score(const Context& ctx, const Tensor
   FlashAttentionScorePlan plan = plan_flash_attention_score(ctx, descs, attrs);
   FlashAttentionScoreResult result{allocate(ctx, plan.attention_out), allocate(ctx, plan.softmax_max),
                                    allocate(ctx, plan.softmax_sum), allocate(ctx, plan.softmax_out)};
-  DeviceTensor workspace = allocate(ctx, {DType::kUInt8, {static_cast<int64_t>(plan.workspace_size)}});
-  FlashAttentionScoreTensors t{query,
-                               key,
-                               value,
-                               optional.pse,
-                               optional.drop_mask,
-                               optional.atten_mask,
-                               result.attention_out.view(),
-                               result.softmax_max.view(),
-                               result.softmax_sum.view(),
-                               result.softmax_out.view()};
-  run_flash_attention_score(ctx, plan, t, workspace.buffer());
-  ctx.finish();
+  run_with_workspace(ctx, plan.workspace_size, [&](cl_mem workspace) {
+    run_flash_attention_score(
+        ctx, plan,
+        {query, key, value, optional.pse, optional.drop_mask, optional.atten_mask, result.attention_out.view(),
+         result.softmax_max.view(), result.softmax_sum.view(), result.softmax_out.view()},
+        workspace);
+  });
   result.seed = plan.seed;
   result.offset = plan.offset;
   result.numels = plan.numels;
   return result;
+}
+
+FlashAttentionScoreResult flash_attention_score(const Context& ctx, const TensorView& query, const TensorView& key,
+                                                const TensorView& value, const FlashAttentionScoreAttrs& attrs) {
+  return flash_attention_score(ctx, query, key, value, FlashAttentionScoreOptionalInputs{}, attrs);
 }
 
 }  // namespace cannon

@@ -1,10 +1,15 @@
 // The mask API: the built-in generator's dropout mask of a plan, drawn on the device by kernels/dropout_mask.cl
 // and returned as an explicit drop_mask, so users and the backward pass can reuse exactly the bits the forward
 // kernel used (feeding it back as drop_mask gives bitwise the same result).
+#include <algorithm>
+
 #include "cannon/flash_attention_score.hpp"
 #include "host/ops/flash_attention_score_problem.hpp"
+#include "host/ops/plan_access.hpp"
+#include "host/runtime/build_options.hpp"
 #include "host/runtime/check.hpp"
 #include "host/runtime/context_impl.hpp"
+#include "host/runtime/kernel.hpp"
 #include "host/runtime/kernel_sources.hpp"
 
 namespace cannon {
@@ -23,8 +28,8 @@ DeviceTensor upload_table(const Context& ctx, const std::vector<T>& values, DTyp
 }  // namespace
 
 DeviceTensor flash_attention_score_dropout_mask(const Context& ctx, const FlashAttentionScorePlan& plan) {
-  require(plan.data_ != nullptr, "plan: empty; call plan_flash_attention_score first");
-  const FaProblem& p = plan.data().problem;
+  require(detail::PlanAccess::has_data(plan), "plan: empty; call plan_flash_attention_score first");
+  const FaProblem& p = detail::PlanAccess::data(plan).problem;
   require(p.dropout.mode == DropoutMode::kGenerator,
           "dropout mask: the plan draws no generated mask (it needs keep_prob < 1 and no drop_mask)");
   std::vector<uint64_t> elem_start, pad_start;
@@ -46,33 +51,18 @@ DeviceTensor flash_attention_score_dropout_mask(const Context& ctx, const FlashA
   DeviceTensor pads = upload_table(ctx, pad_start, DType::kInt64);
   DeviceTensor lens = upload_table(ctx, s2_len, DType::kInt32);
 
-  cl_program program = ctx.impl().programs.get(ctx.cl_context_handle(), ctx.cl_device_handle(),
-                                               kernels::source("dropout_mask"), "-cl-std=CL1.2");
-  cl_int err = CL_SUCCESS;
-  cl_kernel kernel = clCreateKernel(program, "dropout_mask", &err);
-  if (err != CL_SUCCESS) throw_cl_error(err, "clCreateKernel", __FILE__, __LINE__);
-  struct Release {
-    cl_kernel k;
-    ~Release() { clReleaseKernel(k); }
-  } release{kernel};
-  const cl_mem out_mem = out.buffer(), starts_mem = starts.buffer(), pads_mem = pads.buffer(), lens_mem = lens.buffer();
-  const cl_ulong bytes_arg = num_bytes, groups_arg = p.dropout.offset_groups;
-  const cl_uint batches = static_cast<cl_uint>(p.batch), key_lo = p.dropout.key_lo, key_hi = p.dropout.key_hi,
-                threshold = p.dropout.threshold;
-  CANNON_CL(clSetKernelArg(kernel, 0, sizeof(cl_mem), &out_mem));
-  CANNON_CL(clSetKernelArg(kernel, 1, sizeof(cl_ulong), &bytes_arg));
-  CANNON_CL(clSetKernelArg(kernel, 2, sizeof(cl_mem), &starts_mem));
-  CANNON_CL(clSetKernelArg(kernel, 3, sizeof(cl_mem), &pads_mem));
-  CANNON_CL(clSetKernelArg(kernel, 4, sizeof(cl_mem), &lens_mem));
-  CANNON_CL(clSetKernelArg(kernel, 5, sizeof(cl_uint), &batches));
-  CANNON_CL(clSetKernelArg(kernel, 6, sizeof(cl_uint), &key_lo));
-  CANNON_CL(clSetKernelArg(kernel, 7, sizeof(cl_uint), &key_hi));
-  CANNON_CL(clSetKernelArg(kernel, 8, sizeof(cl_ulong), &groups_arg));
-  CANNON_CL(clSetKernelArg(kernel, 9, sizeof(cl_uint), &threshold));
+  auto& impl = detail::ContextAccess::impl(ctx);
+  const std::string options = BuildOptions().str(impl.config);
+  cl_program program =
+      impl.programs.get(impl.context, impl.device, kernels::source("dropout_mask"), options, impl.config.verbose);
+  Kernel kernel(program, "dropout_mask", impl.config.verbose, options);
+  kernel.set_all(out.buffer(), starts.buffer(), pads.buffer(), lens.buffer(),
+                 DropoutMaskArgs{num_bytes, p.dropout.offset_groups, static_cast<cn_u32>(p.batch), p.dropout.key_lo,
+                                 p.dropout.key_hi, p.dropout.threshold});
+  // Each work-item owns whole output bytes, so any local size gives the same mask.
+  const std::size_t local = std::max<std::size_t>(1, std::min(kLocalSize, kernel.max_local_size(impl.device)));
   const std::size_t items = (num_bytes + kBytesPerItem - 1) / kBytesPerItem;
-  const std::size_t global = (items + kLocalSize - 1) / kLocalSize * kLocalSize;
-  CANNON_CL(
-      clEnqueueNDRangeKernel(ctx.cl_queue_handle(), kernel, 1, nullptr, &global, &kLocalSize, 0, nullptr, nullptr));
+  kernel.enqueue(ctx.cl_queue_handle(), (items + local - 1) / local * local, local, {});
   ctx.finish();  // the tables are released on return
   return out;
 }

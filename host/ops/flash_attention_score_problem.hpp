@@ -10,22 +10,30 @@
 #include "cannon/flash_attention_score.hpp"
 #include "host/layout/layout.hpp"
 #include "host/ops/kernel_config.hpp"
+#include "host/ops/plan_base.hpp"
 #include "host/runtime/device_limits.hpp"
-#include "host/runtime/workspace.hpp"
 #include "host/schedule/band_rule.hpp"
+#include "kernels/interface.h"
 
 namespace cannon {
 
-// Row sizes of the plan tables; must match kernels/common/problem.clh (BT_STRIDE, WK_STRIDE).
-constexpr int kBatchTableStride = 19;
-constexpr int kWorkStride = 5;
 // Sequence lengths stay below 2^30: the tile list stores (col0 << 1) | partial in an int32, and row/key indices,
 // band offsets and ALiBi distances are int32 in the kernels.
 constexpr int64_t kMaxSeq = int64_t{1} << 30;
 
-// pse as the kernels apply it (kernels/common/problem.clh PSE_*): the score formula and where the values live.
-enum class PseMode : int { kNone = 0, kAdd = 1, kAddScale = 2, kAlibi = 3, kAlibiSqrt = 4 };  // types -, 0, 1, 2, 3
-enum class PseMap : int { kDirect = 0, kCompressed = 1, kTndCompressed = 2 };
+// pse as the kernels apply it (kernels/interface.h PSE_*): the score formula and where the values live.
+enum class PseMode : int {  // pse_type -, 0, 1, 2, 3
+  kNone = PSE_NONE,
+  kAdd = PSE_ADD,
+  kAddScale = PSE_ADD_SCALE,
+  kAlibi = PSE_ALIBI,
+  kAlibiSqrt = PSE_ALIBI_SQRT
+};
+enum class PseMap : int {
+  kDirect = PSE_MAP_DIRECT,
+  kCompressed = PSE_MAP_COMPRESSED,
+  kTndCompressed = PSE_MAP_TND_COMPRESSED
+};
 struct PseBatch {
   int64_t base = 0, head = 0, row = 0;  // element (n1, i, j) at base + n1·head + i·row + j (kDirect)
   int64_t shift = 0;                    // ALiBi: d = j - i + shift (kv_start - q_start)
@@ -85,30 +93,20 @@ struct MaskStrides {
 };
 MaskStrides atten_mask_strides(const TensorView& mask);
 
-// The dense-mask prepass (flash_attention_score_prepass.cpp): tile lists refined with the mask's contents.
-struct RefinedWork {
-  std::vector<int32_t> work, tiles;
-  int64_t dropped = 0, full = 0;  // tiles dropped as fully masked; tiles turned FULL
-};
-// `mask` points at element (batch 0, head 0, row 0, col 0) of a host copy of atten_mask.
-RefinedWork refine_work_with_mask(const FaProblem& p, int block_m, int block_n, const std::vector<int32_t>& work,
-                                  const std::vector<int32_t>& tiles, const uint8_t* mask, const MaskStrides& st);
-
 namespace detail {
 
-struct FlashAttentionScorePlanData {
+// The plan behind FlashAttentionScorePlan. Its device tables (plan_table_* in PlanBase) are the batch table, the
+// work list, the tile list and, with the mask prepass, each work entry's slot in the refined tile list.
+struct FlashAttentionScorePlanData : PlanBase {
   FaProblem problem;
   FlashAttentionScoreDescs descs;
   KernelConfig kernel;
-  cl_program program = nullptr;  // retained
-  std::vector<int32_t> work;     // kWorkStride ints per work entry, in execution order
-  std::vector<int32_t> tiles;    // the scheduler's tile list: (col0 << 1) | partial
-  WorkspaceLedger ledger;
-
-  FlashAttentionScorePlanData() = default;
-  FlashAttentionScorePlanData(const FlashAttentionScorePlanData&) = delete;
-  FlashAttentionScorePlanData& operator=(const FlashAttentionScorePlanData&) = delete;
-  ~FlashAttentionScorePlanData();
+  bool prepass = false;                // refine the tiles with atten_mask's contents on the device before each run
+  std::vector<int64_t> batch_table;    // BT_STRIDE int64 per batch
+  std::vector<int32_t> work;           // WK_STRIDE ints per work entry, in execution order
+  std::vector<int32_t> tiles;          // the scheduler's tile list: (col0 << 1) | partial
+  std::vector<int32_t> prepass_slots;  // per entry: its first refined tile, or -1 - the entry whose list it shares
+  cl_mem batch_mem = nullptr, work_mem = nullptr, tiles_mem = nullptr, slots_mem = nullptr;  // owned by PlanBase
 };
 
 }  // namespace detail

@@ -51,9 +51,8 @@ void check_dim(int64_t value, const char* arg, const char* name) {
 void check_limits(const FlashAttentionScoreDescs& d, const FaProblem& p, const DeviceLimits& limits) {
   std::vector<DeviceBuffer> buffers = fa_device_buffers(d, p);
   if (p.layout != Layout::kTND) {
-    buffers.push_back(
-        {"workspace batch_table", checked_mul_u64(static_cast<uint64_t>(p.batch), kBatchTableStride * sizeof(int64_t),
-                                                  "workspace batch_table")});
+    buffers.push_back({"plan batch_table", checked_mul_u64(static_cast<uint64_t>(p.batch), BT_STRIDE * sizeof(int64_t),
+                                                           "plan batch_table")});
   }
   check_buffers_fit(limits, buffers);
   check_index_limit("query: sequence length S1", static_cast<uint64_t>(p.s1), kMaxSeq - 1,
@@ -133,9 +132,9 @@ FaProblem validate_flash_attention_score(const FlashAttentionScoreDescs& d, cons
     p.seqs = parse_varlen(a.actual_seq_qlen, a.actual_seq_kvlen, p.s1, p.s2);
     p.batch = p.seqs.batches();
     if (limits) {
-      check_buffers_fit(*limits, {{"workspace batch_table",
-                                   checked_mul_u64(static_cast<uint64_t>(p.batch), kBatchTableStride * sizeof(int64_t),
-                                                   "workspace batch_table")}});
+      check_buffers_fit(
+          *limits, {{"plan batch_table", checked_mul_u64(static_cast<uint64_t>(p.batch), BT_STRIDE * sizeof(int64_t),
+                                                         "plan batch_table")}});
     }
     p.tnd_softmax_same_as_input = !a.softmax_layout.empty();
   } else {

@@ -5,8 +5,6 @@
 #include <algorithm>
 #include <climits>
 
-#include <fmt/format.h>
-
 #include "host/runtime/check.hpp"
 
 namespace cannon {
@@ -34,25 +32,27 @@ constexpr std::size_t kMaxCpuPrivateBytes = std::size_t{160} * 1024;
 
 }  // namespace
 
-const char* KernelConfig::kernel_name(const char* base) const {
-  static thread_local std::string name;
-  name = std::string(base) + (variant == KernelVariant::kCpu ? "_cpu" : "_generic");
-  return name.c_str();
+std::string KernelConfig::kernel_name(const std::string& base) const {
+  return base + (variant == KernelVariant::kCpu ? "_cpu" : "_generic");
 }
 
 std::size_t KernelConfig::local_size() const {
   return variant == KernelVariant::kCpu ? 1 : static_cast<std::size_t>(block_m);
 }
 
-// -cl-denorms-are-zero: probabilities far below the row max (ALiBi at long distances) underflow into fp32
-// denormals, and x86 FMAs on denormals take microcode assists: pse_type 2 at S=2048 ran 2.2x slower than without
-// pse. Flushing changes only terms below 1.2e-38 next to a row sum of at least 1.
-std::string KernelConfig::build_options() const {
-  int dt = dtype == DType::kFloat32 ? 0 : dtype == DType::kFloat16 ? 1 : 2;
-  return fmt::format(
-      "-cl-std=CL1.2 -cl-denorms-are-zero -DDTYPE={} -DDK={} -DDV={} -DBLOCK_M={} -DBLOCK_N={} -DQK_KEYS={} "
-      "-DPV_COLS={}{}",
-      dt, dk, dv, block_m, block_n, qk_keys, pv_cols, variant == KernelVariant::kGeneric ? " -DGENERIC_ONLY" : "");
+BuildOptions KernelConfig::build_options() const {
+  BuildOptions options;
+  options.define("DTYPE", dtype == DType::kFloat32   ? 0
+                          : dtype == DType::kFloat16 ? 1
+                                                     : 2)
+      .define("DK", dk)
+      .define("DV", dv)
+      .define("BLOCK_M", block_m)
+      .define("BLOCK_N", block_n)
+      .define("QK_KEYS", qk_keys)
+      .define("PV_COLS", pv_cols);
+  if (variant == KernelVariant::kGeneric) options.define("GENERIC_ONLY");
+  return options;
 }
 
 bool use_cpu_kernels(const DeviceInfo& device) { return device.pocl && device.kind == DeviceKind::kCpu; }
@@ -78,12 +78,22 @@ uint64_t fa_generic_loop_steps(const KernelConfig& c, int64_t max_keys, bool dro
   return fixed + tiles * (1 + n * per_key);
 }
 
+uint64_t fa_prepass_loop_steps(const KernelConfig& c, int64_t max_keys) {
+  // Mask rows are scanned 16 bytes per step plus up to 15 single bytes: each row's prefix and band (up to two
+  // scans of the row), then each tile's columns of every row.
+  const uint64_t keys = static_cast<uint64_t>(std::max<int64_t>(max_keys, 0));
+  const uint64_t m = static_cast<uint64_t>(c.block_m), n = static_cast<uint64_t>(c.block_n);
+  const uint64_t tiles = (keys + n - 1) / n;
+  return m * 2 * (keys / 16 + 16) + tiles * (1 + m * (n / 16 + 16));
+}
+
 KernelConfig choose_kernel_config(const DeviceInfo& device, DType dtype, int dk, int dv,
                                   const std::map<std::string, long>& tune) {
   KernelConfig c;
   c.dtype = dtype;
   c.dk = dk;
   c.dv = dv;
+  c.mask_prepass = device.loop_limit == 0;
   if (use_cpu_kernels(device)) {
     c.variant = KernelVariant::kCpu;
     const int d = std::max(dk, dv);

@@ -10,6 +10,7 @@
 
 #include "cannon/context.hpp"
 #include "cannon/dtype.hpp"
+#include "host/runtime/build_options.hpp"
 
 namespace cannon {
 
@@ -23,11 +24,11 @@ struct KernelConfig {
   int block_n = 64;          // keys per inner step (CPU variant); multiple of 8
   int qk_keys = 8;           // CPU variant Q·Kᵀ register tile: keys × (block_m / 16) row vectors
   int pv_cols = 8;           // CPU variant P·V register tile: output columns × (block_m / 16) row vectors; divides 16
-  bool mask_prepass = true;  // scan a dense atten_mask on the host to skip fully masked tiles (not a -D)
+  bool mask_prepass = true;  // refine the tiles with a dense atten_mask's contents before each run (not a -D)
 
-  const char* kernel_name(const char* base) const;  // e.g. "fa_fwd_cpu"
-  std::size_t local_size() const;                   // work-items per work-group
-  std::string build_options() const;                // every -D that changes the binary
+  std::string kernel_name(const std::string& base) const;  // e.g. "fa_fwd_cpu"
+  std::size_t local_size() const;                          // work-items per work-group
+  BuildOptions build_options() const;                      // every -D that changes the binary
 };
 
 // The CPU-shaped kernels (FA's cpu variant, NSA's cpu kernel, RAU's big tiles) are tuned for PoCL's CPU device
@@ -35,13 +36,16 @@ struct KernelConfig {
 bool use_cpu_kernels(const DeviceInfo& device);
 
 // Picks defaults for the device and head dims, then applies `tune` (CANNON_TUNE): VARIANT (0 = cpu,
-// 1 = generic), BLOCK_M, BLOCK_N, QK_KEYS, PV_COLS, MASK_PREPASS (0/1). Throws Error(kParamInvalid) naming CANNON_TUNE
-// for an unusable value, and for the cpu variant on a device with a loop limit (its loops exceed it).
+// 1 = generic), BLOCK_M, BLOCK_N, QK_KEYS, PV_COLS, MASK_PREPASS (0/1; off by default on devices with a loop limit).
+// Throws Error(kParamInvalid) naming CANNON_TUNE for an unusable value, and for the cpu variant on a device with a
+// loop limit (its loops exceed it).
 KernelConfig choose_kernel_config(const DeviceInfo& device, DType dtype, int dk, int dv,
                                   const std::map<std::string, long>& tune);
 
 // Loop back-edges one invocation of fa_fwd_generic takes at most for rows that see up to max_keys keys
 // (every loop of the kernel, as Mesa's llvmpipe counts them).
 uint64_t fa_generic_loop_steps(const KernelConfig& c, int64_t max_keys, bool dropout);
+// The same for one invocation of the mask prepass (kernels/prepass/fa_mask_prepass.clh) on rows of up to max_keys.
+uint64_t fa_prepass_loop_steps(const KernelConfig& c, int64_t max_keys);
 
 }  // namespace cannon

@@ -1,32 +1,27 @@
-// NsaSelectedAttention on the host: plan (validate, build the kernel variant, book the workspace) and run
-// (check every view, check every selected block index against its batch, fill the tables, enqueue).
+// NsaSelectedAttention on the host: plan (validate, build the kernel variant, upload the batch tables, book the
+// workspace) and run (check every view; enqueue the check of every selected block index against its batch, which
+// writes the indices the attention kernel reads, then the attention kernel).
 // The kernel is nsa_fwd_cpu on PoCL's CPU device (shaped for it) and nsa_fwd_generic everywhere else
 // (kernels/nsa_selected_attention.cl, docs/devices.md); CANNON_TUNE=VARIANT=0/1 forces one.
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 
-#include "cannon/config.hpp"
+#include "host/ops/convenience.hpp"
 #include "host/ops/dry_plan.hpp"
 #include "host/ops/kernel_config.hpp"
 #include "host/ops/nsa_selected_attention_problem.hpp"
+#include "host/ops/plan_access.hpp"
 #include "host/runtime/check.hpp"
 #include "host/runtime/checked.hpp"
+#include "host/runtime/command_chain.hpp"
 #include "host/runtime/context_impl.hpp"
 #include "host/runtime/device_limits.hpp"
-#include "host/runtime/kernel_sources.hpp"
 #include "host/runtime/launch_check.hpp"
 #include "host/runtime/sub_buffer.hpp"
 #include "host/runtime/view_check.hpp"
 
 namespace cannon {
-
-namespace detail {
-NsaSelectedAttentionPlanData::~NsaSelectedAttentionPlanData() {
-  if (program) clReleaseProgram(program);
-}
-}  // namespace detail
 
 namespace {
 
@@ -58,7 +53,7 @@ bool use_generic(const DeviceInfo& device, const std::map<std::string, long>& tu
 }
 
 // Every -D that changes the binary; QK_KEYS and PV_COLS may be overridden through CANNON_TUNE.
-std::string build_options(const NsaProblem& p, const std::map<std::string, long>& tune) {
+BuildOptions build_options(const NsaProblem& p, const std::map<std::string, long>& tune, bool generic) {
   auto tuned = [&](const char* name, long def) {
     auto it = tune.find(name);
     if (it == tune.end()) return def;
@@ -66,22 +61,30 @@ std::string build_options(const NsaProblem& p, const std::map<std::string, long>
             "CANNON_TUNE: {}={} must divide 16", name, it->second);
     return it->second;
   };
-  return fmt::format("-DDTYPE={} -DDK={} -DDV={} -DBS={} -DCOUNT={} -DGROUP={} -DQK_KEYS={} -DPV_COLS={}",
-                     dtype_macro(p.dtype), p.dk, p.dv, p.block_size, p.block_count, p.group(), tuned("QK_KEYS", 8),
-                     tuned("PV_COLS", 8));
+  BuildOptions options;
+  options.define("DTYPE", dtype_macro(p.dtype))
+      .define("DK", p.dk)
+      .define("DV", p.dv)
+      .define("BS", p.block_size)
+      .define("COUNT", p.block_count)
+      .define("GROUP", p.group())
+      .define("QK_KEYS", tuned("QK_KEYS", 8))
+      .define("PV_COLS", tuned("PV_COLS", 8));
+  if (generic) options.define("GENERIC_ONLY");
+  return options;
 }
 
-// Maps topk_indices for reading (zero-copy on a CPU device) and checks that every selected block lies inside
-// its batch: 0 <= idx and idx·bs + bs <= S2_b. Ascend reads out of bounds here (undefined behaviour); cannon
-// refuses before anything is enqueued.
-void check_indices(const Context& ctx, const NsaProblem& p, const TensorView& topk) {
+// CANNON_STRICT: topk_indices mapped for reading (after the stream's events; zero-copy on a CPU device) and every
+// selected block checked against its batch before anything is enqueued: 0 <= idx and idx·bs + bs <= S2_b.
+void check_indices_on_host(const NsaProblem& p, const TensorView& topk, const CommandChain& chain) {
   const std::vector<int64_t> st = topk.effective_strides();
   const std::size_t span = static_cast<std::size_t>(
       ((p.t1 - 1) * st[0] + (p.n2 - 1) * st[1] + (p.block_count - 1) * st[2] + 1) * sizeof(int32_t));
   cl_int err = CL_SUCCESS;
-  cl_command_queue queue = ctx.cl_queue_handle();
+  const std::vector<cl_event>& waits = chain.wait_for();
   void* ptr =
-      clEnqueueMapBuffer(queue, topk.buffer, CL_TRUE, CL_MAP_READ, topk.offset, span, 0, nullptr, nullptr, &err);
+      clEnqueueMapBuffer(chain.queue(), topk.buffer, CL_TRUE, CL_MAP_READ, topk.offset, span,
+                         static_cast<cl_uint>(waits.size()), waits.empty() ? nullptr : waits.data(), nullptr, &err);
   if (err != CL_SUCCESS) throw_cl_error(err, "clEnqueueMapBuffer", __FILE__, __LINE__);
   const auto* idx = static_cast<const int32_t*>(ptr);
   std::string bad;
@@ -102,22 +105,21 @@ void check_indices(const Context& ctx, const NsaProblem& p, const TensorView& to
       }
     }
   }
-  CANNON_CL(clEnqueueUnmapMemObject(queue, topk.buffer, ptr, 0, nullptr, nullptr));
+  CANNON_CL(clEnqueueUnmapMemObject(chain.queue(), topk.buffer, ptr, 0, nullptr, nullptr));
   if (!bad.empty()) fail(Status::kParamInvalid, "{}", bad);
 }
 
 // Everything plan does on the host, checked against the device before the workspace is booked; with a context it
 // also builds the kernel program.
-NsaSelectedAttentionPlan plan_impl(const DeviceInfo& device, const NsaSelectedAttentionDescs& descs,
-                                   const NsaSelectedAttentionAttrs& attrs, const Context* ctx) {
-  const Config& config = Config::global();
+NsaSelectedAttentionPlan plan_impl(const DeviceInfo& device, const Config& config,
+                                   const NsaSelectedAttentionDescs& descs, const NsaSelectedAttentionAttrs& attrs,
+                                   const Context* ctx) {
   auto data = std::make_shared<detail::NsaSelectedAttentionPlanData>();
   data->problem = validate_nsa_selected_attention(descs, attrs, config.strict);
   data->descs = descs;
   const NsaProblem& p = data->problem;
-  data->build_options = build_options(p, config.tune);
   data->generic = use_generic(device, config.tune);
-  if (data->generic) data->build_options += " -DGENERIC_ONLY";
+  const BuildOptions options = build_options(p, config.tune, data->generic);
   if (data->generic) {
     check_loop_budget(
         device, nsa_generic_loop_steps(p), "nsa_fwd_generic",
@@ -140,23 +142,32 @@ NsaSelectedAttentionPlan plan_impl(const DeviceInfo& device, const NsaSelectedAt
       buffer_of("attention_out", out),
       buffer_of("softmax_max", stats),
       buffer_of("softmax_sum", stats),
-      {"workspace batch_table", checked_bytes({p.seqs.batches(), kNsaBatchStride}, 8, "workspace batch_table")},
-      {"workspace token_batch", checked_bytes({p.t1}, 4, "workspace token_batch")},
+      {"plan batch_table", checked_bytes({p.seqs.batches(), NB_STRIDE}, 8, "plan batch_table")},
+      {"plan token_batch", checked_bytes({p.t1}, 4, "plan token_batch")},
+      {"workspace topk", checked_bytes({p.t1, p.n2, p.block_count}, sizeof(int32_t), "workspace topk")},
       {"workspace scores",
        checked_bytes({static_cast<int64_t>(data->slots), p.selected(), lanes}, sizeof(float), "workspace scores")}};
   if (descs.atten_mask) buffers.push_back(buffer_of("atten_mask", *descs.atten_mask));
   check_buffers_fit(DeviceLimits::of(device), buffers);
-  if (ctx) {
-    data->program = ctx->impl().programs.get(ctx->cl_context_handle(), ctx->cl_device_handle(),
-                                             kernels::source("nsa_selected_attention"), data->build_options);
-    CANNON_CL(clRetainProgram(data->program));
-    check_work_group(data->program, ctx->cl_device_handle(), data->generic ? "nsa_fwd_generic" : "nsa_fwd_cpu",
-                     data->generic ? kGenericLocal : 1);
+  for (int64_t b = 0; b < p.seqs.batches(); ++b) {
+    data->batch_table.insert(data->batch_table.end(), {p.seqs.q_start[b], p.seqs.kv_start[b], p.seqs.kv_len[b]});
   }
+  static_assert(NB_STRIDE == 3 && NB_KV_LEN == 2, "the batch table row above");
+  data->token_batch.assign(static_cast<std::size_t>(p.t1), 0);
+  for (int64_t b = 0; b < p.seqs.batches(); ++b) {
+    std::fill_n(data->token_batch.begin() + p.seqs.q_start[b], p.seqs.q_len[b], static_cast<int32_t>(b));
+  }
+  data->check_local = std::min<std::size_t>(32, std::max<std::size_t>(device.max_work_group_size, 1));
   data->ledger = WorkspaceLedger(device.base_addr_align);
-  data->ledger.book("batch_table", static_cast<std::size_t>(p.seqs.batches()) * kNsaBatchStride * sizeof(int64_t));
-  data->ledger.book("token_batch", static_cast<std::size_t>(p.t1) * sizeof(int32_t));
+  data->ledger.book("topk", static_cast<std::size_t>(p.t1 * p.n2 * p.block_count) * sizeof(int32_t));
   data->ledger.book("scores", data->slots * static_cast<std::size_t>(p.selected() * lanes) * sizeof(float));
+  if (ctx) {
+    data->build(*ctx, "nsa_selected_attention", options,
+                {{data->generic ? "nsa_fwd_generic" : "nsa_fwd_cpu", data->generic ? kGenericLocal : 1},
+                 {"nsa_topk_check", data->check_local}});
+    data->batch_mem = data->add_table(*ctx, data->batch_table);
+    data->token_mem = data->add_table(*ctx, data->token_batch);
+  }
 
   NsaSelectedAttentionPlan plan;
   plan.attention_out = {p.dtype, {p.t1, p.n1, p.dv}};
@@ -165,7 +176,7 @@ NsaSelectedAttentionPlan plan_impl(const DeviceInfo& device, const NsaSelectedAt
   plan.workspace_size = data->ledger.total();
   plan.flops = static_cast<double>(p.t1) * static_cast<double>(p.n1) * static_cast<double>(p.selected()) * 2.0 *
                static_cast<double>(p.dk + p.dv);
-  plan.data_ = std::move(data);
+  detail::PlanAccess::attach(plan, std::move(data));
   return plan;
 }
 
@@ -173,36 +184,36 @@ NsaSelectedAttentionPlan plan_impl(const DeviceInfo& device, const NsaSelectedAt
 
 NsaSelectedAttentionPlan plan_nsa_selected_attention(const Context& ctx, const NsaSelectedAttentionDescs& descs,
                                                      const NsaSelectedAttentionAttrs& attrs) {
-  return plan_impl(ctx.info(), descs, attrs, &ctx);
+  return plan_impl(ctx.info(), ctx.config(), descs, attrs, &ctx);
 }
 
 NsaSelectedAttentionPlan plan_nsa_selected_attention_host(const DeviceInfo& device,
                                                           const NsaSelectedAttentionDescs& descs,
                                                           const NsaSelectedAttentionAttrs& attrs) {
-  return plan_impl(device, descs, attrs, nullptr);
+  return plan_impl(device, Config::global(), descs, attrs, nullptr);
 }
 
-void run_nsa_selected_attention(const Context& ctx, const NsaSelectedAttentionPlan& plan,
-                                const NsaSelectedAttentionTensors& t, cl_mem workspace) {
-  require(plan.data_ != nullptr, "plan: empty; call plan_nsa_selected_attention first");
-  const auto& d = plan.data();
+Event run_nsa_selected_attention(const Context& ctx, const NsaSelectedAttentionPlan& plan,
+                                 const NsaSelectedAttentionTensors& t, cl_mem workspace, const Stream& stream) {
+  require(detail::PlanAccess::has_data(plan), "plan: empty; call plan_nsa_selected_attention first");
+  const auto& d = detail::PlanAccess::data(plan);
+  require(d.built(), "plan: made without a Context (host-only); it cannot be run");
   const NsaProblem& p = d.problem;
-  const int64_t q_off = check_view(t.query, d.descs.query, "query", false);
-  const int64_t k_off = check_view(t.key, d.descs.key, "key", false);
-  const int64_t v_off = check_view(t.value, d.descs.value, "value", false);
-  const int64_t topk_off = check_view(t.topk_indices, d.descs.topk_indices, "topk_indices", false);
-  const int64_t o_off = check_view(t.attention_out, plan.attention_out, "attention_out", true);
-  const int64_t smax_off = check_view(t.softmax_max, plan.softmax_max, "softmax_max", true);
-  const int64_t ssum_off = check_view(t.softmax_sum, plan.softmax_sum, "softmax_sum", true);
+  NsaArgs args{};
+  args.q_off = check_view(t.query, d.descs.query, "query", false);
+  args.k_off = check_view(t.key, d.descs.key, "key", false);
+  args.v_off = check_view(t.value, d.descs.value, "value", false);
+  args.topk_off = check_view(t.topk_indices, d.descs.topk_indices, "topk_indices", false);
+  args.o_off = check_view(t.attention_out, plan.attention_out, "attention_out", true);
+  args.smax_off = check_view(t.softmax_max, plan.softmax_max, "softmax_max", true);
+  args.ssum_off = check_view(t.softmax_sum, plan.softmax_sum, "softmax_sum", true);
   if (d.descs.atten_mask) {
     require(t.atten_mask.has_value(), "atten_mask: planned with a mask but none given at run");
     check_view(*t.atten_mask, *d.descs.atten_mask, "atten_mask", false);  // presence only; never read
   } else {
     require(!t.atten_mask.has_value(), "atten_mask: given at run but not at plan");
   }
-  if (!workspace) fail(Status::kParamNullptr, "workspace: null, but the plan needs {} bytes", plan.workspace_size);
-  require(mem_size(workspace) >= plan.workspace_size, "workspace: {} bytes, but the plan needs {}", mem_size(workspace),
-          plan.workspace_size);
+  check_workspace(workspace, plan.workspace_size);
   const std::optional<TensorView> ws = workspace_view(workspace, plan.workspace_size);
   check_disjoint({{"query", &t.query, false},
                   {"key", &t.key, false},
@@ -216,84 +227,64 @@ void run_nsa_selected_attention(const Context& ctx, const NsaSelectedAttentionPl
   const AxisStrides q = axis_strides(Layout::kTND, t.query.desc.shape, t.query.strides, p.n1, "query");
   const AxisStrides k = axis_strides(Layout::kTND, t.key.desc.shape, t.key.strides, p.n2, "key");
   const AxisStrides v = axis_strides(Layout::kTND, t.value.desc.shape, t.value.strides, p.n2, "value");
-  check_indices(ctx, p, t.topk_indices);
-
-  std::vector<int64_t> table;
-  std::vector<int32_t> token_batch(static_cast<std::size_t>(p.t1), 0);
-  for (int64_t b = 0; b < p.seqs.batches(); ++b) {
-    table.insert(table.end(), {p.seqs.q_start[b], p.seqs.kv_start[b], p.seqs.kv_len[b]});
-    std::fill_n(token_batch.begin() + p.seqs.q_start[b], p.seqs.q_len[b], static_cast<int32_t>(b));
-  }
-  cl_command_queue queue = ctx.cl_queue_handle();
-  SubBuffer batches(workspace, d.ledger.offset("batch_table"), d.ledger.bytes("batch_table"));
-  SubBuffer tokens(workspace, d.ledger.offset("token_batch"), d.ledger.bytes("token_batch"));
-  SubBuffer scores(workspace, d.ledger.offset("scores"), d.ledger.bytes("scores"));
-  CANNON_CL(clEnqueueWriteBuffer(queue, batches.mem(), CL_TRUE, 0, table.size() * sizeof(int64_t), table.data(), 0,
-                                 nullptr, nullptr));
-  CANNON_CL(clEnqueueWriteBuffer(queue, tokens.mem(), CL_TRUE, 0, token_batch.size() * sizeof(int32_t),
-                                 token_batch.data(), 0, nullptr, nullptr));
-
-  cl_int err = CL_SUCCESS;
-  const char* name = d.generic ? "nsa_fwd_generic" : "nsa_fwd_cpu";
-  cl_kernel kernel = clCreateKernel(d.program, name, &err);
-  if (err != CL_SUCCESS) throw_cl_error(err, "clCreateKernel", __FILE__, __LINE__);
-  struct Release {
-    cl_kernel k;
-    ~Release() { clReleaseKernel(k); }
-  } release{kernel};
-  cl_uint i = 0;
-  auto arg = [&](const auto& value) { CANNON_CL(clSetKernelArg(kernel, i++, sizeof(value), &value)); };
-  for (cl_mem mem : {t.query.buffer, t.key.buffer, t.value.buffer, t.attention_out.buffer, t.softmax_max.buffer,
-                     t.softmax_sum.buffer, batches.mem(), tokens.mem(), t.topk_indices.buffer, scores.mem()}) {
-    arg(mem);
-  }
   const std::vector<int64_t> ts = t.topk_indices.effective_strides();
-  for (cl_long s : {q_off, q.seq, q.head, k_off, k.seq, k.head, v_off, v.seq, v.head, o_off, p.n1 * p.dv, p.dv,
-                    smax_off, ssum_off, topk_off, ts[0], ts[1], ts[2]}) {
-    arg(s);
-  }
-  arg(static_cast<cl_int>(p.n2));
-  arg(static_cast<cl_long>(p.t1 * p.n2));
-  arg(p.scale);
-  arg(static_cast<cl_int>(p.causal ? 1 : 0));
+  args.q_seq = q.seq;
+  args.q_head = q.head;
+  args.k_seq = k.seq;
+  args.k_head = k.head;
+  args.v_seq = v.seq;
+  args.v_head = v.head;
+  args.o_seq = p.n1 * p.dv;
+  args.o_head = p.dv;
+  args.topk_seq = ts[0];
+  args.topk_head = ts[1];
+  args.topk_cnt = ts[2];
+  args.entries = p.t1 * p.n2;
+  args.n2_count = static_cast<cn_i32>(p.n2);
+  args.scale = p.scale;
+  args.causal = p.causal ? 1 : 0;
 
+  CommandChain chain(ctx, stream);
+  if (ctx.config().strict) check_indices_on_host(p, t.topk_indices, chain);
+  SubBuffer topk(workspace, d.ledger.offset("topk"), d.ledger.bytes("topk"));
+  SubBuffer scores(workspace, d.ledger.offset("scores"), d.ledger.bytes("scores"));
+  const auto lock = d.lock_kernels();
+  Kernel& check = d.kernel_at(1);
+  check.set_all(d.batch_mem, d.token_mem, t.topk_indices.buffer, topk.mem(),
+                detail::ContextAccess::impl(ctx).errors.record(), args);
+  const std::size_t entries = static_cast<std::size_t>(args.entries);
+  chain.enqueue(check, (entries + d.check_local - 1) / d.check_local * d.check_local, d.check_local);
+  // The attention kernel reads the checked copy: dense [T1, N2, select_block_count] in the workspace.
+  NsaArgs checked = args;
+  checked.topk_off = 0;
+  checked.topk_seq = p.n2 * p.block_count;
+  checked.topk_head = p.block_count;
+  checked.topk_cnt = 1;
+  Kernel& attention = d.kernel_at(0);
+  attention.set_all(t.query.buffer, t.key.buffer, t.value.buffer, t.attention_out.buffer, t.softmax_max.buffer,
+                    t.softmax_sum.buffer, d.batch_mem, d.token_mem, topk.mem(), scores.mem(), checked);
   // The generic kernel takes one query row (t, n1) per work-item; the CPU kernel loops over entries per slot.
   const std::size_t rows = static_cast<std::size_t>(p.t1 * p.n1);
   const std::size_t local = d.generic ? kGenericLocal : 1;
   const std::size_t global = d.generic ? (rows + local - 1) / local * local : d.slots;
-  const Verbosity verbose = Config::global().verbose;
-  if (verbose >= Verbosity::kDispatch) {
-    fmt::print(stderr, "cannon: {} {} global={} local={}\n", name, d.build_options, global, local);
-  }
-  const auto start = std::chrono::steady_clock::now();
-  if (global > 0) CANNON_CL(clEnqueueNDRangeKernel(queue, kernel, 1, nullptr, &global, &local, 0, nullptr, nullptr));
-  if (verbose >= Verbosity::kProfile) {
-    CANNON_CL(clFinish(queue));
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    fmt::print(stderr, "cannon: nsa_fwd {:.3f} ms, {:.2f} GFLOP/s\n", ms, plan.flops / ms * 1e-6);
-  }
+  chain.enqueue(attention, global, local, {"", plan.flops, "GFLOP/s"});
+  return chain.done();
 }
 
 NsaSelectedAttentionResult nsa_selected_attention(const Context& ctx, const TensorView& query, const TensorView& key,
                                                   const TensorView& value, const TensorView& topk_indices,
                                                   const std::optional<TensorView>& atten_mask,
                                                   const NsaSelectedAttentionAttrs& attrs) {
-  NsaSelectedAttentionDescs descs{query.desc, key.desc, value.desc, topk_indices.desc,
-                                  atten_mask ? std::optional<TensorDesc>(atten_mask->desc) : std::nullopt};
+  NsaSelectedAttentionDescs descs{query.desc, key.desc, value.desc, topk_indices.desc, desc_of(atten_mask)};
   NsaSelectedAttentionPlan plan = plan_nsa_selected_attention(ctx, descs, attrs);
   NsaSelectedAttentionResult result{allocate(ctx, plan.attention_out), allocate(ctx, plan.softmax_max),
                                     allocate(ctx, plan.softmax_sum)};
-  DeviceTensor workspace = allocate(ctx, {DType::kUInt8, {static_cast<int64_t>(plan.workspace_size)}});
-  NsaSelectedAttentionTensors t{query,
-                                key,
-                                value,
-                                topk_indices,
-                                atten_mask,
-                                result.attention_out.view(),
-                                result.softmax_max.view(),
-                                result.softmax_sum.view()};
-  run_nsa_selected_attention(ctx, plan, t, workspace.buffer());
-  ctx.finish();
+  run_with_workspace(ctx, plan.workspace_size, [&](cl_mem workspace) {
+    run_nsa_selected_attention(ctx, plan,
+                               {query, key, value, topk_indices, atten_mask, result.attention_out.view(),
+                                result.softmax_max.view(), result.softmax_sum.view()},
+                               workspace);
+  });
   return result;
 }
 

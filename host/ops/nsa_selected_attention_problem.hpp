@@ -9,13 +9,10 @@
 
 #include "cannon/nsa_selected_attention.hpp"
 #include "host/layout/layout.hpp"
-#include "host/runtime/workspace.hpp"
+#include "host/ops/plan_base.hpp"
+#include "kernels/interface.h"
 
 namespace cannon {
-
-// Row size of the batch table (first query token, first key token, key count); must match NB_STRIDE in
-// kernels/nsa_selected_attention.cl.
-constexpr int kNsaBatchStride = 3;
 
 struct NsaProblem {
   DType dtype = DType::kFloat16;
@@ -34,19 +31,17 @@ NsaProblem validate_nsa_selected_attention(const NsaSelectedAttentionDescs& desc
 
 namespace detail {
 
-struct NsaSelectedAttentionPlanData {
+// kernel_at(0) is nsa_fwd_cpu or nsa_fwd_generic, kernel_at(1) nsa_topk_check. The batch table (NB_STRIDE int64 per
+// batch) and each query token's batch are plan-constant device tables.
+struct NsaSelectedAttentionPlanData : PlanBase {
   NsaProblem problem;
   NsaSelectedAttentionDescs descs;
-  std::string build_options;
-  cl_program program = nullptr;  // retained
-  std::size_t slots = 0;         // work-groups, each with its own slice of the score scratch
-  bool generic = false;          // nsa_fwd_generic (one work-item per query row) instead of nsa_fwd_cpu
-  WorkspaceLedger ledger;
-
-  NsaSelectedAttentionPlanData() = default;
-  NsaSelectedAttentionPlanData(const NsaSelectedAttentionPlanData&) = delete;
-  NsaSelectedAttentionPlanData& operator=(const NsaSelectedAttentionPlanData&) = delete;
-  ~NsaSelectedAttentionPlanData();
+  std::size_t slots = 0;  // work-groups, each with its own slice of the score scratch
+  bool generic = false;   // nsa_fwd_generic (one work-item per query row) instead of nsa_fwd_cpu
+  std::size_t check_local = 1;
+  std::vector<int64_t> batch_table;
+  std::vector<int32_t> token_batch;
+  cl_mem batch_mem = nullptr, token_mem = nullptr;  // owned by PlanBase
 };
 
 }  // namespace detail

@@ -1,6 +1,7 @@
 // RingAttentionUpdate on the host: plan (validate, build the kernel variant, book the per-token softmax table)
-// and run (check every view against the plan and its buffer, check actual_seq_qlen's values, enqueue one
-// work-item per (row, head)), plus the allocating convenience call.
+// and run (check every view against the plan and its buffer; TND: enqueue the check of actual_seq_qlen's values,
+// which also fills the per-token table; then the merge over tiles of (row, head) items), plus the allocating
+// convenience call.
 #include "cannon/ring_attention_update.hpp"
 
 #include <algorithm>
@@ -8,38 +9,32 @@
 #include <optional>
 #include <string>
 
-#include "cannon/config.hpp"
+#include "host/ops/convenience.hpp"
 #include "host/ops/dry_plan.hpp"
 #include "host/ops/kernel_config.hpp"
+#include "host/ops/plan_access.hpp"
 #include "host/ops/ring_attention_update_problem.hpp"
 #include "host/runtime/check.hpp"
 #include "host/runtime/checked.hpp"
+#include "host/runtime/command_chain.hpp"
 #include "host/runtime/context_impl.hpp"
 #include "host/runtime/device_limits.hpp"
-#include "host/runtime/kernel_sources.hpp"
 #include "host/runtime/launch_check.hpp"
 #include "host/runtime/sub_buffer.hpp"
 #include "host/runtime/view_check.hpp"
 
 namespace cannon {
 
-namespace detail {
-RingAttentionUpdatePlanData::~RingAttentionUpdatePlanData() {
-  if (program) clReleaseProgram(program);
-}
-}  // namespace detail
-
 namespace {
 
-std::vector<int64_t> read_actual_seq_qlen(const Context& ctx, const RauProblem& p, const TensorDesc& planned,
-                                          const std::optional<TensorView>& view) {
-  if (!view) fail(Status::kParamNullptr, "actual_seq_qlen: required when input_layout is TND");
-  const int64_t off = check_view(*view, planned, "actual_seq_qlen", true);
-  std::vector<int64_t> values(static_cast<std::size_t>(planned.numel()));
-  CANNON_CL(clEnqueueReadBuffer(ctx.cl_queue_handle(), view->buffer, CL_TRUE, static_cast<std::size_t>(off) * 8,
-                                values.size() * 8, values.data(), 0, nullptr, nullptr));
+// CANNON_STRICT: actual_seq_qlen read back (after the stream's events) and checked before anything is enqueued.
+void check_seq_on_host(const RauProblem& p, const TensorView& view, int64_t offset, const CommandChain& chain) {
+  std::vector<int64_t> values(static_cast<std::size_t>(p.batch + 1));
+  const std::vector<cl_event>& waits = chain.wait_for();
+  CANNON_CL(clEnqueueReadBuffer(chain.queue(), view.buffer, CL_TRUE, static_cast<std::size_t>(offset) * 8,
+                                values.size() * 8, values.data(), static_cast<cl_uint>(waits.size()),
+                                waits.empty() ? nullptr : waits.data(), nullptr));
   check_actual_seq_qlen(p, values);
-  return values;
 }
 
 // Launch shape per device (CANNON_TUNE=RAU_LOCAL, RAU_ROWS, RAU_HEADS override it). On PoCL's CPU each work-item
@@ -76,10 +71,14 @@ void choose_launch(const DeviceInfo& device, const std::map<std::string, long>& 
   const long heads_per_wi = heads.value_or(std::min<long>(cpu ? 128 : 1, kRauMaxTileItems / rows.value_or(1)));
   d.heads_per_wi = static_cast<std::size_t>(heads_per_wi);
   d.rows_per_wi = static_cast<std::size_t>(rows.value_or(std::min<long>(cpu ? 8 : 1, kRauMaxTileItems / heads_per_wi)));
-  const int dt = p.dtype == DType::kFloat32 ? 0 : p.dtype == DType::kFloat16 ? 1 : 2;
-  d.build_options =
-      fmt::format("-cl-std=CL1.2 -DDTYPE={} -DHEAD_DIM={} -DSM_LAYOUT={} -DROWS_PER_WI={} -DHEADS_PER_WI={}", dt, p.dim,
-                  static_cast<int>(p.softmax), d.rows_per_wi, d.heads_per_wi);
+  d.options.define("DTYPE", p.dtype == DType::kFloat32   ? 0
+                            : p.dtype == DType::kFloat16 ? 1
+                                                         : 2)
+      .define("HEAD_DIM", p.dim)
+      .define("SM_LAYOUT", static_cast<int>(p.softmax))
+      .define("ROWS_PER_WI", static_cast<long>(d.rows_per_wi))
+      .define("HEADS_PER_WI", static_cast<long>(d.heads_per_wi));
+  d.seq_local = std::min<std::size_t>(32, std::max<std::size_t>(device.max_work_group_size, 1));
   // Loop steps per work-item (ring_attention_update.cl): both tile passes, 16 elements per attn step plus the tail.
   const uint64_t items = static_cast<uint64_t>(d.rows_per_wi) * d.heads_per_wi;
   const uint64_t per_row = static_cast<uint64_t>(p.dim / 16 + (p.dim % 16 ? 32 : 0));
@@ -90,9 +89,8 @@ void choose_launch(const DeviceInfo& device, const std::map<std::string, long>& 
 
 // Everything plan does on the host, checked against the device before anything sized by the problem is booked;
 // with a context it also builds the kernel program.
-RingAttentionUpdatePlan plan_impl(const DeviceInfo& device, const RingAttentionUpdateDescs& descs,
+RingAttentionUpdatePlan plan_impl(const DeviceInfo& device, const Config& config, const RingAttentionUpdateDescs& descs,
                                   const RingAttentionUpdateAttrs& attrs, const Context* ctx) {
-  const Config& config = Config::global();
   auto data = std::make_shared<detail::RingAttentionUpdatePlanData>();
   data->problem = validate_ring_attention_update(descs, attrs, config.strict);
   data->descs = descs;
@@ -114,10 +112,9 @@ RingAttentionUpdatePlan plan_impl(const DeviceInfo& device, const RingAttentionU
 
   choose_launch(device, config.tune, *data);
   if (ctx) {
-    data->program = ctx->impl().programs.get(ctx->cl_context_handle(), ctx->cl_device_handle(),
-                                             kernels::source("ring_attention_update"), data->build_options);
-    CANNON_CL(clRetainProgram(data->program));
-    check_work_group(data->program, ctx->cl_device_handle(), "ring_attention_update", data->local_size);
+    std::vector<detail::PlanBase::KernelUse> kernels{{"ring_attention_update", data->local_size}};
+    if (p.tnd) kernels.push_back({"rau_seq_table", data->seq_local});
+    data->build(*ctx, "ring_attention_update", data->options, kernels);
   }
 
   data->ledger = WorkspaceLedger(device.base_addr_align);
@@ -134,7 +131,7 @@ RingAttentionUpdatePlan plan_impl(const DeviceInfo& device, const RingAttentionU
   const double attn = static_cast<double>(descs.prev_attn_out.bytes());
   const double stats = static_cast<double>(descs.prev_softmax_max.bytes());
   plan.bytes = 3 * attn + 6 * stats;
-  plan.data_ = std::move(data);
+  detail::PlanAccess::attach(plan, std::move(data));
   return plan;
 }
 
@@ -142,32 +139,43 @@ RingAttentionUpdatePlan plan_impl(const DeviceInfo& device, const RingAttentionU
 
 RingAttentionUpdatePlan plan_ring_attention_update(const Context& ctx, const RingAttentionUpdateDescs& descs,
                                                    const RingAttentionUpdateAttrs& attrs) {
-  return plan_impl(ctx.info(), descs, attrs, &ctx);
+  return plan_impl(ctx.info(), ctx.config(), descs, attrs, &ctx);
 }
 
 RingAttentionUpdatePlan plan_ring_attention_update_host(const DeviceInfo& device, const RingAttentionUpdateDescs& descs,
                                                         const RingAttentionUpdateAttrs& attrs) {
-  return plan_impl(device, descs, attrs, nullptr);
+  return plan_impl(device, Config::global(), descs, attrs, nullptr);
 }
 
-void run_ring_attention_update(const Context& ctx, const RingAttentionUpdatePlan& plan,
-                               const RingAttentionUpdateTensors& t, cl_mem workspace) {
-  require(plan.data_ != nullptr, "plan: empty; call plan_ring_attention_update first");
-  const auto& d = plan.data();
+Event run_ring_attention_update(const Context& ctx, const RingAttentionUpdatePlan& plan,
+                                const RingAttentionUpdateTensors& t, cl_mem workspace, const Stream& stream) {
+  require(detail::PlanAccess::has_data(plan), "plan: empty; call plan_ring_attention_update first");
+  const auto& d = detail::PlanAccess::data(plan);
+  require(d.built(), "plan: made without a Context (host-only); it cannot be run");
   const RauProblem& p = d.problem;
-  const cl_long offsets[] = {check_view(t.prev_attn_out, d.descs.prev_attn_out, "prev_attn_out", true),
-                             check_view(t.prev_softmax_max, d.descs.prev_softmax_max, "prev_softmax_max", true),
-                             check_view(t.prev_softmax_sum, d.descs.prev_softmax_sum, "prev_softmax_sum", true),
-                             check_view(t.cur_attn_out, d.descs.cur_attn_out, "cur_attn_out", true),
-                             check_view(t.cur_softmax_max, d.descs.cur_softmax_max, "cur_softmax_max", true),
-                             check_view(t.cur_softmax_sum, d.descs.cur_softmax_sum, "cur_softmax_sum", true),
-                             check_view(t.attn_out, plan.attn_out, "attn_out", true),
-                             check_view(t.softmax_max, plan.softmax_max, "softmax_max", true),
-                             check_view(t.softmax_sum, plan.softmax_sum, "softmax_sum", true)};
+  RauArgs args{};
+  args.heads_per_row = p.tnd ? p.heads : p.batch * p.heads;
+  args.rows = p.rows;
+  args.off_prev_out = check_view(t.prev_attn_out, d.descs.prev_attn_out, "prev_attn_out", true);
+  args.off_prev_max = check_view(t.prev_softmax_max, d.descs.prev_softmax_max, "prev_softmax_max", true);
+  args.off_prev_sum = check_view(t.prev_softmax_sum, d.descs.prev_softmax_sum, "prev_softmax_sum", true);
+  args.off_cur_out = check_view(t.cur_attn_out, d.descs.cur_attn_out, "cur_attn_out", true);
+  args.off_cur_max = check_view(t.cur_softmax_max, d.descs.cur_softmax_max, "cur_softmax_max", true);
+  args.off_cur_sum = check_view(t.cur_softmax_sum, d.descs.cur_softmax_sum, "cur_softmax_sum", true);
+  args.off_out = check_view(t.attn_out, plan.attn_out, "attn_out", true);
+  args.off_out_max = check_view(t.softmax_max, plan.softmax_max, "softmax_max", true);
+  args.off_out_sum = check_view(t.softmax_sum, plan.softmax_sum, "softmax_sum", true);
+  args.batches = p.batch;
+  args.heads = p.heads;
+  if (p.tnd) {
+    if (!t.actual_seq_qlen) fail(Status::kParamNullptr, "actual_seq_qlen: required when input_layout is TND");
+    args.off_seq = check_view(*t.actual_seq_qlen, *d.descs.actual_seq_qlen, "actual_seq_qlen", true);
+  }
   // Each (row, head) item reads its inputs before it writes the same bytes, so an output may replace its prev_*
   // input exactly (in place; docs/ring_attention_update.md). Any other overlap is refused.
-  const std::optional<TensorView> ws =
-      p.softmax == RauSoftmaxLayout::kBatchBlocks ? workspace_view(workspace, plan.workspace_size) : std::nullopt;
+  const bool table = p.softmax == RauSoftmaxLayout::kBatchBlocks;
+  if (table) check_workspace(workspace, plan.workspace_size);
+  const std::optional<TensorView> ws = table ? workspace_view(workspace, plan.workspace_size) : std::nullopt;
   check_disjoint({{"prev_attn_out", &t.prev_attn_out, false},
                   {"prev_softmax_max", &t.prev_softmax_max, false},
                   {"prev_softmax_sum", &t.prev_softmax_sum, false},
@@ -179,49 +187,31 @@ void run_ring_attention_update(const Context& ctx, const RingAttentionUpdatePlan
                   {"softmax_max", &t.softmax_max, true, "prev_softmax_max"},
                   {"softmax_sum", &t.softmax_sum, true, "prev_softmax_sum"},
                   {"workspace", ws ? &*ws : nullptr, true}});
-  std::vector<int64_t> cumulative;
-  if (p.tnd) cumulative = read_actual_seq_qlen(ctx, p, *d.descs.actual_seq_qlen, t.actual_seq_qlen);
 
-  cl_command_queue queue = ctx.cl_queue_handle();
-  std::optional<SubBuffer> table;
-  if (p.softmax == RauSoftmaxLayout::kBatchBlocks) {
-    if (!workspace) fail(Status::kParamNullptr, "workspace: null, but the plan needs {} bytes", plan.workspace_size);
-    require(mem_size(workspace) >= plan.workspace_size, "workspace: {} bytes, but the plan needs {}",
-            mem_size(workspace), plan.workspace_size);
-    const std::vector<int64_t> rows = batch_block_token_table(p, cumulative);
-    table.emplace(workspace, d.ledger.offset("token_table"), d.ledger.bytes("token_table"));
-    CANNON_CL(clEnqueueWriteBuffer(queue, table->mem(), CL_TRUE, 0, rows.size() * sizeof(int64_t), rows.data(), 0,
-                                   nullptr, nullptr));
+  CommandChain chain(ctx, stream);
+  if (p.tnd && ctx.config().strict) check_seq_on_host(p, *t.actual_seq_qlen, args.off_seq, chain);
+  std::optional<SubBuffer> token_table;
+  if (table) token_table.emplace(workspace, d.ledger.offset("token_table"), d.ledger.bytes("token_table"));
+  const auto lock = d.lock_kernels();
+  if (p.tnd) {
+    // Layouts without a table still need a valid buffer argument; the kernel writes it only for the table layout.
+    Kernel& check = d.kernel_at(1);
+    check.set_all(t.actual_seq_qlen->buffer, token_table ? token_table->mem() : t.attn_out.buffer,
+                  detail::ContextAccess::impl(ctx).errors.record(), args);
+    const std::size_t items = static_cast<std::size_t>(std::max(p.rows, p.batch));
+    chain.enqueue(check, (items + d.seq_local - 1) / d.seq_local * d.seq_local, d.seq_local);
   }
-
-  cl_int err = CL_SUCCESS;
-  cl_kernel kernel = clCreateKernel(d.program, "ring_attention_update", &err);
-  if (err != CL_SUCCESS) throw_cl_error(err, "clCreateKernel", __FILE__, __LINE__);
-  struct KernelGuard {
-    cl_kernel k;
-    ~KernelGuard() { clReleaseKernel(k); }
-  } guard{kernel};
-  cl_uint i = 0;
+  Kernel& merge = d.kernel_at(0);
   // Layouts without a table still need a valid buffer argument; the kernel never reads it.
-  for (cl_mem mem : {t.prev_attn_out.buffer, t.prev_softmax_max.buffer, t.prev_softmax_sum.buffer,
-                     t.cur_attn_out.buffer, t.cur_softmax_max.buffer, t.cur_softmax_sum.buffer, t.attn_out.buffer,
-                     t.softmax_max.buffer, t.softmax_sum.buffer, table ? table->mem() : t.softmax_sum.buffer}) {
-    CANNON_CL(clSetKernelArg(kernel, i++, sizeof(cl_mem), &mem));
-  }
-  const cl_long heads_per_row = p.tnd ? p.heads : p.batch * p.heads;
-  const cl_long rows = p.rows;
-  for (cl_long v : {heads_per_row, rows}) CANNON_CL(clSetKernelArg(kernel, i++, sizeof v, &v));
-  for (cl_long v : offsets) CANNON_CL(clSetKernelArg(kernel, i++, sizeof v, &v));
-
+  merge.set_all(t.prev_attn_out.buffer, t.prev_softmax_max.buffer, t.prev_softmax_sum.buffer, t.cur_attn_out.buffer,
+                t.cur_softmax_max.buffer, t.cur_softmax_sum.buffer, t.attn_out.buffer, t.softmax_max.buffer,
+                t.softmax_sum.buffer, token_table ? token_table->mem() : t.softmax_sum.buffer, args);
   const std::size_t local = d.local_size;
-  const std::size_t row_blocks = (static_cast<std::size_t>(rows) + d.rows_per_wi - 1) / d.rows_per_wi;
-  const std::size_t head_blocks = (static_cast<std::size_t>(heads_per_row) + d.heads_per_wi - 1) / d.heads_per_wi;
+  const std::size_t row_blocks = (static_cast<std::size_t>(p.rows) + d.rows_per_wi - 1) / d.rows_per_wi;
+  const std::size_t head_blocks = (static_cast<std::size_t>(args.heads_per_row) + d.heads_per_wi - 1) / d.heads_per_wi;
   const std::size_t work_items = row_blocks * head_blocks;
-  const std::size_t global = (work_items + local - 1) / local * local;
-  if (Config::global().verbose >= Verbosity::kDispatch) {
-    fmt::print(stderr, "cannon: ring_attention_update {} global={} local={}\n", d.build_options, global, local);
-  }
-  if (global > 0) CANNON_CL(clEnqueueNDRangeKernel(queue, kernel, 1, nullptr, &global, &local, 0, nullptr, nullptr));
+  chain.enqueue(merge, (work_items + local - 1) / local * local, local, {"", plan.bytes, "GB/s"});
+  return chain.done();
 }
 
 RingAttentionUpdateResult ring_attention_update(const Context& ctx, const TensorView& prev_attn_out,
@@ -230,29 +220,19 @@ RingAttentionUpdateResult ring_attention_update(const Context& ctx, const Tensor
                                                 const TensorView& cur_softmax_sum,
                                                 const std::optional<TensorView>& actual_seq_qlen,
                                                 const RingAttentionUpdateAttrs& attrs) {
-  RingAttentionUpdateDescs descs{prev_attn_out.desc,
-                                 prev_softmax_max.desc,
-                                 prev_softmax_sum.desc,
-                                 cur_attn_out.desc,
-                                 cur_softmax_max.desc,
-                                 cur_softmax_sum.desc,
-                                 actual_seq_qlen ? std::optional<TensorDesc>(actual_seq_qlen->desc) : std::nullopt};
+  RingAttentionUpdateDescs descs{prev_attn_out.desc,      prev_softmax_max.desc, prev_softmax_sum.desc,
+                                 cur_attn_out.desc,       cur_softmax_max.desc,  cur_softmax_sum.desc,
+                                 desc_of(actual_seq_qlen)};
   RingAttentionUpdatePlan plan = plan_ring_attention_update(ctx, descs, attrs);
   RingAttentionUpdateResult result{allocate(ctx, plan.attn_out), allocate(ctx, plan.softmax_max),
                                    allocate(ctx, plan.softmax_sum)};
-  DeviceTensor workspace = allocate(ctx, {DType::kUInt8, {static_cast<int64_t>(plan.workspace_size)}});
-  RingAttentionUpdateTensors t{prev_attn_out,
-                               prev_softmax_max,
-                               prev_softmax_sum,
-                               cur_attn_out,
-                               cur_softmax_max,
-                               cur_softmax_sum,
-                               actual_seq_qlen,
-                               result.attn_out.view(),
-                               result.softmax_max.view(),
-                               result.softmax_sum.view()};
-  run_ring_attention_update(ctx, plan, t, workspace.buffer());
-  ctx.finish();
+  run_with_workspace(ctx, plan.workspace_size, [&](cl_mem workspace) {
+    run_ring_attention_update(
+        ctx, plan,
+        {prev_attn_out, prev_softmax_max, prev_softmax_sum, cur_attn_out, cur_softmax_max, cur_softmax_sum,
+         actual_seq_qlen, result.attn_out.view(), result.softmax_max.view(), result.softmax_sum.view()},
+        workspace);
+  });
   return result;
 }
 

@@ -7,15 +7,16 @@
 #include <vector>
 
 #include "cannon/ring_attention_update.hpp"
-#include "host/runtime/workspace.hpp"
+#include "host/ops/plan_base.hpp"
+#include "kernels/interface.h"
 
 namespace cannon {
 
 // Where a (row, head)'s 8 softmax lanes live; the kernel's SM_LAYOUT macro takes these values.
 enum class RauSoftmaxLayout : int {
-  kSbh = 0,         // [B,N,S,8]: ((b·N + n)·S + s)·8
-  kTokenMajor = 1,  // TND "TND" (or N == 1): (t·N + n)·8
-  kBatchBlocks = 2  // TND default: (start_b·N + n·S_b + t − start_b)·8, through a per-token table
+  kSbh = RAU_SM_SBH,                  // [B,N,S,8]: ((b·N + n)·S + s)·8
+  kTokenMajor = RAU_SM_TOKEN_MAJOR,   // TND "TND" (or N == 1): (t·N + n)·8
+  kBatchBlocks = RAU_SM_BATCH_BLOCKS  // TND default: (start_b·N + n·S_b + t − start_b)·8, through a per-token table
 };
 
 struct RauProblem {
@@ -36,27 +37,21 @@ struct RauProblem {
 RauProblem validate_ring_attention_update(const RingAttentionUpdateDescs& descs, const RingAttentionUpdateAttrs& attrs,
                                           bool strict);
 
-// Checks actual_seq_qlen's values against the problem: starts at 0, non-decreasing, ends at T.
+// Checks actual_seq_qlen's values against the problem: starts at 0, non-decreasing, ends at T. Run does this on the
+// device (kernels/prepass/rau_seq_table.clh); under CANNON_STRICT it reads the values back and calls this first.
 void check_actual_seq_qlen(const RauProblem& p, const std::vector<int64_t>& cumulative);
 
-// Per token t: (softmax element offset of head 0, head stride), for the per-batch-block softmax layout.
-std::vector<int64_t> batch_block_token_table(const RauProblem& p, const std::vector<int64_t>& cumulative);
-
 namespace detail {
-struct RingAttentionUpdatePlanData {
+// kernel_at(0) is the merge; TND plans also have kernel_at(1), rau_seq_table, which checks actual_seq_qlen and fills
+// the per-token table (per-batch-block softmax layout) in the workspace.
+struct RingAttentionUpdatePlanData : PlanBase {
   RauProblem problem;
   RingAttentionUpdateDescs descs;
-  cl_program program = nullptr;  // retained
   std::size_t local_size = 1;
   std::size_t rows_per_wi = 1;  // tile of rows × head slots per work-item (ROWS_PER_WI, HEADS_PER_WI)
   std::size_t heads_per_wi = 1;
-  std::string build_options;
-  WorkspaceLedger ledger;
-
-  RingAttentionUpdatePlanData() = default;
-  RingAttentionUpdatePlanData(const RingAttentionUpdatePlanData&) = delete;
-  RingAttentionUpdatePlanData& operator=(const RingAttentionUpdatePlanData&) = delete;
-  ~RingAttentionUpdatePlanData();
+  std::size_t seq_local = 1;  // rau_seq_table's local size
+  BuildOptions options;
 };
 }  // namespace detail
 

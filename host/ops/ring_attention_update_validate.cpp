@@ -123,16 +123,4 @@ void check_actual_seq_qlen(const RauProblem& p, const std::vector<int64_t>& c) {
   require(c.back() == p.rows, "actual_seq_qlen: ends at {}, but T = {}", c.back(), p.rows);
 }
 
-std::vector<int64_t> batch_block_token_table(const RauProblem& p, const std::vector<int64_t>& c) {
-  std::vector<int64_t> table(static_cast<std::size_t>(p.rows) * 2);
-  for (int64_t b = 0; b < p.batch; ++b) {
-    const int64_t start = c[b], len = c[b + 1] - c[b];
-    for (int64_t t = start; t < c[b + 1]; ++t) {
-      table[2 * t] = (start * p.heads + (t - start)) * 8;
-      table[2 * t + 1] = len * 8;
-    }
-  }
-  return table;
-}
-
 }  // namespace cannon

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cannon/context.hpp"
+#include "cannon/stream.hpp"
 #include "cannon/tensor.hpp"
 
 namespace cannon {
@@ -54,7 +55,8 @@ struct FlashAttentionScoreTensors {
 
 namespace detail {
 struct FlashAttentionScorePlanData;
-}
+struct PlanAccess;
+}  // namespace detail
 
 class FlashAttentionScorePlan {
  public:
@@ -68,7 +70,8 @@ class FlashAttentionScorePlan {
   int64_t seed = 0, offset = 0, numels = 0;
   double flops = 0;  // 2·(Dk+Dv) per score of the tiles computed (tiles that masks skip cost nothing)
 
-  const detail::FlashAttentionScorePlanData& data() const { return *data_; }
+ private:
+  friend struct detail::PlanAccess;
   std::shared_ptr<const detail::FlashAttentionScorePlanData> data_;
 };
 
@@ -77,10 +80,12 @@ class FlashAttentionScorePlan {
 FlashAttentionScorePlan plan_flash_attention_score(const Context& ctx, const FlashAttentionScoreDescs& descs,
                                                    const FlashAttentionScoreAttrs& attrs);
 
-// Enqueues the forward pass on ctx's queue. `workspace` must be a buffer of at least plan.workspace_size
-// bytes (may be null when the size is 0). Views must match the plan's descriptions.
-void run_flash_attention_score(const Context& ctx, const FlashAttentionScorePlan& plan,
-                               const FlashAttentionScoreTensors& tensors, cl_mem workspace);
+// Enqueues the forward pass on stream.queue (default: ctx's queue) after stream.wait_for, and returns the event of
+// its last command without waiting. `workspace` must be a buffer of at least plan.workspace_size bytes (may be
+// null when the size is 0). Views must match the plan's descriptions. With a dense atten_mask (sparse modes 0, 1,
+// 5) a first kernel refines the plan's tiles with the mask's contents in the workspace.
+Event run_flash_attention_score(const Context& ctx, const FlashAttentionScorePlan& plan,
+                                const FlashAttentionScoreTensors& tensors, cl_mem workspace, const Stream& stream = {});
 
 // The optional inputs, as views (absent when not given).
 struct FlashAttentionScoreOptionalInputs {
@@ -92,10 +97,15 @@ struct FlashAttentionScoreResult {
   int64_t seed = 0, offset = 0, numels = 0;
 };
 
-// Plans, allocates outputs and workspace, runs and waits.
+// Plans, allocates outputs and workspace, runs and waits (ctx.finish()). Arguments in the order every operator's
+// convenience call takes them: context, required inputs, optional inputs, attributes.
 FlashAttentionScoreResult flash_attention_score(const Context& ctx, const TensorView& query, const TensorView& key,
-                                                const TensorView& value, const FlashAttentionScoreAttrs& attrs,
-                                                const FlashAttentionScoreOptionalInputs& optional = {});
+                                                const TensorView& value,
+                                                const FlashAttentionScoreOptionalInputs& optional,
+                                                const FlashAttentionScoreAttrs& attrs);
+// The same without optional inputs.
+FlashAttentionScoreResult flash_attention_score(const Context& ctx, const TensorView& query, const TensorView& key,
+                                                const TensorView& value, const FlashAttentionScoreAttrs& attrs);
 
 // The mask API: the built-in generator's dropout mask of `plan` (keep_prob < 1, no drop_mask) as an explicit
 // drop_mask, uint8 [ceil(numels/8)], bit k & 7 of byte k >> 3 for element k in B·N1·S1·S2 order (TND: per-batch

@@ -1,6 +1,6 @@
 // NsaSelectedAttention: aclnnNsaSelectedAttention / npu_nsa_select_attention / ops.nsa_select_attention.
 // Attention of each query token over the key/value blocks its kv head selected (topk_indices), exactly as
-// docs/nsa_selected_attention.md states (sources in ../shared/reference/ascend-semantics.md §4).
+// docs/nsa_selected_attention.md states.
 // Two phases, as aclnn has them: plan() validates and reports shapes and workspace, run() enqueues.
 #pragma once
 
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cannon/context.hpp"
+#include "cannon/stream.hpp"
 #include "cannon/tensor.hpp"
 
 namespace cannon {
@@ -42,7 +43,8 @@ struct NsaSelectedAttentionTensors {
 
 namespace detail {
 struct NsaSelectedAttentionPlanData;
-}
+struct PlanAccess;
+}  // namespace detail
 
 class NsaSelectedAttentionPlan {
  public:
@@ -52,7 +54,8 @@ class NsaSelectedAttentionPlan {
   std::size_t workspace_size = 0;
   double flops = 0;  // 2·(Dqk+Dv) per selected score
 
-  const detail::NsaSelectedAttentionPlanData& data() const { return *data_; }
+ private:
+  friend struct detail::PlanAccess;
   std::shared_ptr<const detail::NsaSelectedAttentionPlanData> data_;
 };
 
@@ -60,16 +63,20 @@ class NsaSelectedAttentionPlan {
 NsaSelectedAttentionPlan plan_nsa_selected_attention(const Context& ctx, const NsaSelectedAttentionDescs& descs,
                                                      const NsaSelectedAttentionAttrs& attrs);
 
-// Enqueues the operator. The selected block indices are checked against their batch first (a blocking read of
-// topk_indices): an index outside the batch is an Error(kParamInvalid), never an out-of-bounds read.
-void run_nsa_selected_attention(const Context& ctx, const NsaSelectedAttentionPlan& plan,
-                                const NsaSelectedAttentionTensors& tensors, cl_mem workspace);
+// Enqueues the operator on stream.queue (default: ctx's queue) after stream.wait_for and returns the event of its
+// last command without waiting. The selected block indices are checked on the device: an index outside its batch
+// raises Error(kParamInvalid) naming topk_indices at the next ctx.finish(), and is never used to read keys (the
+// outputs are then unspecified). Under CANNON_STRICT=1 run reads topk_indices first (blocking) and throws before
+// enqueuing anything.
+Event run_nsa_selected_attention(const Context& ctx, const NsaSelectedAttentionPlan& plan,
+                                 const NsaSelectedAttentionTensors& tensors, cl_mem workspace,
+                                 const Stream& stream = {});
 
 struct NsaSelectedAttentionResult {
   DeviceTensor attention_out, softmax_max, softmax_sum;
 };
 
-// Plans, allocates outputs and workspace, runs and waits.
+// Plans, allocates outputs and workspace, runs and waits (ctx.finish()).
 NsaSelectedAttentionResult nsa_selected_attention(const Context& ctx, const TensorView& query, const TensorView& key,
                                                   const TensorView& value, const TensorView& topk_indices,
                                                   const std::optional<TensorView>& atten_mask,

@@ -1,6 +1,6 @@
 // RingAttentionUpdate: aclnnRingAttentionUpdate[V2] / npu_ring_attention_update / ops.ring_attention_update.
 // Merges two partial attention results (a previous and a current ring step) with their softmax max/sum, exactly
-// as docs/ring_attention_update.md states (sources in ../shared/reference/ascend-semantics.md §3).
+// as docs/ring_attention_update.md states.
 // Two phases, as aclnn has them: plan() validates and reports shapes and workspace, run() enqueues.
 #pragma once
 
@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cannon/context.hpp"
+#include "cannon/stream.hpp"
 #include "cannon/tensor.hpp"
 
 namespace cannon {
@@ -35,7 +36,8 @@ struct RingAttentionUpdateTensors {
 
 namespace detail {
 struct RingAttentionUpdatePlanData;
-}
+struct PlanAccess;
+}  // namespace detail
 
 class RingAttentionUpdatePlan {
  public:
@@ -45,7 +47,8 @@ class RingAttentionUpdatePlan {
   std::size_t workspace_size = 0;
   double bytes = 0;  // bytes read and written by one run (for GB/s)
 
-  const detail::RingAttentionUpdatePlanData& data() const { return *data_; }
+ private:
+  friend struct detail::PlanAccess;
   std::shared_ptr<const detail::RingAttentionUpdatePlanData> data_;
 };
 
@@ -54,15 +57,19 @@ class RingAttentionUpdatePlan {
 RingAttentionUpdatePlan plan_ring_attention_update(const Context& ctx, const RingAttentionUpdateDescs& descs,
                                                    const RingAttentionUpdateAttrs& attrs);
 
-// Enqueues the merge. TND reads actual_seq_qlen's values (a small blocking read) to check them first.
-void run_ring_attention_update(const Context& ctx, const RingAttentionUpdatePlan& plan,
-                               const RingAttentionUpdateTensors& tensors, cl_mem workspace);
+// Enqueues the merge on stream.queue (default: ctx's queue) after stream.wait_for and returns the event of its last
+// command without waiting. TND: actual_seq_qlen's values are checked on the device (start at 0, never decrease,
+// end at T); a bad value raises Error(kParamInvalid) naming actual_seq_qlen at the next ctx.finish(), and the
+// outputs are then unspecified but nothing outside them is written. Under CANNON_STRICT=1 run reads the values
+// back first (blocking) and throws before enqueuing anything.
+Event run_ring_attention_update(const Context& ctx, const RingAttentionUpdatePlan& plan,
+                                const RingAttentionUpdateTensors& tensors, cl_mem workspace, const Stream& stream = {});
 
 struct RingAttentionUpdateResult {
   DeviceTensor attn_out, softmax_max, softmax_sum;
 };
 
-// Plans, allocates outputs and workspace, runs and waits. actual_seq_qlen: TND only.
+// Plans, allocates outputs and workspace, runs and waits (ctx.finish()). actual_seq_qlen: TND only.
 RingAttentionUpdateResult ring_attention_update(const Context& ctx, const TensorView& prev_attn_out,
                                                 const TensorView& prev_softmax_max, const TensorView& prev_softmax_sum,
                                                 const TensorView& cur_attn_out, const TensorView& cur_softmax_max,

@@ -1,0 +1,25 @@
+// The library's (and its tests') access to the data behind a public plan object: the plans keep it private so the
+// public API exposes only descriptions and sizes.
+#pragma once
+
+#include <memory>
+
+namespace cannon::detail {
+
+struct PlanAccess {
+  template <typename Plan>
+  static bool has_data(const Plan& plan) {
+    return plan.data_ != nullptr;
+  }
+  // The plan's data; the plan must have some (has_data).
+  template <typename Plan>
+  static const auto& data(const Plan& plan) {
+    return *plan.data_;
+  }
+  template <typename Plan, typename Data>
+  static void attach(Plan& plan, std::shared_ptr<Data> data) {
+    plan.data_ = std::move(data);
+  }
+};
+
+}  // namespace cannon::detail
