@@ -55,7 +55,7 @@ Job fa_job(const std::string& text) {
             std::optional<DeviceTensor> mask;
             if (c.inputs.atten_mask) mask = to_device(ctx, *c.inputs.atten_mask);
             FlashAttentionScoreResult r =
-                flash_attention_score(ctx, q.view(), k.view(), v.view(), c.attrs, {{}, {}, view_of(mask)});
+                flash_attention_score(ctx, q.view(), k.view(), v.view(), {{}, {}, view_of(mask)}, c.attrs);
             return Bytes{from_device(ctx, r.attention_out), from_device(ctx, r.softmax_max),
                          from_device(ctx, r.softmax_sum)};
           }};

@@ -27,15 +27,17 @@ std::vector<uint8_t> read_all(const Context& ctx, cl_mem mem, std::size_t bytes)
   return host;
 }
 
-// A valid planned problem with poisoned outputs; each test breaks one thing and checks nothing was written.
+// A valid planned problem with poisoned outputs; each test breaks one thing and checks nothing was written. Its
+// dense atten_mask makes the plan use the mask prepass, whose refined tile lists need a workspace.
 class FaRunErrors : public testing::Test {
  protected:
   void SetUp() override {
-    fa_ = make_case("fa:b1n2g1s1=7s2=7d=64:layout=BSND:dt=fp32");
+    fa_ = make_case("fa:b1n2g1s1=7s2=7d=64:layout=BSND:dt=fp32:mask=ss");
     plan_ = plan_flash_attention_score(ctx_, fa_.descs(), fa_.attrs);
     q_ = to_device(ctx_, fa_.inputs.query);
     k_ = to_device(ctx_, fa_.inputs.key);
     v_ = to_device(ctx_, fa_.inputs.value);
+    mask_ = to_device(ctx_, *fa_.inputs.atten_mask);
     out_ = allocate(ctx_, plan_.attention_out);
     max_ = allocate(ctx_, plan_.softmax_max);
     sum_ = allocate(ctx_, plan_.softmax_sum);
@@ -45,7 +47,8 @@ class FaRunErrors : public testing::Test {
   }
 
   FlashAttentionScoreTensors valid() const {
-    return {q_.view(), k_.view(), v_.view(), {}, {}, {}, out_.view(), max_.view(), sum_.view(), softmax_out_.view()};
+    return {q_.view(),    k_.view(),   v_.view(),   {},          {},
+            mask_.view(), out_.view(), max_.view(), sum_.view(), softmax_out_.view()};
   }
 
   void expect_run_error(const FlashAttentionScoreTensors& t, cl_mem ws, Status status,
@@ -70,7 +73,7 @@ class FaRunErrors : public testing::Test {
   const Context& ctx_ = test_context();
   tools::FaCase fa_;
   FlashAttentionScorePlan plan_;
-  DeviceTensor q_, k_, v_, out_, max_, sum_, softmax_out_, ws_;
+  DeviceTensor q_, k_, v_, mask_, out_, max_, sum_, softmax_out_, ws_;
 };
 
 TEST_F(FaRunErrors, ValidTensorsRun) {
@@ -144,7 +147,7 @@ TEST_F(FaRunErrors, WorkspaceNullOrTooSmall) {
 TEST_F(FaRunErrors, MisalignedByteOffset) {
   DeviceTensor roomy = allocate(ctx_, {DType::kUInt8, {static_cast<int64_t>(fa_.inputs.query.bytes.size() + 16)}});
   FlashAttentionScoreTensors t = valid();
-  t.query = TensorView{roomy.buffer(), 2, plan_.data().descs.query, {}};  // fp32 at byte 2
+  t.query = TensorView{roomy.buffer(), 2, detail::PlanAccess::data(plan_).descs.query, {}};  // fp32 at byte 2
   expect_run_error(t, ws_.buffer(), Status::kParamInvalid, {"query", "offset"});
   EXPECT_TRUE(outputs_untouched());
 }

@@ -185,13 +185,15 @@ INSTANTIATE_TEST_SUITE_P(
         StridedCase{"fa:b3n2g1s1=113s2=7d=40:layout=SBH:dt=fp16", {113, 4, 80}, {7, 3, 96}, {7, 3, 80}, 2, 0, 0}),
     [](const testing::TestParamInfo<StridedCase>& info) { return std::to_string(info.index); });
 
-// aclnn callers hand out workspace from their own arena; a sub-buffer must work like a plain buffer.
+// aclnn callers hand out workspace from their own arena; a sub-buffer must work like a plain buffer. The dense
+// mask makes the plan book workspace (the mask prepass's refined tile lists).
 TEST(FaApi, WorkspaceMayBeASubBuffer) {
   const Context& ctx = test_context();
-  tools::FaCase fa = make_case("fa:b2n2g1s1=7s2=113d=64:layout=BSH:dt=fp32");
+  tools::FaCase fa = make_case("fa:b2n2g1s1=7s2=113d=64:layout=BSH:dt=fp32:mask=b1ss");
   DeviceTensor q = to_device(ctx, fa.inputs.query), k = to_device(ctx, fa.inputs.key),
-               v = to_device(ctx, fa.inputs.value);
+               v = to_device(ctx, fa.inputs.value), mask = to_device(ctx, *fa.inputs.atten_mask);
   FlashAttentionScorePlan plan = plan_flash_attention_score(ctx, fa.descs(), fa.attrs);
+  ASSERT_GT(plan.workspace_size, 0u);
   Outputs o = allocate_outputs(ctx, plan);
   const std::size_t origin = std::max<std::size_t>(ctx.info().base_addr_align, 1) * 2;
   DeviceTensor arena = allocate(ctx, {DType::kUInt8, {static_cast<int64_t>(origin + plan.workspace_size + 64)}});
@@ -199,8 +201,10 @@ TEST(FaApi, WorkspaceMayBeASubBuffer) {
   cl_int err = CL_SUCCESS;
   cl_mem ws = clCreateSubBuffer(arena.buffer(), CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &region, &err);
   ASSERT_EQ(err, CL_SUCCESS);
+  FlashAttentionScoreTensors t = tensors_of(q.view(), k.view(), v.view(), o);
+  t.atten_mask = mask.view();
   EXPECT_NO_THROW({
-    run_flash_attention_score(ctx, plan, tensors_of(q.view(), k.view(), v.view(), o), ws);
+    run_flash_attention_score(ctx, plan, t, ws);
     ctx.finish();
   });
   clReleaseMemObject(ws);

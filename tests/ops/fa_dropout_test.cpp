@@ -17,14 +17,15 @@ struct DropRun {
   FlashAttentionScoreResult result;
 };
 
-DropRun run_with(const tools::FaCase& fa, const FlashAttentionScoreAttrs& attrs, const std::optional<TensorView>& drop) {
+DropRun run_with(const tools::FaCase& fa, const FlashAttentionScoreAttrs& attrs,
+                 const std::optional<TensorView>& drop) {
   const Context& ctx = test_context();
   DeviceTensor q = to_device(ctx, fa.inputs.query), k = to_device(ctx, fa.inputs.key),
                v = to_device(ctx, fa.inputs.value);
   FlashAttentionScoreOptionalInputs optional;
   optional.drop_mask = drop;
   DropRun r;
-  r.result = flash_attention_score(ctx, q.view(), k.view(), v.view(), attrs, optional);
+  r.result = flash_attention_score(ctx, q.view(), k.view(), v.view(), optional, attrs);
   r.out = from_device(ctx, r.result.attention_out);
   r.max = from_device(ctx, r.result.softmax_max);
   r.sum = from_device(ctx, r.result.softmax_sum);
@@ -45,9 +46,9 @@ TEST(FaDropout, MaskApiIsTheGeneratorsStream) {
     FlashAttentionScorePlan plan = plan_of(fa, fa.attrs);
     DeviceTensor mask = flash_attention_score_dropout_mask(test_context(), plan);
     philox::DropoutShape shape;
-    shape.n1 = plan.data().problem.n1;
-    shape.s1 = plan.data().problem.seqs.q_len;
-    shape.s2 = plan.data().problem.seqs.kv_len;
+    shape.n1 = detail::PlanAccess::data(plan).problem.n1;
+    shape.s1 = detail::PlanAccess::data(plan).problem.seqs.q_len;
+    shape.s2 = detail::PlanAccess::data(plan).problem.seqs.kv_len;
     const auto want = philox::generate_drop_mask(philox::DropoutGenerator(-12345, 37, 0.8), shape);
     EXPECT_EQ(from_device(test_context(), mask), want) << text;
     EXPECT_EQ(plan.numels, shape.numels()) << text;

@@ -1,7 +1,8 @@
 // NsaSelectedAttention on the device against the float64 reference: dtypes, GQA ratios, causal on and off,
 // repeated and shuffled block indices, several batches of different lengths, odd head dims; outputs are
-// poisoned before the run and must be fully written. Then the errors: indices outside their batch and bad
-// shapes or attributes end in cannon::Error(kParamInvalid) naming the argument.
+// poisoned before the run and must be fully written. Then the errors: indices outside their batch (found on the
+// device, raised by ctx.finish()) and bad shapes or attributes end in cannon::Error(kParamInvalid) naming the
+// argument.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -167,32 +168,51 @@ void expect_invalid(Call&& call, const std::string& needle) {
 }
 
 const NsaCase kSmall{"small", DType::kFloat16, {5, 4}, {64, 32}, 4, 2, 32, 16, 16, 2, true};
+// The same within CANNON_STRICT's Atlas A2 limits (Dqk 192, Dv 128).
+const NsaCase kSmallStrict{"small_strict", DType::kFloat16, {5, 4}, {64, 32}, 4, 2, 192, 128, 16, 2, true};
 
-// An index past its batch (batch 1 has 2 blocks) or below 0 is refused at run time, before any launch, and
-// leaves the outputs untouched.
-TEST(NsaErrors, OutOfRangeIndexIsRefused) {
-  const Context& ctx = test_context();
-  for (int bad : {2, -1}) {
-    NsaData d = make_data(kSmall, 7);
-    std::vector<double> idx = tools::decode_values(d.topk);
-    idx[(6 * 2 + 1) * 2 + 1] = bad;  // token 6 (batch 1), kv head 1, slot 1
-    d.topk = tools::encode_values(DType::kInt32, d.topk.desc.shape, idx);
-    DeviceTensor q = to_device(ctx, d.q), k = to_device(ctx, d.k), v = to_device(ctx, d.v);
-    DeviceTensor ti = to_device(ctx, d.topk), mask = to_device(ctx, *d.mask);
-    const NsaSelectedAttentionPlan plan =
-        plan_nsa_selected_attention(ctx, {d.q.desc, d.k.desc, d.v.desc, d.topk.desc, mask.desc()}, d.attrs);
-    DeviceTensor out = poisoned(ctx, plan.attention_out), mx = poisoned(ctx, plan.softmax_max),
-                 sm = poisoned(ctx, plan.softmax_sum);
-    DeviceTensor ws = allocate(ctx, {DType::kUInt8, {static_cast<int64_t>(plan.workspace_size)}});
-    expect_invalid(
-        [&] {
-          run_nsa_selected_attention(
-              ctx, plan, {q.view(), k.view(), v.view(), ti.view(), mask.view(), out.view(), mx.view(), sm.view()},
-              ws.buffer());
-        },
-        "topk_indices: [6][1][1] = " + std::to_string(bad));
-    const std::vector<uint8_t> bytes = from_device(ctx, out);
-    EXPECT_TRUE(std::all_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b == 0xFF; }));
+// An index past its batch (batch 1 has 2 blocks) or below 0 is found on the device: run only enqueues, the next
+// ctx.finish() raises it naming topk_indices, and the kernels neither gather keys outside the batch nor write
+// outside the outputs (guard bytes on both sides stay intact). Under CANNON_STRICT run reads the indices first and
+// throws before enqueuing anything, leaving the outputs untouched.
+TEST(NsaErrors, OutOfRangeIndexIsReportedAtFinish) {
+  Config strict_config = test_context().config();
+  strict_config.strict = true;
+  const Context strict = Context::create("", strict_config);
+  for (const Context* ctx : {&test_context(), &strict}) {
+    for (int bad : {2, -1, 1 << 30}) {
+      NsaData d = make_data(ctx == &strict ? kSmallStrict : kSmall, 7);
+      std::vector<double> idx = tools::decode_values(d.topk);
+      idx[(6 * 2 + 1) * 2 + 1] = bad;  // token 6 (batch 1), kv head 1, slot 1
+      d.topk = tools::encode_values(DType::kInt32, d.topk.desc.shape, idx);
+      DeviceTensor q = to_device(*ctx, d.q), k = to_device(*ctx, d.k), v = to_device(*ctx, d.v);
+      DeviceTensor ti = to_device(*ctx, d.topk), mask = to_device(*ctx, *d.mask);
+      const NsaSelectedAttentionPlan plan =
+          plan_nsa_selected_attention(*ctx, {d.q.desc, d.k.desc, d.v.desc, d.topk.desc, mask.desc()}, d.attrs);
+      Guarded out(*ctx, plan.attention_out), mx(*ctx, plan.softmax_max), sm(*ctx, plan.softmax_sum);
+      DeviceTensor ws = allocate(*ctx, {DType::kUInt8, {static_cast<int64_t>(plan.workspace_size)}});
+      const std::string needle = "topk_indices: [6][1][1] = " + std::to_string(bad);
+      auto run = [&] {
+        run_nsa_selected_attention(*ctx, plan,
+                                   {q.view(), k.view(), v.view(), ti.view(), mask.view(), out.view, mx.view, sm.view},
+                                   ws.buffer());
+      };
+      if (ctx == &strict) {
+        expect_invalid(run, needle);
+      } else {
+        EXPECT_NO_THROW(run());
+        expect_invalid([&] { ctx->finish(); }, needle);
+        EXPECT_NO_THROW(ctx->finish()) << "the error is raised once";
+      }
+      std::vector<std::string> problems;
+      const tools::HostData written = out.read(*ctx, problems, "attention_out");
+      mx.read(*ctx, problems, "softmax_max");
+      sm.read(*ctx, problems, "softmax_sum");
+      for (const std::string& p : problems) ADD_FAILURE() << p;
+      const bool untouched =
+          std::all_of(written.bytes.begin(), written.bytes.end(), [](uint8_t b) { return b == 0xFF; });
+      EXPECT_EQ(untouched, ctx == &strict) << "strict refuses before any launch; otherwise the kernels run";
+    }
   }
 }
 

@@ -15,6 +15,7 @@
 
 #include "cannon/cannon.hpp"
 #include "host/ops/flash_attention_score_problem.hpp"
+#include "host/ops/plan_access.hpp"
 #include "host/reference/flash_attention_score_ref.hpp"
 #include "tools/common/compare.hpp"
 #include "tools/common/device_run.hpp"
@@ -67,8 +68,9 @@ struct CaseRun {
   bool generic_kernel = false;  // the plan chose the generic (not the CPU-shaped) kernel variant
 };
 
-// Generates, runs on the device and judges one problem against the float64 reference.
-inline CaseRun run_case(const tools::FaProblem& problem) {
+// Generates, runs on the device (of ctx, test_context() by default) and judges one problem against the float64
+// reference.
+inline CaseRun run_case(const tools::FaProblem& problem, const Context& ctx = test_context()) {
   CaseRun r;
   const std::string text = tools::to_string(problem);
   const uint64_t seed = problem.seed.value_or(case_seed(text));
@@ -78,8 +80,8 @@ inline CaseRun run_case(const tools::FaProblem& problem) {
   r.fa = tools::describe_case(problem);
   tools::generate_inputs(r.fa, seed);
 
-  tools::FaDeviceRun run(test_context(), r.fa);
-  r.generic_kernel = run.plan().data().kernel.variant == KernelVariant::kGeneric;
+  tools::FaDeviceRun run(ctx, r.fa);
+  r.generic_kernel = detail::PlanAccess::data(run.plan()).kernel.variant == KernelVariant::kGeneric;
   run.prepare(r.fa);
   run.run();
   r.dev = run.read(r.problems);
@@ -120,6 +122,29 @@ inline tools::FaDeviceOutputs outputs_of(const Context& ctx, const DeviceTensor&
   return {
       {out.desc(), from_device(ctx, out)}, {max.desc(), from_device(ctx, max)}, {sum.desc(), from_device(ctx, sum)}};
 }
+
+// An output buffer with 64 guard bytes on each side, all poisoned with 0xFF (a NaN in every float dtype).
+struct Guarded {
+  DeviceTensor buffer;
+  TensorView view;
+  Guarded(const Context& ctx, const TensorDesc& desc)
+      : buffer(allocate(ctx, {DType::kUInt8, {static_cast<int64_t>(desc.bytes() + 128)}})),
+        view{buffer.buffer(), 64, desc, {}} {
+    std::vector<uint8_t> poison(desc.bytes() + 128, 0xFF);
+    upload(ctx, buffer.view(), poison.data(), poison.size());
+  }
+  tools::HostData read(const Context& ctx, std::vector<std::string>& problems, const char* what) const {
+    std::vector<uint8_t> all(view.desc.bytes() + 128);
+    download(ctx, buffer.view(), all.data(), all.size());
+    for (std::size_t i = 0; i < 64; ++i) {
+      if (all[i] != 0xFF || all[all.size() - 1 - i] != 0xFF) {
+        problems.push_back(std::string(what) + ": guard bytes overwritten");
+        break;
+      }
+    }
+    return {view.desc, std::vector<uint8_t>(all.begin() + 64, all.end() - 64)};
+  }
+};
 
 // Expects `call` to throw cannon::Error with `status` and a message containing every needle.
 template <typename Call>

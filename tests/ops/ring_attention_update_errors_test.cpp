@@ -1,10 +1,11 @@
 // RingAttentionUpdate's rejections, each a cannon::Error with the right status and a message naming the argument:
-// plan-time shape/dtype/layout rules, the Atlas A2 limits under strict (called directly: Config is read once per
-// process), and run()'s checks of views and of actual_seq_qlen's values.
+// plan-time shape/dtype/layout rules, the Atlas A2 limits under strict, run()'s checks of views, and
+// actual_seq_qlen's values (checked on the device and raised by ctx.finish(); by run itself under CANNON_STRICT).
 #include <gtest/gtest.h>
 
 #include <initializer_list>
 #include <string>
+#include <vector>
 
 #include "host/ops/ring_attention_update_problem.hpp"
 #include "tests/ops/op_test_util.hpp"
@@ -105,8 +106,8 @@ TEST(RauValidate, SeqQlenValues) {
   expect_error([&] { check_actual_seq_qlen(p, {0, 4, 9}); }, Status::kParamInvalid, {"actual_seq_qlen", "T = 10"});
 }
 
-// run(): null buffers, views that differ from the plan or overrun their buffer, bad actual_seq_qlen values.
-TEST(RauRun, ViewAndSeqChecks) {
+// run(): null buffers, views that differ from the plan or overrun their buffer.
+TEST(RauRun, ViewChecks) {
   const Context& ctx = optest::test_context();
   const auto d = tnd(DType::kFloat16, 10, 2, 64, 2);
   const RingAttentionUpdatePlan plan = plan_ring_attention_update(ctx, d, kTnd);
@@ -116,12 +117,12 @@ TEST(RauRun, ViewAndSeqChecks) {
                s = allocate(ctx, plan.softmax_sum);
   DeviceTensor qlen = allocate(ctx, *d.actual_seq_qlen);
   DeviceTensor ws = allocate(ctx, {DType::kUInt8, {static_cast<int64_t>(plan.workspace_size)}});
-  auto set_qlen = [&](std::vector<int64_t> v) { upload(ctx, qlen.view(), v.data(), v.size() * 8); };
+  const std::vector<int64_t> seq{0, 3, 10};
+  upload(ctx, qlen.view(), seq.data(), seq.size() * 8);
   auto tensors = [&] {
     return RingAttentionUpdateTensors{attn.view(), sm.view(),   sm.view(), attn.view(), sm.view(),
                                       sm.view(),   qlen.view(), o.view(),  m.view(),    s.view()};
   };
-  set_qlen({0, 3, 10});
   EXPECT_NO_THROW(run_ring_attention_update(ctx, plan, tensors(), ws.buffer()));
   ctx.finish();
   auto t = tensors();
@@ -139,12 +140,59 @@ TEST(RauRun, ViewAndSeqChecks) {
   expect_error([&] { run_ring_attention_update(ctx, plan, t, ws.buffer()); }, Status::kParamInvalid,
                {"attn_out", "ends at byte"});
   expect_error([&] { run_ring_attention_update(ctx, plan, tensors(), nullptr); }, Status::kParamNullptr, {"workspace"});
-  set_qlen({0, 11, 10});
-  expect_error([&] { run_ring_attention_update(ctx, plan, tensors(), ws.buffer()); }, Status::kParamInvalid,
-               {"actual_seq_qlen", "decreases"});
-  set_qlen({0, 3, 12});
-  expect_error([&] { run_ring_attention_update(ctx, plan, tensors(), ws.buffer()); }, Status::kParamInvalid,
-               {"actual_seq_qlen", "T = 10"});
+}
+
+// Bad actual_seq_qlen values, in both TND softmax layouts: run only enqueues, ctx.finish() raises the rule naming
+// actual_seq_qlen, and nothing outside the outputs is written (the per-token table falls back to addresses inside
+// the tensors; guard bytes on both sides stay intact). Under CANNON_STRICT run reads the values back and throws.
+TEST(RauRun, BadSeqValuesAreReportedAtFinish) {
+  Config strict_config = optest::test_context().config();
+  strict_config.strict = true;
+  const Context strict = Context::create("", strict_config);
+  const struct {
+    std::vector<int64_t> values;
+    const char* rule;
+  } bad[] = {{{0, 11, 10}, "decreases at index 2 (10 after 11)"},
+             {{0, 3, 12}, "ends at 12, but T = 10"},
+             {{4, 3, 10}, "must start at 0, starts at 4"},
+             {{0, -5, 10}, "decreases at index 1 (-5 after 0)"},
+             {{0, int64_t{1} << 40, 10}, "decreases at index 2"}};
+  for (const Context* ctx : {&optest::test_context(), &strict}) {
+    for (const RingAttentionUpdateAttrs& attrs : {kTnd, kTndTnd}) {
+      const auto d = tnd(DType::kFloat32, 10, 2, 64, 2);
+      const RingAttentionUpdatePlan plan = plan_ring_attention_update(*ctx, d, attrs);
+      DeviceTensor attn = allocate(*ctx, d.prev_attn_out), sm = allocate(*ctx, d.prev_softmax_max);
+      const std::vector<float> ones(static_cast<std::size_t>(d.prev_attn_out.numel()), 1.0f);
+      upload(*ctx, attn.view(), ones.data(), ones.size() * 4);
+      upload(*ctx, sm.view(), ones.data(), static_cast<std::size_t>(d.prev_softmax_max.numel()) * 4);
+      DeviceTensor qlen = allocate(*ctx, *d.actual_seq_qlen);
+      DeviceTensor ws = allocate(*ctx, {DType::kUInt8, {static_cast<int64_t>(plan.workspace_size)}});
+      for (const auto& [values, rule] : bad) {
+        SCOPED_TRACE(std::string(rule) + (attrs.softmax_layout.empty() ? " per-batch blocks" : " token-major") +
+                     (ctx == &strict ? " strict" : ""));
+        upload(*ctx, qlen.view(), values.data(), values.size() * 8);
+        optest::Guarded o(*ctx, plan.attn_out), m(*ctx, plan.softmax_max), s(*ctx, plan.softmax_sum);
+        auto run = [&] {
+          run_ring_attention_update(*ctx, plan,
+                                    {attn.view(), sm.view(), sm.view(), attn.view(), sm.view(), sm.view(), qlen.view(),
+                                     o.view, m.view, s.view},
+                                    ws.buffer());
+        };
+        if (ctx == &strict) {
+          expect_error(run, Status::kParamInvalid, {"actual_seq_qlen", rule});
+        } else {
+          EXPECT_NO_THROW(run());
+          expect_error([&] { ctx->finish(); }, Status::kParamInvalid, {"actual_seq_qlen", rule});
+          EXPECT_NO_THROW(ctx->finish()) << "the error is raised once";
+        }
+        std::vector<std::string> problems;
+        o.read(*ctx, problems, "attn_out");
+        m.read(*ctx, problems, "softmax_max");
+        s.read(*ctx, problems, "softmax_sum");
+        for (const std::string& p : problems) ADD_FAILURE() << p;
+      }
+    }
+  }
 }
 
 TEST(RauRun, ConvenienceCallSbh) {

@@ -84,29 +84,6 @@ Generated generate(const RauCase& c, uint64_t seed) {
   return g;
 }
 
-// An output buffer with 64 guard bytes on each side, all poisoned with 0xFF (a NaN in every float dtype).
-struct Guarded {
-  DeviceTensor buffer;
-  TensorView view;
-  Guarded(const Context& ctx, const TensorDesc& desc)
-      : buffer(allocate(ctx, {DType::kUInt8, {static_cast<int64_t>(desc.bytes() + 128)}})),
-        view{buffer.buffer(), 64, desc, {}} {
-    std::vector<uint8_t> poison(desc.bytes() + 128, 0xFF);
-    upload(ctx, buffer.view(), poison.data(), poison.size());
-  }
-  tools::HostData read(const Context& ctx, std::vector<std::string>& problems, const char* what) const {
-    std::vector<uint8_t> all(view.desc.bytes() + 128);
-    download(ctx, buffer.view(), all.data(), all.size());
-    for (std::size_t i = 0; i < 64; ++i) {
-      if (all[i] != 0xFF || all[all.size() - 1 - i] != 0xFF) {
-        problems.push_back(std::string(what) + ": guard bytes overwritten");
-        break;
-      }
-    }
-    return {view.desc, std::vector<uint8_t>(all.begin() + 64, all.end() - 64)};
-  }
-};
-
 double tolerance(DType dt) { return dt == DType::kFloat32 ? 1e-6 : dt == DType::kFloat16 ? 1.0 / 1024 : 1.0 / 128; }
 
 void expect_close(const std::vector<double>& dev, const std::vector<double>& ref, double tol, const char* what) {
@@ -139,7 +116,7 @@ TEST_P(RauDevice, MatchesReference) {
                        optest::to_device(ctx, g.prev_sum), optest::to_device(ctx, g.cur_out),
                        optest::to_device(ctx, g.cur_max),  optest::to_device(ctx, g.cur_sum)};
   DeviceTensor qlen = tnd ? optest::to_device(ctx, g.qlen) : DeviceTensor();
-  Guarded out(ctx, plan.attn_out), mx(ctx, plan.softmax_max), sm(ctx, plan.softmax_sum);
+  optest::Guarded out(ctx, plan.attn_out), mx(ctx, plan.softmax_max), sm(ctx, plan.softmax_sum);
   DeviceTensor ws = allocate(ctx, {DType::kUInt8, {static_cast<int64_t>(plan.workspace_size)}});
   RingAttentionUpdateTensors t{in[0].view(),
                                in[1].view(),
@@ -196,7 +173,7 @@ TEST(RauInPlace, OutputsOverPrevMatchOutOfPlaceBitwise) {
     DeviceTensor qlen = tnd ? optest::to_device(ctx, g.qlen) : DeviceTensor();
     const std::optional<TensorView> qv = tnd ? std::optional<TensorView>(qlen.view()) : std::nullopt;
     DeviceTensor ws = allocate(ctx, {DType::kUInt8, {static_cast<int64_t>(plan.workspace_size)}});
-    Guarded out(ctx, plan.attn_out), mx(ctx, plan.softmax_max), sm(ctx, plan.softmax_sum);
+    optest::Guarded out(ctx, plan.attn_out), mx(ctx, plan.softmax_max), sm(ctx, plan.softmax_sum);
     run_ring_attention_update(ctx, plan,
                               {prev[0].view(), prev[1].view(), prev[2].view(), cur[0].view(), cur[1].view(),
                                cur[2].view(), qv, out.view, mx.view, sm.view},

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "cannon/config.hpp"
 #include "cannon/error.hpp"
 #include "host/ops/kernel_config.hpp"
 #include "host/runtime/context_impl.hpp"
@@ -30,7 +31,7 @@ const DeviceInfo kClover = device("Clover", "Mesa", "llvmpipe (LLVM 15.0.6, 256 
 const DeviceInfo kOtherCpu = device("Intel(R) OpenCL", "Intel(R) Corporation", "Intel(R) Xeon(R)", DeviceKind::kCpu);
 const DeviceInfo kGpu = device("NVIDIA CUDA", "NVIDIA Corporation", "NVIDIA H100", DeviceKind::kGpu);
 
-TEST(KernelConfig, VariantComesFromThePlatformNotTheDeviceType) {
+TEST(FaKernelConfig, VariantComesFromThePlatformNotTheDeviceType) {
   EXPECT_TRUE(kPocl.pocl);
   EXPECT_EQ(kPocl.loop_limit, 0u);
   EXPECT_EQ(kRusticl.loop_limit, 65535u);
@@ -54,7 +55,7 @@ TEST(KernelConfig, VariantComesFromThePlatformNotTheDeviceType) {
 
 // llvmpipe silently ends every loop after 65535 back-edges per invocation: the cpu variant is refused there, and
 // the generic one is refused for rows longer than its budget instead of leaving outputs unwritten.
-TEST(KernelConfig, LoopLimitedDevicesRefuseWhatCannotRun) {
+TEST(FaKernelConfig, LoopLimitedDevicesRefuseWhatCannotRun) {
   EXPECT_THROW(choose_kernel_config(kRusticl, DType::kFloat32, 64, 64, {{"VARIANT", 0}}), Error);
   const KernelConfig c = choose_kernel_config(kRusticl, DType::kFloat32, 128, 128, {});
   EXPECT_NO_THROW(check_loop_budget(kRusticl, fa_generic_loop_steps(c, 2048, false), "fa_fwd_generic", "S2"));
@@ -71,7 +72,7 @@ TEST(KernelConfig, LoopLimitedDevicesRefuseWhatCannotRun) {
   EXPECT_LT(fa_generic_loop_steps(d64, 600, false), 65535u / 10);
 }
 
-TEST(KernelConfig, EveryHeadDimHasAUsableCpuDefault) {
+TEST(FaKernelConfig, EveryHeadDimHasAUsableCpuDefault) {
   for (int d = 1; d <= 768; ++d) {
     KernelConfig c = choose_kernel_config(kPocl, DType::kBFloat16, d, d, {});
     EXPECT_EQ(c.variant, KernelVariant::kCpu) << d;
@@ -79,18 +80,20 @@ TEST(KernelConfig, EveryHeadDimHasAUsableCpuDefault) {
     EXPECT_EQ(c.block_n % 8, 0) << d;
   }
   KernelConfig c = choose_kernel_config(kPocl, DType::kFloat32, 192, 128, {});
-  EXPECT_NE(c.build_options().find("-DDK=192 -DDV=128"), std::string::npos) << c.build_options();
+  const std::string options = c.build_options().str(Config{});
+  EXPECT_NE(options.find("-DDK=192 -DDV=128"), std::string::npos) << options;
 }
 
-TEST(KernelConfig, GpuUsesTheGenericVariant) {
+TEST(FaKernelConfig, GpuUsesTheGenericVariant) {
   KernelConfig c = choose_kernel_config(kGpu, DType::kFloat16, 64, 64, {});
   EXPECT_EQ(c.variant, KernelVariant::kGeneric);
   EXPECT_EQ(c.local_size(), static_cast<std::size_t>(c.block_m));
-  EXPECT_STREQ(c.kernel_name("fa_fwd"), "fa_fwd_generic");
-  EXPECT_NE(c.build_options().find("-DDTYPE=1"), std::string::npos);
+  EXPECT_EQ(c.kernel_name("fa_fwd"), "fa_fwd_generic");
+  EXPECT_NE(c.build_options().str(Config{}).find("-DDTYPE=1 "), std::string::npos);
+  EXPECT_NE(c.build_options().str(Config{}).find(" -DGENERIC_ONLY"), std::string::npos);
 }
 
-TEST(KernelConfig, TuneOverridesDefaults) {
+TEST(FaKernelConfig, TuneOverridesDefaults) {
   KernelConfig c = choose_kernel_config(kPocl, DType::kFloat32, 64, 64,
                                         {{"BLOCK_M", 32}, {"BLOCK_N", 16}, {"QK_KEYS", 2}, {"PV_COLS", 8}});
   EXPECT_EQ(c.block_m, 32);
@@ -100,7 +103,19 @@ TEST(KernelConfig, TuneOverridesDefaults) {
   EXPECT_EQ(choose_kernel_config(kPocl, DType::kFloat32, 64, 64, {{"VARIANT", 1}}).variant, KernelVariant::kGeneric);
 }
 
-TEST(KernelConfig, TuneRejectsBadValues) {
+// The mask prepass runs on the device; where loops are cut short it is off unless asked for.
+TEST(FaKernelConfig, MaskPrepassDefaultsByLoopLimit) {
+  EXPECT_TRUE(choose_kernel_config(kPocl, DType::kFloat32, 64, 64, {}).mask_prepass);
+  EXPECT_TRUE(choose_kernel_config(kGpu, DType::kFloat32, 64, 64, {}).mask_prepass);
+  EXPECT_FALSE(choose_kernel_config(kRusticl, DType::kFloat32, 64, 64, {}).mask_prepass);
+  EXPECT_TRUE(choose_kernel_config(kRusticl, DType::kFloat32, 64, 64, {{"MASK_PREPASS", 1}}).mask_prepass);
+  EXPECT_FALSE(choose_kernel_config(kPocl, DType::kFloat32, 64, 64, {{"MASK_PREPASS", 0}}).mask_prepass);
+  const KernelConfig c = choose_kernel_config(kRusticl, DType::kFloat32, 64, 64, {});
+  EXPECT_LT(fa_prepass_loop_steps(c, 512), 65535u);
+  EXPECT_GT(fa_prepass_loop_steps(c, 1 << 16), 65535u);
+}
+
+TEST(FaKernelConfig, TuneRejectsBadValues) {
   const std::map<std::string, long> bad[] = {
       {{"VARIANT", 2}}, {{"BLOCK_M", 0}}, {{"BLOCK_N", 12}}, {{"PV_COLS", 3}}, {{"QK_KEYS", 0}},
   };

@@ -1,5 +1,6 @@
-// The program cache: one build per (device, source, options), a new build when the options change, and a
-// build failure reported as kRuntimeError carrying the compiler's log. Needs an OpenCL device (PoCL in CI).
+// The program cache: one build per (device, source, options), a new build when the options change, the compiler's
+// log kept with each program, and a build failure reported as kRuntimeError carrying the log; a Context's own
+// Config. Needs an OpenCL device (PoCL in CI).
 #include <gtest/gtest.h>
 
 #include <string>
@@ -15,7 +16,7 @@ const char* const kSource = "__kernel void twice(__global float* x) { x[get_glob
 
 TEST(ProgramCache, BuildsOncePerSourceAndOptions) {
   Context ctx = Context::create();
-  ProgramCache& cache = ctx.impl().programs;
+  ProgramCache& cache = detail::ContextAccess::impl(ctx).programs;
   const std::size_t before = cache.size();
   cl_program a = cache.get(ctx.cl_context_handle(), ctx.cl_device_handle(), kSource, "-DSCALE=2.0f");
   cl_program b = cache.get(ctx.cl_context_handle(), ctx.cl_device_handle(), kSource, "-DSCALE=2.0f");
@@ -29,7 +30,8 @@ TEST(ProgramCache, BuildsOncePerSourceAndOptions) {
 TEST(ProgramCache, BuildFailureCarriesTheLog) {
   Context ctx = Context::create();
   try {
-    ctx.impl().programs.get(ctx.cl_context_handle(), ctx.cl_device_handle(), kSource, "");  // SCALE undefined
+    detail::ContextAccess::impl(ctx).programs.get(ctx.cl_context_handle(), ctx.cl_device_handle(), kSource,
+                                                  "");  // SCALE undefined
     FAIL() << "built a program with an undefined macro";
   } catch (const Error& e) {
     EXPECT_EQ(e.status(), Status::kRuntimeError);
@@ -46,6 +48,27 @@ TEST(Context, AdoptRejectsNullHandles) {
   } catch (const Error& e) {
     EXPECT_EQ(e.status(), Status::kParamNullptr);
   }
+}
+
+TEST(ProgramCache, KeepsTheBuildLog) {
+  Context ctx = Context::create();
+  ProgramCache& cache = detail::ContextAccess::impl(ctx).programs;
+  // An unused comparison warns by default in clang-based compilers; the log must reach the cache.
+  const char* const source = "__kernel void k(__global int* x) { x[0] == KEEPS_LOG; }\n";
+  cl_program p = cache.get(ctx.cl_context_handle(), ctx.cl_device_handle(), source, "-DKEEPS_LOG=1");
+  EXPECT_NE(cache.build_log(p).find("warning"), std::string::npos) << cache.build_log(p);
+  EXPECT_EQ(cache.build_log(nullptr), "");
+}
+
+TEST(Context, OwnConfig) {
+  Config config = Config::global();
+  config.tune = {{"VARIANT", 1}};
+  config.strict = true;
+  const Context ctx = Context::create("", config);
+  EXPECT_EQ(ctx.config().tune.at("VARIANT"), 1);
+  EXPECT_TRUE(ctx.config().strict);
+  const Context adopted = Context::adopt(ctx.cl_context_handle(), ctx.cl_device_handle(), ctx.cl_queue_handle());
+  EXPECT_EQ(adopted.config().tune, Config::global().tune);
 }
 
 TEST(Context, ReportsDeviceProperties) {

@@ -1,4 +1,4 @@
-// The tile scheduler against the element rule, exhaustively on small shapes (issue 3): every listed FULL tile is
+// The tile scheduler against the element rule, exhaustively on small shapes: every listed FULL tile is
 // entirely visible, every SKIP (unlisted) tile entirely invisible, every PARTIAL tile has a visible element (and is
 // not entirely visible unless a mask tensor forces it partial), for every mode, TND and tile size.
 #include <gtest/gtest.h>
