@@ -92,25 +92,28 @@ std::size_t prepass_slots(const FlashAttentionScoreDescs& descs, Data& d) {
   return slots;
 }
 
-// Everything plan does on the host; with a context it also builds the kernel program and uploads the plan's
+}  // namespace
+
+// Everything plan does on the host; with a Context it also builds the kernel program and uploads the plan's
 // tables (last, so a rejected problem never costs a build).
-FlashAttentionScorePlan plan_impl(const DeviceInfo& device, const Config& config, const FlashAttentionScoreDescs& descs,
-                                  const FlashAttentionScoreAttrs& attrs, const Context* ctx) {
-  const DeviceLimits limits = DeviceLimits::of(device);
-  auto data = std::make_shared<Data>();
-  data->problem = validate_flash_attention_score(descs, attrs, config.strict, &limits);
-  data->descs = descs;
+FlashAttentionScorePlan plan_flash_attention_score(const PlanTarget& target, const FlashAttentionScoreDescs& descs,
+                                                   const FlashAttentionScoreAttrs& attrs) {
+  const DeviceLimits limits = DeviceLimits::of(target.device);
+  auto data = detail::validated_plan_data<Data>(
+      descs, [&] { return validate_flash_attention_score(descs, attrs, target.config.strict, &limits); });
   const FaProblem& p = data->problem;
 
-  data->kernel = choose_kernel_config(device, p.dtype, static_cast<int>(p.dk), static_cast<int>(p.dv), config.tune);
+  data->kernel =
+      choose_kernel_config(target.device, p.dtype, static_cast<int>(p.dk), static_cast<int>(p.dv), target.config.tune);
   const int64_t max_keys = p.seqs.kv_len.empty() ? 0 : *std::max_element(p.seqs.kv_len.begin(), p.seqs.kv_len.end());
   if (data->kernel.variant == KernelVariant::kGeneric) {
-    check_loop_budget(device, fa_generic_loop_steps(data->kernel, max_keys, p.dropout.mode != DropoutMode::kNone),
+    check_loop_budget(target.device,
+                      fa_generic_loop_steps(data->kernel, max_keys, p.dropout.mode != DropoutMode::kNone),
                       "fa_fwd_generic", fmt::format("S2 = {} at DK = {}, DV = {}", max_keys, p.dk, p.dv));
   }
   data->prepass = p.masks.reads_mask_tensor && data->kernel.mask_prepass;
   if (data->prepass) {
-    check_loop_budget(device, fa_prepass_loop_steps(data->kernel, max_keys), "fa_mask_prepass",
+    check_loop_budget(target.device, fa_prepass_loop_steps(data->kernel, max_keys), "fa_mask_prepass",
                       fmt::format("CANNON_TUNE=MASK_PREPASS=1 at S2 = {}", max_keys));
   }
   // The work and tile lists are sized in closed form and checked against the device before they are built.
@@ -133,10 +136,10 @@ FlashAttentionScorePlan plan_impl(const DeviceInfo& device, const Config& config
         {"workspace prepass_tiles", checked_mul_u64(prepass_tiles, sizeof(int32_t), "workspace prepass_tiles")});
   }
   check_buffers_fit(limits, buffers);
-  const double flops = list_work(p, data->kernel, device.compute_units, *data);
+  const double flops = list_work(p, data->kernel, target.device.compute_units, *data);
   data->batch_table = batch_table(p);
 
-  data->ledger = WorkspaceLedger(device.base_addr_align);
+  data->ledger = WorkspaceLedger(target.device.base_addr_align);
   if (data->prepass) {
     const std::size_t slots = prepass_slots(descs, *data);
     data->ledger.book("prepass_work", data->work.size() * sizeof(int32_t));
@@ -156,7 +159,7 @@ FlashAttentionScorePlan plan_impl(const DeviceInfo& device, const Config& config
   plan.seed = p.seed;
   plan.offset = p.offset;
   plan.numels = p.dropout.numels;
-  if (ctx) {
+  if (const Context* ctx = target.ctx) {
     std::vector<detail::PlanBase::KernelUse> kernels{{data->kernel.kernel_name("fa_fwd"), data->kernel.local_size()}};
     if (data->prepass) kernels.insert(kernels.end(), {{"fa_mask_prepass", 1}, {"fa_mask_prepass_share", 1}});
     data->build(*ctx, "flash_attention_score", data->kernel.build_options(), kernels);
@@ -169,47 +172,37 @@ FlashAttentionScorePlan plan_impl(const DeviceInfo& device, const Config& config
   return plan;
 }
 
-}  // namespace
-
-FlashAttentionScorePlan plan_flash_attention_score(const Context& ctx, const FlashAttentionScoreDescs& descs,
-                                                   const FlashAttentionScoreAttrs& attrs) {
-  return plan_impl(ctx.info(), ctx.config(), descs, attrs, &ctx);
-}
-
-FlashAttentionScorePlan plan_flash_attention_score_host(const DeviceInfo& device, const FlashAttentionScoreDescs& descs,
-                                                        const FlashAttentionScoreAttrs& attrs) {
-  return plan_impl(device, Config::global(), descs, attrs, nullptr);
-}
-
 FlashAttentionScoreResult flash_attention_score(const Context& ctx, const TensorView& query, const TensorView& key,
                                                 const TensorView& value,
                                                 const FlashAttentionScoreOptionalInputs& optional,
                                                 const FlashAttentionScoreAttrs& attrs) {
-  FlashAttentionScoreDescs descs{query.desc,
-                                 key.desc,
-                                 value.desc,
-                                 desc_of(optional.pse),
-                                 desc_of(optional.drop_mask),
-                                 desc_of(optional.atten_mask)};
-  FlashAttentionScorePlan plan = plan_flash_attention_score(ctx, descs, attrs);
-  FlashAttentionScoreResult result{allocate(ctx, plan.attention_out), allocate(ctx, plan.softmax_max),
-                                   allocate(ctx, plan.softmax_sum), allocate(ctx, plan.softmax_out)};
-  run_with_workspace(ctx, plan.workspace_size, [&](cl_mem workspace) {
+  const FlashAttentionScorePlan plan =
+      plan_flash_attention_score(ctx,
+                                 {query.desc, key.desc, value.desc, desc_of(optional.pse), desc_of(optional.drop_mask),
+                                  desc_of(optional.atten_mask)},
+                                 attrs);
+  auto run = [&](FlashAttentionScoreResult& r, cl_mem workspace) {
     run_flash_attention_score(
         ctx, plan,
-        {query, key, value, optional.pse, optional.drop_mask, optional.atten_mask, result.attention_out.view(),
-         result.softmax_max.view(), result.softmax_sum.view(), result.softmax_out.view()},
+        {query, key, value, optional.pse, optional.drop_mask, optional.atten_mask, r.attention_out.view(),
+         r.softmax_max.view(), r.softmax_sum.view(), r.softmax_out.view()},
         workspace);
-  });
-  result.seed = plan.seed;
-  result.offset = plan.offset;
-  result.numels = plan.numels;
-  return result;
+    r.seed = plan.seed;
+    r.offset = plan.offset;
+    r.numels = plan.numels;
+  };
+  return allocate_and_run<FlashAttentionScoreResult>(ctx, plan, run, plan.attention_out, plan.softmax_max,
+                                                     plan.softmax_sum, plan.softmax_out);
 }
 
 FlashAttentionScoreResult flash_attention_score(const Context& ctx, const TensorView& query, const TensorView& key,
                                                 const TensorView& value, const FlashAttentionScoreAttrs& attrs) {
   return flash_attention_score(ctx, query, key, value, FlashAttentionScoreOptionalInputs{}, attrs);
+}
+
+FlashAttentionScorePlan plan_flash_attention_score(const Context& ctx, const FlashAttentionScoreDescs& descs,
+                                                   const FlashAttentionScoreAttrs& attrs) {
+  return plan_flash_attention_score(PlanTarget::on(ctx), descs, attrs);
 }
 
 }  // namespace cannon

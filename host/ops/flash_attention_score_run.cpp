@@ -86,9 +86,7 @@ FaArgs describe_launch(const detail::FlashAttentionScorePlanData& d, const Flash
 
 Event run_flash_attention_score(const Context& ctx, const FlashAttentionScorePlan& plan,
                                 const FlashAttentionScoreTensors& t, cl_mem workspace, const Stream& stream) {
-  require(detail::PlanAccess::has_data(plan), "plan: empty; call plan_flash_attention_score first");
-  const auto& d = detail::PlanAccess::data(plan);
-  require(d.built(), "plan: made without a Context (host-only); it cannot be run");
+  const auto& d = detail::PlanAccess::runnable(plan, "plan_flash_attention_score");
   const FaArgs args = describe_launch(d, plan, t);
   check_workspace(workspace, plan.workspace_size);
   const std::optional<TensorView> ws = workspace_view(workspace, plan.workspace_size);

@@ -109,104 +109,24 @@ void check_indices_on_host(const NsaProblem& p, const TensorView& topk, const Co
   if (!bad.empty()) fail(Status::kParamInvalid, "{}", bad);
 }
 
-// Everything plan does on the host, checked against the device before the workspace is booked; with a context it
-// also builds the kernel program.
-NsaSelectedAttentionPlan plan_impl(const DeviceInfo& device, const Config& config,
-                                   const NsaSelectedAttentionDescs& descs, const NsaSelectedAttentionAttrs& attrs,
-                                   const Context* ctx) {
-  auto data = std::make_shared<detail::NsaSelectedAttentionPlanData>();
-  data->problem = validate_nsa_selected_attention(descs, attrs, config.strict);
-  data->descs = descs;
-  const NsaProblem& p = data->problem;
-  data->generic = use_generic(device, config.tune);
-  const BuildOptions options = build_options(p, config.tune, data->generic);
-  if (data->generic) {
-    check_loop_budget(
-        device, nsa_generic_loop_steps(p), "nsa_fwd_generic",
-        fmt::format("select_block_count·select_block_size = {} at DK = {}, DV = {}", p.selected(), p.dk, p.dv));
-  }
-
-  // Entries all cost count·bs keys, so a few work-groups per compute unit balance; each owns a score slice of
-  // count·bs × (G rounded up to 16 lanes) floats, as Ascend gives each core its own workspace.
-  const int64_t entries = p.t1 * p.n2;
-  constexpr int64_t kSlotsPerComputeUnit = 8;
-  data->slots = static_cast<std::size_t>(
-      std::max<int64_t>(1, std::min<int64_t>(entries, kSlotsPerComputeUnit * device.compute_units)));
-  const int64_t lanes = (p.group() + 15) / 16 * 16;
-  const TensorDesc out{p.dtype, {p.t1, p.n1, p.dv}}, stats{DType::kFloat32, {p.t1, p.n1, 8}};
-  std::vector<DeviceBuffer> buffers{
-      buffer_of("query", descs.query),
-      buffer_of("key", descs.key),
-      buffer_of("value", descs.value),
-      buffer_of("topk_indices", descs.topk_indices),
-      buffer_of("attention_out", out),
-      buffer_of("softmax_max", stats),
-      buffer_of("softmax_sum", stats),
-      {"plan batch_table", checked_bytes({p.seqs.batches(), NB_STRIDE}, 8, "plan batch_table")},
-      {"plan token_batch", checked_bytes({p.t1}, 4, "plan token_batch")},
-      {"workspace topk", checked_bytes({p.t1, p.n2, p.block_count}, sizeof(int32_t), "workspace topk")},
-      {"workspace scores",
-       checked_bytes({static_cast<int64_t>(data->slots), p.selected(), lanes}, sizeof(float), "workspace scores")}};
-  if (descs.atten_mask) buffers.push_back(buffer_of("atten_mask", *descs.atten_mask));
-  check_buffers_fit(DeviceLimits::of(device), buffers);
-  for (int64_t b = 0; b < p.seqs.batches(); ++b) {
-    data->batch_table.insert(data->batch_table.end(), {p.seqs.q_start[b], p.seqs.kv_start[b], p.seqs.kv_len[b]});
-  }
-  static_assert(NB_STRIDE == 3 && NB_KV_LEN == 2, "the batch table row above");
-  data->token_batch.assign(static_cast<std::size_t>(p.t1), 0);
-  for (int64_t b = 0; b < p.seqs.batches(); ++b) {
-    std::fill_n(data->token_batch.begin() + p.seqs.q_start[b], p.seqs.q_len[b], static_cast<int32_t>(b));
-  }
-  data->check_local = std::min<std::size_t>(32, std::max<std::size_t>(device.max_work_group_size, 1));
-  data->ledger = WorkspaceLedger(device.base_addr_align);
-  data->ledger.book("topk", static_cast<std::size_t>(p.t1 * p.n2 * p.block_count) * sizeof(int32_t));
-  data->ledger.book("scores", data->slots * static_cast<std::size_t>(p.selected() * lanes) * sizeof(float));
-  if (ctx) {
-    data->build(*ctx, "nsa_selected_attention", options,
-                {{data->generic ? "nsa_fwd_generic" : "nsa_fwd_cpu", data->generic ? kGenericLocal : 1},
-                 {"nsa_topk_check", data->check_local}});
-    data->batch_mem = data->add_table(*ctx, data->batch_table);
-    data->token_mem = data->add_table(*ctx, data->token_batch);
-  }
-
-  NsaSelectedAttentionPlan plan;
-  plan.attention_out = {p.dtype, {p.t1, p.n1, p.dv}};
-  plan.softmax_max = {DType::kFloat32, {p.t1, p.n1, 8}};
-  plan.softmax_sum = plan.softmax_max;
-  plan.workspace_size = data->ledger.total();
-  plan.flops = static_cast<double>(p.t1) * static_cast<double>(p.n1) * static_cast<double>(p.selected()) * 2.0 *
-               static_cast<double>(p.dk + p.dv);
-  detail::PlanAccess::attach(plan, std::move(data));
-  return plan;
-}
-
 }  // namespace
 
 NsaSelectedAttentionPlan plan_nsa_selected_attention(const Context& ctx, const NsaSelectedAttentionDescs& descs,
                                                      const NsaSelectedAttentionAttrs& attrs) {
-  return plan_impl(ctx.info(), ctx.config(), descs, attrs, &ctx);
-}
-
-NsaSelectedAttentionPlan plan_nsa_selected_attention_host(const DeviceInfo& device,
-                                                          const NsaSelectedAttentionDescs& descs,
-                                                          const NsaSelectedAttentionAttrs& attrs) {
-  return plan_impl(device, Config::global(), descs, attrs, nullptr);
+  return plan_nsa_selected_attention(PlanTarget::on(ctx), descs, attrs);
 }
 
 Event run_nsa_selected_attention(const Context& ctx, const NsaSelectedAttentionPlan& plan,
                                  const NsaSelectedAttentionTensors& t, cl_mem workspace, const Stream& stream) {
-  require(detail::PlanAccess::has_data(plan), "plan: empty; call plan_nsa_selected_attention first");
-  const auto& d = detail::PlanAccess::data(plan);
-  require(d.built(), "plan: made without a Context (host-only); it cannot be run");
+  const auto& d = detail::PlanAccess::runnable(plan, "plan_nsa_selected_attention");
   const NsaProblem& p = d.problem;
-  NsaArgs args{};
-  args.q_off = check_view(t.query, d.descs.query, "query", false);
-  args.k_off = check_view(t.key, d.descs.key, "key", false);
-  args.v_off = check_view(t.value, d.descs.value, "value", false);
-  args.topk_off = check_view(t.topk_indices, d.descs.topk_indices, "topk_indices", false);
-  args.o_off = check_view(t.attention_out, plan.attention_out, "attention_out", true);
-  args.smax_off = check_view(t.softmax_max, plan.softmax_max, "softmax_max", true);
-  args.ssum_off = check_view(t.softmax_sum, plan.softmax_sum, "softmax_sum", true);
+  const int64_t offsets[] = {check_view(t.query, d.descs.query, "query", false),
+                             check_view(t.key, d.descs.key, "key", false),
+                             check_view(t.value, d.descs.value, "value", false),
+                             check_view(t.topk_indices, d.descs.topk_indices, "topk_indices", false),
+                             check_view(t.attention_out, plan.attention_out, "attention_out", true),
+                             check_view(t.softmax_max, plan.softmax_max, "softmax_max", true),
+                             check_view(t.softmax_sum, plan.softmax_sum, "softmax_sum", true)};
   if (d.descs.atten_mask) {
     require(t.atten_mask.has_value(), "atten_mask: planned with a mask but none given at run");
     check_view(*t.atten_mask, *d.descs.atten_mask, "atten_mask", false);  // presence only; never read
@@ -228,21 +148,30 @@ Event run_nsa_selected_attention(const Context& ctx, const NsaSelectedAttentionP
   const AxisStrides k = axis_strides(Layout::kTND, t.key.desc.shape, t.key.strides, p.n2, "key");
   const AxisStrides v = axis_strides(Layout::kTND, t.value.desc.shape, t.value.strides, p.n2, "value");
   const std::vector<int64_t> ts = t.topk_indices.effective_strides();
-  args.q_seq = q.seq;
-  args.q_head = q.head;
-  args.k_seq = k.seq;
-  args.k_head = k.head;
-  args.v_seq = v.seq;
-  args.v_head = v.head;
-  args.o_seq = p.n1 * p.dv;
-  args.o_head = p.dv;
-  args.topk_seq = ts[0];
-  args.topk_head = ts[1];
-  args.topk_cnt = ts[2];
-  args.entries = p.t1 * p.n2;
-  args.n2_count = static_cast<cn_i32>(p.n2);
-  args.scale = p.scale;
-  args.causal = p.causal ? 1 : 0;
+  // In NsaArgs order: q, k, v, out (offset, token stride, head stride), stats, topk, then the scalars.
+  const NsaArgs args{offsets[0],
+                     q.seq,
+                     q.head,
+                     offsets[1],
+                     k.seq,
+                     k.head,
+                     offsets[2],
+                     v.seq,
+                     v.head,
+                     offsets[4],
+                     p.n1 * p.dv,
+                     p.dv,
+                     offsets[5],
+                     offsets[6],
+                     offsets[3],
+                     ts[0],
+                     ts[1],
+                     ts[2],
+                     p.t1 * p.n2,
+                     static_cast<cn_i32>(p.n2),
+                     p.scale,
+                     p.causal ? 1 : 0,
+                     0};
 
   CommandChain chain(ctx, stream);
   if (ctx.config().strict) check_indices_on_host(p, t.topk_indices, chain);
@@ -271,21 +200,90 @@ Event run_nsa_selected_attention(const Context& ctx, const NsaSelectedAttentionP
   return chain.done();
 }
 
+// Validates, chooses the kernel, sizes everything against the device, then books the workspace; with a Context it
+// also builds the program and uploads the batch tables. The order matters: nothing sized by the problem is
+// allocated before the device limits are checked.
+NsaSelectedAttentionPlan plan_nsa_selected_attention(const PlanTarget& target, const NsaSelectedAttentionDescs& descs,
+                                                     const NsaSelectedAttentionAttrs& attrs) {
+  auto data = detail::validated_plan_data<detail::NsaSelectedAttentionPlanData>(
+      descs, [&] { return validate_nsa_selected_attention(descs, attrs, target.config.strict); });
+  const NsaProblem& p = data->problem;
+  data->generic = use_generic(target.device, target.config.tune);
+  const BuildOptions options = build_options(p, target.config.tune, data->generic);
+  if (data->generic) {
+    check_loop_budget(
+        target.device, nsa_generic_loop_steps(p), "nsa_fwd_generic",
+        fmt::format("select_block_count·select_block_size = {} at DK = {}, DV = {}", p.selected(), p.dk, p.dv));
+  }
+
+  // Entries all cost count·bs keys, so a few work-groups per compute unit balance; each owns a score slice of
+  // count·bs × (G rounded up to 16 lanes) floats, as Ascend gives each core its own workspace.
+  const int64_t entries = p.t1 * p.n2;
+  constexpr int64_t kSlotsPerComputeUnit = 8;
+  data->slots = static_cast<std::size_t>(
+      std::max<int64_t>(1, std::min<int64_t>(entries, kSlotsPerComputeUnit * target.device.compute_units)));
+  const int64_t lanes = (p.group() + 15) / 16 * 16;
+  const TensorDesc out{p.dtype, {p.t1, p.n1, p.dv}}, stats{DType::kFloat32, {p.t1, p.n1, 8}};
+  std::vector<DeviceBuffer> buffers{
+      buffer_of("query", descs.query),
+      buffer_of("key", descs.key),
+      buffer_of("value", descs.value),
+      buffer_of("topk_indices", descs.topk_indices),
+      buffer_of("attention_out", out),
+      buffer_of("softmax_max", stats),
+      buffer_of("softmax_sum", stats),
+      {"plan batch_table", checked_bytes({p.seqs.batches(), NB_STRIDE}, 8, "plan batch_table")},
+      {"plan token_batch", checked_bytes({p.t1}, 4, "plan token_batch")},
+      {"workspace topk", checked_bytes({p.t1, p.n2, p.block_count}, sizeof(int32_t), "workspace topk")},
+      {"workspace scores",
+       checked_bytes({static_cast<int64_t>(data->slots), p.selected(), lanes}, sizeof(float), "workspace scores")}};
+  if (descs.atten_mask) buffers.push_back(buffer_of("atten_mask", *descs.atten_mask));
+  check_buffers_fit(DeviceLimits::of(target.device), buffers);
+  for (int64_t b = 0; b < p.seqs.batches(); ++b) {
+    data->batch_table.insert(data->batch_table.end(), {p.seqs.q_start[b], p.seqs.kv_start[b], p.seqs.kv_len[b]});
+  }
+  static_assert(NB_STRIDE == 3 && NB_KV_LEN == 2, "the batch table row above");
+  data->token_batch.assign(static_cast<std::size_t>(p.t1), 0);
+  for (int64_t b = 0; b < p.seqs.batches(); ++b) {
+    std::fill_n(data->token_batch.begin() + p.seqs.q_start[b], p.seqs.q_len[b], static_cast<int32_t>(b));
+  }
+  data->check_local = std::min<std::size_t>(32, std::max<std::size_t>(target.device.max_work_group_size, 1));
+  data->ledger = WorkspaceLedger(target.device.base_addr_align);
+  data->ledger.book("topk", static_cast<std::size_t>(p.t1 * p.n2 * p.block_count) * sizeof(int32_t));
+  data->ledger.book("scores", data->slots * static_cast<std::size_t>(p.selected() * lanes) * sizeof(float));
+  if (const Context* ctx = target.ctx) {
+    data->build(*ctx, "nsa_selected_attention", options,
+                {{data->generic ? "nsa_fwd_generic" : "nsa_fwd_cpu", data->generic ? kGenericLocal : 1},
+                 {"nsa_topk_check", data->check_local}});
+    data->batch_mem = data->add_table(*ctx, data->batch_table);
+    data->token_mem = data->add_table(*ctx, data->token_batch);
+  }
+
+  NsaSelectedAttentionPlan plan;
+  plan.attention_out = {p.dtype, {p.t1, p.n1, p.dv}};
+  plan.softmax_max = {DType::kFloat32, {p.t1, p.n1, 8}};
+  plan.softmax_sum = plan.softmax_max;
+  plan.workspace_size = data->ledger.total();
+  plan.flops = static_cast<double>(p.t1) * static_cast<double>(p.n1) * static_cast<double>(p.selected()) * 2.0 *
+               static_cast<double>(p.dk + p.dv);
+  detail::PlanAccess::attach(plan, std::move(data));
+  return plan;
+}
+
 NsaSelectedAttentionResult nsa_selected_attention(const Context& ctx, const TensorView& query, const TensorView& key,
                                                   const TensorView& value, const TensorView& topk_indices,
                                                   const std::optional<TensorView>& atten_mask,
                                                   const NsaSelectedAttentionAttrs& attrs) {
-  NsaSelectedAttentionDescs descs{query.desc, key.desc, value.desc, topk_indices.desc, desc_of(atten_mask)};
-  NsaSelectedAttentionPlan plan = plan_nsa_selected_attention(ctx, descs, attrs);
-  NsaSelectedAttentionResult result{allocate(ctx, plan.attention_out), allocate(ctx, plan.softmax_max),
-                                    allocate(ctx, plan.softmax_sum)};
-  run_with_workspace(ctx, plan.workspace_size, [&](cl_mem workspace) {
+  const NsaSelectedAttentionPlan plan = plan_nsa_selected_attention(
+      ctx, {query.desc, key.desc, value.desc, topk_indices.desc, desc_of(atten_mask)}, attrs);
+  auto run = [&](NsaSelectedAttentionResult& r, cl_mem workspace) {
     run_nsa_selected_attention(ctx, plan,
-                               {query, key, value, topk_indices, atten_mask, result.attention_out.view(),
-                                result.softmax_max.view(), result.softmax_sum.view()},
+                               {query, key, value, topk_indices, atten_mask, r.attention_out.view(),
+                                r.softmax_max.view(), r.softmax_sum.view()},
                                workspace);
-  });
-  return result;
+  };
+  return allocate_and_run<NsaSelectedAttentionResult>(ctx, plan, run, plan.attention_out, plan.softmax_max,
+                                                      plan.softmax_sum);
 }
 
 }  // namespace cannon

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -57,5 +58,14 @@ class PlanBase {
   std::vector<cl_mem> tables_;
   mutable std::mutex mutex_;
 };
+
+// New plan data of type Data holding `descs` and the problem `validate()` returns (it throws on a bad problem).
+template <typename Data, typename Descs, typename Validate>
+std::shared_ptr<Data> validated_plan_data(const Descs& descs, Validate&& validate) {
+  auto data = std::make_shared<Data>();
+  data->problem = validate();
+  data->descs = descs;
+  return data;
+}
 
 }  // namespace cannon::detail

@@ -87,13 +87,14 @@ void choose_launch(const DeviceInfo& device, const std::map<std::string, long>& 
       fmt::format("a tile of RAU_ROWS = {} × RAU_HEADS = {} at D = {}", d.rows_per_wi, d.heads_per_wi, p.dim));
 }
 
+}  // namespace
+
 // Everything plan does on the host, checked against the device before anything sized by the problem is booked;
-// with a context it also builds the kernel program.
-RingAttentionUpdatePlan plan_impl(const DeviceInfo& device, const Config& config, const RingAttentionUpdateDescs& descs,
-                                  const RingAttentionUpdateAttrs& attrs, const Context* ctx) {
-  auto data = std::make_shared<detail::RingAttentionUpdatePlanData>();
-  data->problem = validate_ring_attention_update(descs, attrs, config.strict);
-  data->descs = descs;
+// with a Context it also builds the kernel program.
+RingAttentionUpdatePlan plan_ring_attention_update(const PlanTarget& target, const RingAttentionUpdateDescs& descs,
+                                                   const RingAttentionUpdateAttrs& attrs) {
+  auto data = detail::validated_plan_data<detail::RingAttentionUpdatePlanData>(
+      descs, [&] { return validate_ring_attention_update(descs, attrs, target.config.strict); });
   const RauProblem& p = data->problem;
   std::vector<DeviceBuffer> buffers{buffer_of("prev_attn_out", descs.prev_attn_out),
                                     buffer_of("cur_attn_out", descs.cur_attn_out),
@@ -108,16 +109,16 @@ RingAttentionUpdatePlan plan_impl(const DeviceInfo& device, const Config& config
     buffers.push_back(
         {"workspace token_table", checked_mul_u64(static_cast<uint64_t>(p.rows), 2 * sizeof(int64_t), "token_table")});
   }
-  check_buffers_fit(DeviceLimits::of(device), buffers);
+  check_buffers_fit(DeviceLimits::of(target.device), buffers);
 
-  choose_launch(device, config.tune, *data);
-  if (ctx) {
+  choose_launch(target.device, target.config.tune, *data);
+  if (const Context* ctx = target.ctx) {
     std::vector<detail::PlanBase::KernelUse> kernels{{"ring_attention_update", data->local_size}};
     if (p.tnd) kernels.push_back({"rau_seq_table", data->seq_local});
     data->build(*ctx, "ring_attention_update", data->options, kernels);
   }
 
-  data->ledger = WorkspaceLedger(device.base_addr_align);
+  data->ledger = WorkspaceLedger(target.device.base_addr_align);
   if (p.softmax == RauSoftmaxLayout::kBatchBlocks) {
     data->ledger.book("token_table", static_cast<std::size_t>(p.rows) * 2 * sizeof(int64_t));
   }
@@ -135,38 +136,25 @@ RingAttentionUpdatePlan plan_impl(const DeviceInfo& device, const Config& config
   return plan;
 }
 
-}  // namespace
-
-RingAttentionUpdatePlan plan_ring_attention_update(const Context& ctx, const RingAttentionUpdateDescs& descs,
-                                                   const RingAttentionUpdateAttrs& attrs) {
-  return plan_impl(ctx.info(), ctx.config(), descs, attrs, &ctx);
-}
-
-RingAttentionUpdatePlan plan_ring_attention_update_host(const DeviceInfo& device, const RingAttentionUpdateDescs& descs,
-                                                        const RingAttentionUpdateAttrs& attrs) {
-  return plan_impl(device, Config::global(), descs, attrs, nullptr);
-}
-
 Event run_ring_attention_update(const Context& ctx, const RingAttentionUpdatePlan& plan,
                                 const RingAttentionUpdateTensors& t, cl_mem workspace, const Stream& stream) {
-  require(detail::PlanAccess::has_data(plan), "plan: empty; call plan_ring_attention_update first");
-  const auto& d = detail::PlanAccess::data(plan);
-  require(d.built(), "plan: made without a Context (host-only); it cannot be run");
+  const auto& d = detail::PlanAccess::runnable(plan, "plan_ring_attention_update");
   const RauProblem& p = d.problem;
-  RauArgs args{};
-  args.heads_per_row = p.tnd ? p.heads : p.batch * p.heads;
-  args.rows = p.rows;
-  args.off_prev_out = check_view(t.prev_attn_out, d.descs.prev_attn_out, "prev_attn_out", true);
-  args.off_prev_max = check_view(t.prev_softmax_max, d.descs.prev_softmax_max, "prev_softmax_max", true);
-  args.off_prev_sum = check_view(t.prev_softmax_sum, d.descs.prev_softmax_sum, "prev_softmax_sum", true);
-  args.off_cur_out = check_view(t.cur_attn_out, d.descs.cur_attn_out, "cur_attn_out", true);
-  args.off_cur_max = check_view(t.cur_softmax_max, d.descs.cur_softmax_max, "cur_softmax_max", true);
-  args.off_cur_sum = check_view(t.cur_softmax_sum, d.descs.cur_softmax_sum, "cur_softmax_sum", true);
-  args.off_out = check_view(t.attn_out, plan.attn_out, "attn_out", true);
-  args.off_out_max = check_view(t.softmax_max, plan.softmax_max, "softmax_max", true);
-  args.off_out_sum = check_view(t.softmax_sum, plan.softmax_sum, "softmax_sum", true);
-  args.batches = p.batch;
-  args.heads = p.heads;
+  // In RauArgs order: the slot and row counts, the views' element offsets, then actual_seq_qlen's.
+  RauArgs args{p.tnd ? p.heads : p.batch * p.heads,
+               p.rows,
+               check_view(t.prev_attn_out, d.descs.prev_attn_out, "prev_attn_out", true),
+               check_view(t.prev_softmax_max, d.descs.prev_softmax_max, "prev_softmax_max", true),
+               check_view(t.prev_softmax_sum, d.descs.prev_softmax_sum, "prev_softmax_sum", true),
+               check_view(t.cur_attn_out, d.descs.cur_attn_out, "cur_attn_out", true),
+               check_view(t.cur_softmax_max, d.descs.cur_softmax_max, "cur_softmax_max", true),
+               check_view(t.cur_softmax_sum, d.descs.cur_softmax_sum, "cur_softmax_sum", true),
+               check_view(t.attn_out, plan.attn_out, "attn_out", true),
+               check_view(t.softmax_max, plan.softmax_max, "softmax_max", true),
+               check_view(t.softmax_sum, plan.softmax_sum, "softmax_sum", true),
+               0,
+               p.batch,
+               p.heads};
   if (p.tnd) {
     if (!t.actual_seq_qlen) fail(Status::kParamNullptr, "actual_seq_qlen: required when input_layout is TND");
     args.off_seq = check_view(*t.actual_seq_qlen, *d.descs.actual_seq_qlen, "actual_seq_qlen", true);
@@ -220,20 +208,24 @@ RingAttentionUpdateResult ring_attention_update(const Context& ctx, const Tensor
                                                 const TensorView& cur_softmax_sum,
                                                 const std::optional<TensorView>& actual_seq_qlen,
                                                 const RingAttentionUpdateAttrs& attrs) {
-  RingAttentionUpdateDescs descs{prev_attn_out.desc,      prev_softmax_max.desc, prev_softmax_sum.desc,
-                                 cur_attn_out.desc,       cur_softmax_max.desc,  cur_softmax_sum.desc,
-                                 desc_of(actual_seq_qlen)};
-  RingAttentionUpdatePlan plan = plan_ring_attention_update(ctx, descs, attrs);
-  RingAttentionUpdateResult result{allocate(ctx, plan.attn_out), allocate(ctx, plan.softmax_max),
-                                   allocate(ctx, plan.softmax_sum)};
-  run_with_workspace(ctx, plan.workspace_size, [&](cl_mem workspace) {
+  const RingAttentionUpdatePlan plan =
+      plan_ring_attention_update(ctx,
+                                 {prev_attn_out.desc, prev_softmax_max.desc, prev_softmax_sum.desc, cur_attn_out.desc,
+                                  cur_softmax_max.desc, cur_softmax_sum.desc, desc_of(actual_seq_qlen)},
+                                 attrs);
+  auto run = [&](RingAttentionUpdateResult& r, cl_mem workspace) {
     run_ring_attention_update(
         ctx, plan,
         {prev_attn_out, prev_softmax_max, prev_softmax_sum, cur_attn_out, cur_softmax_max, cur_softmax_sum,
-         actual_seq_qlen, result.attn_out.view(), result.softmax_max.view(), result.softmax_sum.view()},
+         actual_seq_qlen, r.attn_out.view(), r.softmax_max.view(), r.softmax_sum.view()},
         workspace);
-  });
-  return result;
+  };
+  return allocate_and_run<RingAttentionUpdateResult>(ctx, plan, run, plan.attn_out, plan.softmax_max, plan.softmax_sum);
+}
+
+RingAttentionUpdatePlan plan_ring_attention_update(const Context& ctx, const RingAttentionUpdateDescs& descs,
+                                                   const RingAttentionUpdateAttrs& attrs) {
+  return plan_ring_attention_update(PlanTarget::on(ctx), descs, attrs);
 }
 
 }  // namespace cannon

@@ -141,7 +141,7 @@ void fa(Bytes& in, const DeviceInfo& dev) {
                  static_cast<long long>(a.sparse_mode), static_cast<long long>(a.pre_tokens),
                  static_cast<long long>(a.next_tokens), dev.max_alloc_size);
   }
-  fuzz::accepts([&] { plan_flash_attention_score_host(dev, d, a); });
+  fuzz::accepts([&] { plan_flash_attention_score(PlanTarget::host(dev), d, a); });
 }
 
 void rau(Bytes& in, const DeviceInfo& dev) {
@@ -157,7 +157,7 @@ void rau(Bytes& in, const DeviceInfo& dev) {
   if (!fuzz::accepts([&] { c = describe_case(p); })) return;
   RingAttentionUpdateDescs d = c.descs();
   for (TensorDesc* t : {&d.prev_attn_out, &d.prev_softmax_max, &d.cur_attn_out, &d.cur_softmax_sum}) perturb(in, *t);
-  fuzz::accepts([&] { plan_ring_attention_update_host(dev, d, c.attrs); });
+  fuzz::accepts([&] { plan_ring_attention_update(PlanTarget::host(dev), d, c.attrs); });
 }
 
 void nsa(Bytes& in, const DeviceInfo& dev) {
@@ -177,7 +177,7 @@ void nsa(Bytes& in, const DeviceInfo& dev) {
   if (in.byte() % 4 == 0) a.sparse_mode = in.dim();
   NsaSelectedAttentionDescs d = c.descs();
   for (TensorDesc* t : {&d.query, &d.key, &d.value, &d.topk_indices}) perturb(in, *t);
-  fuzz::accepts([&] { plan_nsa_selected_attention_host(dev, d, a); });
+  fuzz::accepts([&] { plan_nsa_selected_attention(PlanTarget::host(dev), d, a); });
 }
 
 void view(Bytes& in) {

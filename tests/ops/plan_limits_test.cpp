@@ -63,10 +63,13 @@ TEST(PlanLimits, TensorsTogetherMustFitGlobalMemory) {
   dev.global_mem_size = 3 << 20;  // q, k, v and the output of 1 MiB each do not fit together
   const int64_t s = (1 << 20) / (64 * 4);
   expect_fast_refusal(
-      [&] { plan_flash_attention_score_host(dev, bsnd(DType::kFloat32, 1, 1, s, s, 64), fa_attrs("BSND", 1)); },
+      [&] {
+        plan_flash_attention_score(PlanTarget::host(dev), bsnd(DType::kFloat32, 1, 1, s, s, 64), fa_attrs("BSND", 1));
+      },
       {"CL_DEVICE_GLOBAL_MEM_SIZE"});
   dev.global_mem_size = 8 << 20;
-  EXPECT_NO_THROW(plan_flash_attention_score_host(dev, bsnd(DType::kFloat32, 1, 1, s, s, 64), fa_attrs("BSND", 1)));
+  EXPECT_NO_THROW(
+      plan_flash_attention_score(PlanTarget::host(dev), bsnd(DType::kFloat32, 1, 1, s, s, 64), fa_attrs("BSND", 1)));
 }
 
 TEST(PlanLimits, ElementCountsThatOverflowAreRefused) {
@@ -74,8 +77,9 @@ TEST(PlanLimits, ElementCountsThatOverflowAreRefused) {
   // 2^40 · 2^40 elements: the product wraps int64.
   expect_fast_refusal(
       [&] {
-        plan_flash_attention_score_host(dev, bsnd(DType::kFloat16, int64_t{1} << 40, 1, int64_t{1} << 40, 1, 1),
-                                        fa_attrs("BSND", 1));
+        plan_flash_attention_score(PlanTarget::host(dev),
+                                   bsnd(DType::kFloat16, int64_t{1} << 40, 1, int64_t{1} << 40, 1, 1),
+                                   fa_attrs("BSND", 1));
       },
       {"query", "overflows"});
   TensorDesc desc{DType::kFloat32, {int64_t{1} << 32, int64_t{1} << 32}};
@@ -91,7 +95,8 @@ TEST(PlanLimits, SequencesBeyondTheKernelsIndexRangeAreRefused) {
   const DeviceInfo dev = huge_device();
   expect_fast_refusal(
       [&] {
-        plan_flash_attention_score_host(dev, bsnd(DType::kFloat16, 1, 1, int64_t{1} << 30, 7, 1), fa_attrs("BSND", 1));
+        plan_flash_attention_score(PlanTarget::host(dev), bsnd(DType::kFloat16, 1, 1, int64_t{1} << 30, 7, 1),
+                                   fa_attrs("BSND", 1));
       },
       {"S1", "2^30"});
 }
@@ -102,13 +107,14 @@ TEST(PlanLimits, DropoutCountersThatOverflowAreRefused) {
   FlashAttentionScoreAttrs a = fa_attrs("BSND", 256);
   a.keep_prob = 0.9;
   expect_fast_refusal(
-      [&] { plan_flash_attention_score_host(huge_device(), bsnd(DType::kFloat16, 1, 256, s, s, 1), a); },
+      [&] { plan_flash_attention_score(PlanTarget::host(huge_device()), bsnd(DType::kFloat16, 1, 256, s, s, 1), a); },
       {"dropout", "overflows"});
   // The largest offset still plans: the counter ceil(offset / 16) + index / 16 stays below 2^60.
   a = fa_attrs("BSND", 1);
   a.keep_prob = 0.5;
   a.offset = INT64_MAX;
-  EXPECT_NO_THROW(plan_flash_attention_score_host(huge_device(), bsnd(DType::kFloat16, 1, 1, 64, 64, 16), a));
+  EXPECT_NO_THROW(
+      plan_flash_attention_score(PlanTarget::host(huge_device()), bsnd(DType::kFloat16, 1, 1, 64, 64, 16), a));
 }
 
 TEST(PlanLimits, AlibiStartIndicesThatOverflowAreRefused) {
@@ -118,19 +124,22 @@ TEST(PlanLimits, AlibiStartIndicesThatOverflowAreRefused) {
   a.pse_type = 2;
   a.q_start_idx = {INT64_MIN};
   a.kv_start_idx = {5};
-  expect_fast_refusal([&] { plan_flash_attention_score_host(huge_device(), d, a); }, {"kv_start_idx", "overflows"});
+  expect_fast_refusal([&] { plan_flash_attention_score(PlanTarget::host(huge_device()), d, a); },
+                      {"kv_start_idx", "overflows"});
   a.q_start_idx = {0};
   a.kv_start_idx = {int64_t{1} << 31};
-  expect_fast_refusal([&] { plan_flash_attention_score_host(huge_device(), d, a); }, {"kv_start_idx", "2^30"});
+  expect_fast_refusal([&] { plan_flash_attention_score(PlanTarget::host(huge_device()), d, a); },
+                      {"kv_start_idx", "2^30"});
   a.kv_start_idx = {1000};
-  EXPECT_NO_THROW(plan_flash_attention_score_host(huge_device(), d, a));
+  EXPECT_NO_THROW(plan_flash_attention_score(PlanTarget::host(huge_device()), d, a));
 }
 
 TEST(PlanLimits, ScaleMustBeAnFp32Number) {
   FlashAttentionScoreAttrs a = fa_attrs("BSND", 1);
   a.scale = 1e39;  // finite as a double, inf as the kernels' float
-  expect_fast_refusal([&] { plan_flash_attention_score_host(huge_device(), bsnd(DType::kFloat32, 1, 1, 7, 7, 16), a); },
-                      {"scale", "fp32"});
+  expect_fast_refusal(
+      [&] { plan_flash_attention_score(PlanTarget::host(huge_device()), bsnd(DType::kFloat32, 1, 1, 7, 7, 16), a); },
+      {"scale", "fp32"});
   NsaSelectedAttentionAttrs n;
   n.scale_value = -1e39;
   n.head_num = 1;
@@ -143,7 +152,8 @@ TEST(PlanLimits, ScaleMustBeAnFp32Number) {
                                      TensorDesc{DType::kFloat16, {64, 1, 128}},
                                      TensorDesc{DType::kInt32, {7, 1, 1}},
                                      {}};
-  expect_fast_refusal([&] { plan_nsa_selected_attention_host(huge_device(), nd, n); }, {"scale_value", "fp32"});
+  expect_fast_refusal([&] { plan_nsa_selected_attention(PlanTarget::host(huge_device()), nd, n); },
+                      {"scale_value", "fp32"});
 }
 
 TEST(PlanLimits, RingUpdateAndNsaAreBoundedByTheDevice) {
@@ -154,7 +164,7 @@ TEST(PlanLimits, RingUpdateAndNsaAreBoundedByTheDevice) {
   ra.input_layout = "SBH";
   expect_fast_refusal(
       [&] {
-        plan_ring_attention_update_host(dev, {attn, sm, sm, attn, sm, sm, {}}, ra);
+        plan_ring_attention_update(PlanTarget::host(dev), {attn, sm, sm, attn, sm, sm, {}}, ra);
       },
       {"prev_attn_out", "CL_DEVICE_MAX_MEM_ALLOC_SIZE"});
   NsaSelectedAttentionAttrs n;
@@ -169,13 +179,15 @@ TEST(PlanLimits, RingUpdateAndNsaAreBoundedByTheDevice) {
                                      TensorDesc{DType::kFloat16, {64, 1, 128}},
                                      TensorDesc{DType::kInt32, {1 << 12, 1, 1}},
                                      {}};
-  expect_fast_refusal([&] { plan_nsa_selected_attention_host(dev, nd, n); }, {"query", "CL_DEVICE_MAX_MEM_ALLOC_SIZE"});
+  expect_fast_refusal([&] { plan_nsa_selected_attention(PlanTarget::host(dev), nd, n); },
+                      {"query", "CL_DEVICE_MAX_MEM_ALLOC_SIZE"});
 }
 
 // The host-only plan and the public plan agree on everything but the program.
 TEST(PlanLimits, HostPlanMatchesThePublicPlan) {
   const tools::FaCase fa = make_case("fa:b2n4g2s1=113s2=203d=64:layout=BSND:dt=bf16:sparse=3");
-  const FlashAttentionScorePlan host = plan_flash_attention_score_host(test_context().info(), fa.descs(), fa.attrs);
+  const FlashAttentionScorePlan host =
+      plan_flash_attention_score(PlanTarget::host(test_context().info()), fa.descs(), fa.attrs);
   const FlashAttentionScorePlan full = plan_flash_attention_score(test_context(), fa.descs(), fa.attrs);
   EXPECT_EQ(host.workspace_size, full.workspace_size);
   EXPECT_EQ(host.attention_out, full.attention_out);
