@@ -45,7 +45,7 @@ void expect_fast_refusal(Call&& call, std::initializer_list<const char*> needles
 }
 
 // The probe's case: fa:b1000000000n1s=1d=16 took 33 s and 8 GB of host memory before std::bad_alloc.
-TEST(PlanLimits, BillionBatchesAreRefusedAtOnce) {
+TEST(FaPlanLimits, BillionBatchesAreRefusedAtOnce) {
   const Context& ctx = test_context();
   expect_fast_refusal(
       [&] { plan_flash_attention_score(ctx, bsnd(DType::kFloat32, 1000000000, 1, 1, 1, 16), fa_attrs("BSND", 1)); },
@@ -57,7 +57,7 @@ TEST(PlanLimits, BillionBatchesAreRefusedAtOnce) {
       {"batch_table", "CL_DEVICE_MAX_MEM_ALLOC_SIZE"});
 }
 
-TEST(PlanLimits, TensorsTogetherMustFitGlobalMemory) {
+TEST(FaPlanLimits, TensorsTogetherMustFitGlobalMemory) {
   DeviceInfo dev = test_context().info();
   dev.max_alloc_size = 1 << 20;
   dev.global_mem_size = 3 << 20;  // q, k, v and the output of 1 MiB each do not fit together
@@ -72,7 +72,7 @@ TEST(PlanLimits, TensorsTogetherMustFitGlobalMemory) {
       plan_flash_attention_score(PlanTarget::host(dev), bsnd(DType::kFloat32, 1, 1, s, s, 64), fa_attrs("BSND", 1)));
 }
 
-TEST(PlanLimits, ElementCountsThatOverflowAreRefused) {
+TEST(FaPlanLimits, ElementCountsThatOverflowAreRefused) {
   const DeviceInfo dev = huge_device();
   // 2^40 · 2^40 elements: the product wraps int64.
   expect_fast_refusal(
@@ -91,7 +91,7 @@ TEST(PlanLimits, ElementCountsThatOverflowAreRefused) {
   expect_error([&] { allocate(test_context(), desc); }, Status::kParamInvalid, {"CL_DEVICE_MAX_MEM_ALLOC_SIZE"});
 }
 
-TEST(PlanLimits, SequencesBeyondTheKernelsIndexRangeAreRefused) {
+TEST(FaPlanLimits, SequencesBeyondTheKernelsIndexRangeAreRefused) {
   const DeviceInfo dev = huge_device();
   expect_fast_refusal(
       [&] {
@@ -101,7 +101,7 @@ TEST(PlanLimits, SequencesBeyondTheKernelsIndexRangeAreRefused) {
       {"S1", "2^30"});
 }
 
-TEST(PlanLimits, DropoutCountersThatOverflowAreRefused) {
+TEST(FaPlanLimits, DropoutCountersThatOverflowAreRefused) {
   // N1 · S1 · S2 = 2^8 · 2^29 · 2^29 = 2^66: the generator's element counter would wrap.
   const int64_t s = int64_t{1} << 29;
   FlashAttentionScoreAttrs a = fa_attrs("BSND", 256);
@@ -117,7 +117,7 @@ TEST(PlanLimits, DropoutCountersThatOverflowAreRefused) {
       plan_flash_attention_score(PlanTarget::host(huge_device()), bsnd(DType::kFloat16, 1, 1, 64, 64, 16), a));
 }
 
-TEST(PlanLimits, AlibiStartIndicesThatOverflowAreRefused) {
+TEST(FaPlanLimits, AlibiStartIndicesThatOverflowAreRefused) {
   FlashAttentionScoreDescs d = bsnd(DType::kFloat16, 1, 2, 16, 16, 16);
   d.pse = TensorDesc{DType::kFloat32, {2}};
   FlashAttentionScoreAttrs a = fa_attrs("BSND", 2);
@@ -134,12 +134,15 @@ TEST(PlanLimits, AlibiStartIndicesThatOverflowAreRefused) {
   EXPECT_NO_THROW(plan_flash_attention_score(PlanTarget::host(huge_device()), d, a));
 }
 
-TEST(PlanLimits, ScaleMustBeAnFp32Number) {
+TEST(FaPlanLimits, ScaleMustBeAnFp32Number) {
   FlashAttentionScoreAttrs a = fa_attrs("BSND", 1);
   a.scale = 1e39;  // finite as a double, inf as the kernels' float
   expect_fast_refusal(
       [&] { plan_flash_attention_score(PlanTarget::host(huge_device()), bsnd(DType::kFloat32, 1, 1, 7, 7, 16), a); },
       {"scale", "fp32"});
+}
+
+TEST(NsaPlanLimits, ScaleMustBeAnFp32Number) {
   NsaSelectedAttentionAttrs n;
   n.scale_value = -1e39;
   n.head_num = 1;
@@ -156,7 +159,7 @@ TEST(PlanLimits, ScaleMustBeAnFp32Number) {
                       {"scale_value", "fp32"});
 }
 
-TEST(PlanLimits, RingUpdateAndNsaAreBoundedByTheDevice) {
+TEST(RauPlanLimits, BoundedByTheDevice) {
   DeviceInfo dev = test_context().info();
   dev.max_alloc_size = 1 << 20;
   const TensorDesc attn{DType::kFloat32, {1 << 12, 1, 128}}, sm{DType::kFloat32, {1, 1, 1 << 12, 8}};
@@ -167,6 +170,11 @@ TEST(PlanLimits, RingUpdateAndNsaAreBoundedByTheDevice) {
         plan_ring_attention_update(PlanTarget::host(dev), {attn, sm, sm, attn, sm, sm, {}}, ra);
       },
       {"prev_attn_out", "CL_DEVICE_MAX_MEM_ALLOC_SIZE"});
+}
+
+TEST(NsaPlanLimits, BoundedByTheDevice) {
+  DeviceInfo dev = test_context().info();
+  dev.max_alloc_size = 1 << 20;
   NsaSelectedAttentionAttrs n;
   n.scale_value = 0.1;
   n.head_num = 1;
@@ -184,7 +192,7 @@ TEST(PlanLimits, RingUpdateAndNsaAreBoundedByTheDevice) {
 }
 
 // The host-only plan and the public plan agree on everything but the program.
-TEST(PlanLimits, HostPlanMatchesThePublicPlan) {
+TEST(FaPlanLimits, HostPlanMatchesThePublicPlan) {
   const tools::FaCase fa = make_case("fa:b2n4g2s1=113s2=203d=64:layout=BSND:dt=bf16:sparse=3");
   const FlashAttentionScorePlan host =
       plan_flash_attention_score(PlanTarget::host(test_context().info()), fa.descs(), fa.attrs);
@@ -195,7 +203,7 @@ TEST(PlanLimits, HostPlanMatchesThePublicPlan) {
   EXPECT_FALSE(detail::PlanAccess::data(host).built());
 }
 
-TEST(PlanLimits, UploadOutsideTheBufferIsRefused) {
+TEST(TensorUpload, OutsideTheBufferIsRefused) {
   const Context& ctx = test_context();
   DeviceTensor t = allocate(ctx, {DType::kFloat32, {16}});
   std::vector<uint8_t> host(64, 0);

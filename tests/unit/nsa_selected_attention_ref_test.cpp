@@ -103,7 +103,7 @@ void expect_near_all(const std::vector<double>& a, const std::vector<double>& b,
   for (std::size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], tol * (1 + std::fabs(b[i]))) << what << " " << i;
 }
 
-TEST(NsaReference, MatchesBruteForce) {
+TEST(NsaRef, MatchesBruteForce) {
   std::mt19937_64 rng(5);
   for (bool causal : {false, true}) {
     for (const Problem& base : {Problem{{9}, {16}}, Problem{{6, 1, 13}, {12, 16, 20}}}) {
@@ -122,7 +122,7 @@ TEST(NsaReference, MatchesBruteForce) {
 
 // Repeats are not deduplicated: [i, i] has the softmax of block i with every exp counted twice (same out,
 // double sum); permuting the slots changes nothing.
-TEST(NsaReference, RepeatedAndUnorderedIndices) {
+TEST(NsaRef, RepeatedAndUnorderedIndices) {
   std::mt19937_64 rng(9);
   Problem p{{5}, {16}};
   p.count = 2;
@@ -154,7 +154,7 @@ TEST(NsaReference, RepeatedAndUnorderedIndices) {
 
 // The diagonal block: s1 = 5, bs = 4 → diag 1: block 0 visible, keys 4, 5 of block 1 visible, 6, 7 masked,
 // block 2 fully masked. A row whose selection is all in the future averages V uniformly (max -FLT_MAX·scale).
-TEST(NsaReference, CausalDiagonalBlockAndFullyMaskedRow) {
+TEST(NsaRef, CausalDiagonalBlockAndFullyMaskedRow) {
   std::mt19937_64 rng(3);
   Problem p{{6}, {12}};
   p.n1 = p.n2 = 1;

@@ -44,7 +44,7 @@ TEST(Philox, RoundCountMatters) {
   EXPECT_NE(philox4x32({1, 2, 3, 4}, {5, 6}, 7), philox4x32({1, 2, 3, 4}, {5, 6}, 10));
 }
 
-TEST(Dropout, Threshold) {
+TEST(FaDropoutGenerator, Threshold) {
   EXPECT_EQ(dropout_threshold(0.9), 229u);  // 229.5 truncated
   EXPECT_EQ(dropout_threshold(0.5), 127u);
   EXPECT_EQ(dropout_threshold(0.8), 204u);
@@ -52,7 +52,7 @@ TEST(Dropout, Threshold) {
   EXPECT_EQ(dropout_threshold(1e-4), 0u);
 }
 
-TEST(Dropout, KeyCounterAndByteOrder) {
+TEST(FaDropoutGenerator, KeyCounterAndByteOrder) {
   // seed 0x123456789ab -> key (lo, hi); offset 17 -> counter starts at ceil(17/16) = 2.
   const DropoutGenerator gen(0x123456789ab, 17, 0.5);
   EXPECT_EQ(gen.key, (Key{0x3456789ab & 0xffffffffu, 0x123}));
@@ -70,7 +70,7 @@ TEST(Dropout, KeyCounterAndByteOrder) {
 }
 
 // Packed masks from a transcription of Huawei's golden gen_dropmask (test_utils.py), then np.packbits LSB-first.
-TEST(Dropout, MatchesAscendGolden) {
+TEST(FaDropoutGenerator, MatchesAscendGolden) {
   struct Case {
     int64_t b, n1, s1, s2;
     double keep_prob;
@@ -95,7 +95,7 @@ TEST(Dropout, MatchesAscendGolden) {
   }
 }
 
-TEST(Dropout, TndBlocksPadEachRow) {
+TEST(FaDropoutGenerator, TndBlocksPadEachRow) {
   // Batches with S1_b, S2_b = (3, 5), (0, 4), (2, 17), (1, 0): every element checked against its padded index.
   const DropoutShape shape{2, {3, 0, 2, 1}, {5, 4, 17, 0}};
   const DropoutGenerator gen(7, 40, 0.7);
@@ -118,7 +118,7 @@ TEST(Dropout, TndBlocksPadEachRow) {
   EXPECT_EQ(mask.back() >> (k & 7), 0) << "padding bits of the last byte are 0";
 }
 
-TEST(Dropout, KeptFractionAtS2048) {
+TEST(FaDropoutGenerator, KeptFractionAtS2048) {
   for (double keep_prob : {0.9, 0.5, 0.1}) {
     const DropoutShape shape{1, {2048}, {2048}};
     const std::vector<uint8_t> mask = generate_drop_mask(DropoutGenerator(1234, 0, keep_prob), shape);

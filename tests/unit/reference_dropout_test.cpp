@@ -82,7 +82,7 @@ double max_abs_diff(const std::vector<double>& a, const std::vector<double>& b) 
   return m;
 }
 
-TEST(ReferenceDropout, ExplicitMaskMatchesBruteForce) {
+TEST(FaRefDropout, ExplicitMaskMatchesBruteForce) {
   for (DType dtype : {DType::kFloat32, DType::kFloat16, DType::kBFloat16}) {
     Problem pb(dtype);
     std::mt19937 gen(7);
@@ -105,7 +105,7 @@ TEST(ReferenceDropout, ExplicitMaskMatchesBruteForce) {
   }
 }
 
-TEST(ReferenceDropout, GeneratorEqualsItsPackedMask) {
+TEST(FaRefDropout, GeneratorEqualsItsPackedMask) {
   Problem pb(DType::kFloat16, 3);
   pb.attrs.keep_prob = 0.6;
   pb.attrs.seed = 0x5eed;
@@ -131,7 +131,7 @@ TEST(ReferenceDropout, GeneratorEqualsItsPackedMask) {
 }
 
 // TND with equal lengths is the BNSD stream: batch b starts at b·N1·S1·S2p in both (S2 = 19 pads to 32).
-TEST(ReferenceDropout, TndWithEqualLengthsMatchesBnsd) {
+TEST(FaRefDropout, TndWithEqualLengthsMatchesBnsd) {
   Problem pb(DType::kFloat32, 5);
   pb.attrs.keep_prob = 0.8;
   pb.attrs.seed = -77;
@@ -161,7 +161,7 @@ TEST(ReferenceDropout, TndWithEqualLengthsMatchesBnsd) {
   EXPECT_EQ(got.attention_out.values, want.values);
 }
 
-TEST(ReferenceDropout, KeepProbOneIgnoresTheMask) {
+TEST(FaRefDropout, KeepProbOneIgnoresTheMask) {
   Problem pb(DType::kFloat32);
   const FlashAttentionScoreRefOutputs plain = flash_attention_score(pb.in, pb.attrs);
   pb.in.drop_mask = packed_mask(std::vector<uint8_t>((pb.numels() + 7) / 8, 0));
@@ -173,7 +173,7 @@ TEST(ReferenceDropout, KeepProbOneIgnoresTheMask) {
   EXPECT_EQ(dropped.softmax_sum.values, plain.softmax_sum.values);
 }
 
-TEST(ReferenceDropout, Rejections) {
+TEST(FaRefDropout, Rejections) {
   Problem pb(DType::kFloat32);
   auto expect_invalid = [&](const FlashAttentionScoreRefInputs& in, const FlashAttentionScoreAttrs& attrs) {
     try {

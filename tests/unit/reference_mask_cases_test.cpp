@@ -91,7 +91,7 @@ void expect_near_rows(const std::vector<double>& got, const std::vector<double>&
   for (size_t k = 0; k < got.size(); ++k) EXPECT_NEAR(got[k], want[k], 1e-14);
 }
 
-TEST(FlashAttentionScoreRefMaskCases, NoAttenMaskMeansNoMasking) {
+TEST(FaRefMaskCases, NoAttenMaskMeansNoMasking) {
   FlashAttentionScoreRefInputs in = bnsd(2, 2, 7, 5, 4, 1);
   const auto dense = flash_attention_score(in, attrs(2, 0));
   for (int64_t mode = 0; mode <= 8; ++mode) {
@@ -107,7 +107,7 @@ TEST(FlashAttentionScoreRefMaskCases, NoAttenMaskMeansNoMasking) {
   EXPECT_NE(flash_attention_score(in, attrs(2, 2)).attention_out.values, dense.attention_out.values);
 }
 
-TEST(FlashAttentionScoreRefMaskCases, CausalRowsOfEqualKeysAverageTheirVisibleValues) {
+TEST(FaRefMaskCases, CausalRowsOfEqualKeysAverageTheirVisibleValues) {
   // Identical keys make every visible score equal, so row i is the mean of V over exactly its visible columns
   // and the sum counts them. Compressed masks are not read: an all-zero mask must not matter.
   constexpr int64_t kS1 = 4, kS2 = 6, kD = 3;
@@ -127,7 +127,7 @@ TEST(FlashAttentionScoreRefMaskCases, CausalRowsOfEqualKeysAverageTheirVisibleVa
   }
 }
 
-TEST(FlashAttentionScoreRefMaskCases, FullyMaskedRowWithoutInvalidLineAveragesComputedColumns) {
+TEST(FaRefMaskCases, FullyMaskedRowWithoutInvalidLineAveragesComputedColumns) {
   constexpr int64_t kS1 = 5, kS2 = 7, kD = 4;
   FlashAttentionScoreRefInputs in = bnsd(1, 1, kS1, kS2, kD, 4);
   in.atten_mask = random_mask({kS1, kS2}, 5);
@@ -151,7 +151,7 @@ TEST(FlashAttentionScoreRefMaskCases, FullyMaskedRowWithoutInvalidLineAveragesCo
   EXPECT_EQ(o.softmax_sum.values[3 * 8], 5.0);
 }
 
-TEST(FlashAttentionScoreRefMaskCases, InnerPrecise2And3WriteInvalidRows) {
+TEST(FaRefMaskCases, InnerPrecise2And3WriteInvalidRows) {
   constexpr int64_t kB = 2, kN = 2, kS1 = 5, kS2 = 6, kD = 4;
   FlashAttentionScoreRefInputs in = bnsd(kB, kN, kS1, kS2, kD, 6);
   in.atten_mask = random_mask({kB, kN, kS1, kS2}, 7);
@@ -173,7 +173,7 @@ TEST(FlashAttentionScoreRefMaskCases, InnerPrecise2And3WriteInvalidRows) {
   }
 }
 
-TEST(FlashAttentionScoreRefMaskCases, RowsWithoutVisibleColumnsSwitchInvalidLineOnForEveryRow) {
+TEST(FaRefMaskCases, RowsWithoutVisibleColumnsSwitchInvalidLineOnForEveryRow) {
   constexpr int64_t kS1 = 5, kS2 = 4, kD = 3;
   FlashAttentionScoreRefInputs in = bnsd(1, 1, kS1, kS2, kD, 8);
   in.atten_mask = random_mask({kS1, kS2}, 9);
@@ -203,7 +203,7 @@ TEST(FlashAttentionScoreRefMaskCases, RowsWithoutVisibleColumnsSwitchInvalidLine
   expect_near_rows(out_row(o, 4, kD), mean_v(in.value, {0, 1, 2, 3}, kD));
 }
 
-TEST(FlashAttentionScoreRefMaskCases, BroadcastMaskShapesEqualTheExpandedMask) {
+TEST(FaRefMaskCases, BroadcastMaskShapesEqualTheExpandedMask) {
   constexpr int64_t kB = 2, kN = 3, kS1 = 4, kS2 = 5, kD = 4, kSs = kS1 * kS2;
   const FlashAttentionScoreRefInputs base = bnsd(kB, kN, kS1, kS2, kD, 10);
   const HostTensor per_batch = random_mask({kB, 1, kS1, kS2}, 11);
@@ -235,7 +235,7 @@ TEST(FlashAttentionScoreRefMaskCases, BroadcastMaskShapesEqualTheExpandedMask) {
   }
 }
 
-TEST(FlashAttentionScoreRefMaskCases, EachHeadReadsItsOwnSliceOfAFullMask) {
+TEST(FaRefMaskCases, EachHeadReadsItsOwnSliceOfAFullMask) {
   constexpr int64_t kB = 2, kN = 2, kS1 = 3, kS2 = 5, kD = 2, kSs = kS1 * kS2;
   FlashAttentionScoreRefInputs in = bnsd(kB, kN, kS1, kS2, kD, 12);
   in.atten_mask = random_mask({kB, kN, kS1, kS2}, 13);
@@ -250,7 +250,7 @@ TEST(FlashAttentionScoreRefMaskCases, EachHeadReadsItsOwnSliceOfAFullMask) {
   }
 }
 
-TEST(FlashAttentionScoreRefMaskCases, Uint8AndBoolMasksAreEqual) {
+TEST(FaRefMaskCases, Uint8AndBoolMasksAreEqual) {
   FlashAttentionScoreRefInputs in = bnsd(1, 2, 6, 6, 4, 14);
   in.atten_mask = random_mask({1, 2, 6, 6}, 15, DType::kUInt8);
   FlashAttentionScoreRefInputs as_bool = in;
@@ -258,7 +258,7 @@ TEST(FlashAttentionScoreRefMaskCases, Uint8AndBoolMasksAreEqual) {
   expect_same(flash_attention_score(in, attrs(2, 0)), flash_attention_score(as_bool, attrs(2, 0)));
 }
 
-TEST(FlashAttentionScoreRefMaskCases, NaiveLowPrecisionKeepsMaskedRowsFinite) {
+TEST(FaRefMaskCases, NaiveLowPrecisionKeepsMaskedRowsFinite) {
   // -FLT_MAX overflows fp16, so the select must come after the rounding; a partially masked row must still give
   // exp(masked) = 0, and a fully masked row exp(0) = 1.
   constexpr int64_t kS1 = 6, kS2 = 9, kD = 8;
@@ -286,7 +286,7 @@ void expect_param_invalid(const FlashAttentionScoreRefInputs& in, const FlashAtt
   }
 }
 
-TEST(FlashAttentionScoreRefMaskCases, RejectsWhatItCannotApply) {
+TEST(FaRefMaskCases, RejectsWhatItCannotApply) {
   FlashAttentionScoreRefInputs in = bnsd(2, 1, 3, 4, 2, 18);
   in.atten_mask = random_mask({3, 4}, 19);
   expect_param_invalid(in, attrs(1, 9));

@@ -196,7 +196,7 @@ void check(const MaskCase& c, unsigned seed, Seen& seen) {
 
 const std::vector<std::pair<int64_t, int64_t>> kPreNext = {{kMax32, kMax32}, {2, 1}, {-1, 3}, {4, -2}, {0, 0}, {1, 6}};
 
-TEST(FlashAttentionScoreRefMask, EveryModeMatchesBruteForceOnDenseShapes) {
+TEST(FaRefMask, EveryModeMatchesBruteForceOnDenseShapes) {
   Seen seen;
   unsigned seed = 100;
   for (int64_t mode = 0; mode <= 8; ++mode)
@@ -221,7 +221,7 @@ TEST(FlashAttentionScoreRefMask, EveryModeMatchesBruteForceOnDenseShapes) {
   EXPECT_GT(seen.partial_rows, 1000);
 }
 
-TEST(FlashAttentionScoreRefMask, EveryModeMatchesBruteForceOnTndBatches) {
+TEST(FaRefMask, EveryModeMatchesBruteForceOnTndBatches) {
   // Lengths with empty batches, a batch with queries but no keys, S1_b < S2_b, = and >. Mode 8's band batch is
   // batch 1 (batch 0 has no queries) and mode 7's is batch 4 (batch 5 has none).
   const std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> lengths = {
@@ -249,7 +249,7 @@ TEST(FlashAttentionScoreRefMask, EveryModeMatchesBruteForceOnTndBatches) {
   EXPECT_GT(seen.partial_rows, 1000);
 }
 
-TEST(FlashAttentionScoreRefMask, SixteenBitInputsRoundPWithMasks) {
+TEST(FaRefMask, SixteenBitInputsRoundPWithMasks) {
   Seen seen;
   unsigned seed = 5000;
   for (DType dtype : {DType::kFloat16, DType::kBFloat16})

@@ -164,7 +164,7 @@ HostTensor dense_pse(const Table& t, int64_t dim0, int64_t rows) {
   return h;
 }
 
-TEST(FlashAttentionScoreRefPse, DenseFormsMatchTheirFullTable) {
+TEST(FaRefPse, DenseFormsMatchTheirFullTable) {
   unsigned seed = 10;
   for (int64_t type : {0, 1})
     for (auto [s1, s2] : std::vector<std::pair<int64_t, int64_t>>{{5, 7}, {6, 6}, {7, 3}})
@@ -181,7 +181,7 @@ TEST(FlashAttentionScoreRefPse, DenseFormsMatchTheirFullTable) {
       }
 }
 
-TEST(FlashAttentionScoreRefPse, TypeOneAndZeroDifferOnlyInWhereTheScaleApplies) {
+TEST(FaRefPse, TypeOneAndZeroDifferOnlyInWhereTheScaleApplies) {
   const Case c{"BNSD", {6, 6}, {5, 5}};
   std::mt19937 gen(7);
   const Table t = random_table(c, false, false, gen);
@@ -198,7 +198,7 @@ TEST(FlashAttentionScoreRefPse, TypeOneAndZeroDifferOnlyInWhereTheScaleApplies) 
             flash_attention_score(zero.in, zero.attrs).softmax_max.values);
 }
 
-TEST(FlashAttentionScoreRefPse, TndPackedFormsReadEachBatchBlock) {
+TEST(FaRefPse, TndPackedFormsReadEachBatchBlock) {
   unsigned seed = 40;
   for (bool rows_form : {false, true}) {
     SCOPED_TRACE(rows_form ? "BN1S packed" : "BNSS packed");
@@ -231,7 +231,7 @@ HostTensor compressed_pse(int64_t dim0, int64_t n1, int64_t rows, int64_t s2) {
   return h;
 }
 
-TEST(FlashAttentionScoreRefPse, CompressedAlibiEqualsTheFullToeplitzPseUnderEveryCausalRule) {
+TEST(FaRefPse, CompressedAlibiEqualsTheFullToeplitzPseUnderEveryCausalRule) {
   unsigned seed = 70;
   for (int64_t s : {1100, 1200})
     for (int64_t mode : {2, 3, 0})
@@ -250,7 +250,7 @@ TEST(FlashAttentionScoreRefPse, CompressedAlibiEqualsTheFullToeplitzPseUnderEver
       }
 }
 
-TEST(FlashAttentionScoreRefPse, CompressedReadBackFollowsAscendsMappingForAnyTensor) {
+TEST(FaRefPse, CompressedReadBackFollowsAscendsMappingForAnyTensor) {
   // Random (not Toeplitz) rows: the docs' element mapping, thr = S1 − 1024, is then visible as it is.
   const int64_t s = 1100, thr = s - 1024;
   const Case c{"BNSD", {s}, {s}};
@@ -267,7 +267,7 @@ TEST(FlashAttentionScoreRefPse, CompressedReadBackFollowsAscendsMappingForAnyTen
       [](int64_t, int64_t i, int64_t j) { return j <= i; });
 }
 
-TEST(FlashAttentionScoreRefPse, TndCompressedAlibiReadsTheGoldenBottomRightCorner) {
+TEST(FaRefPse, TndCompressedAlibiReadsTheGoldenBottomRightCorner) {
   unsigned seed = 90;
   for (const std::vector<int64_t>& len : {std::vector<int64_t>{1100, 300, 1150}, std::vector<int64_t>{300, 500}})
     for (int64_t mode : {3, 2, 0}) {
@@ -304,7 +304,7 @@ HostTensor slopes_tensor(const Case& c, bool per_batch, std::vector<double>& val
   return h;
 }
 
-TEST(FlashAttentionScoreRefPse, InKernelAlibiFollowsTheHandFormulaWithStartIndices) {
+TEST(FaRefPse, InKernelAlibiFollowsTheHandFormulaWithStartIndices) {
   // {q_start_idx, kv_start_idx}; a list given alone is ignored (both stay 0), as in Ascend's SetQKVStartIdx.
   const std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> starts_lists = {
       {{}, {}}, {{3, 9}, {7}}, {{3}, {}}, {{}, {5}}, {{-2}, {5}}};
@@ -328,7 +328,7 @@ TEST(FlashAttentionScoreRefPse, InKernelAlibiFollowsTheHandFormulaWithStartIndic
         }
 }
 
-TEST(FlashAttentionScoreRefPse, TndMode8AppliesStartIndicesToBatchZeroOnly) {
+TEST(FaRefPse, TndMode8AppliesStartIndicesToBatchZeroOnly) {
   // Batch 0: S1_0 + q_start - S2_0 - kv_start = 3 + 4 - 5 - 2 = 0, as Ascend requires; the others have S1 == S2.
   const Case c{"TND", {3, 4, 2}, {5, 4, 2}};
   for (int64_t type : {2, 3}) {
@@ -352,7 +352,7 @@ void expect_rejected(const Problem& p) {
   }
 }
 
-TEST(FlashAttentionScoreRefPse, RejectsWhatItCannotState) {
+TEST(FaRefPse, RejectsWhatItCannotState) {
   const Case dense{"BNSD", {1100}, {1100}};
   Problem p = build(dense, 1);
   p.in.pse = compressed_pse(1, dense.n1, 1100, 1100);

@@ -132,7 +132,7 @@ void expect_matches_brute(const FlashAttentionScoreRefOutputs& got, const Brute&
     }
 }
 
-TEST(FlashAttentionScoreRef, MatchesBruteForceWithGqaAndDvBelowDk) {
+TEST(FaRef, MatchesBruteForceWithGqaAndDvBelowDk) {
   FlashAttentionScoreRefInputs in =
       qkv(random_tensor(DType::kFloat32, {2, 4, 7, 8}, 1), random_tensor(DType::kFloat32, {2, 2, 13, 8}, 2),
           random_tensor(DType::kFloat32, {2, 2, 13, 5}, 3));
@@ -143,7 +143,7 @@ TEST(FlashAttentionScoreRef, MatchesBruteForceWithGqaAndDvBelowDk) {
   expect_matches_brute(out, brute_force(in.query, in.key, in.value, 0.7, DType::kFloat32), 1e-13);
 }
 
-TEST(FlashAttentionScoreRef, RowChunksMatchBruteForce) {
+TEST(FaRef, RowChunksMatchBruteForce) {
   // 1100 rows are more than one S1 chunk, so chunk boundaries and the last partial chunk are exercised.
   FlashAttentionScoreRefInputs in =
       qkv(random_tensor(DType::kFloat32, {1, 2, 1100, 4}, 4), random_tensor(DType::kFloat32, {1, 1, 3, 4}, 5),
@@ -152,7 +152,7 @@ TEST(FlashAttentionScoreRef, RowChunksMatchBruteForce) {
   expect_matches_brute(out, brute_force(in.query, in.key, in.value, 1.3, DType::kFloat32), 1e-13);
 }
 
-TEST(FlashAttentionScoreRef, LargeScoresStayFiniteAndConvex) {
+TEST(FaRef, LargeScoresStayFiniteAndConvex) {
   // Scores up to ~±600 would overflow exp() without the max subtraction.
   FlashAttentionScoreRefInputs in =
       qkv(random_tensor(DType::kFloat32, {1, 1, 9, 16}, 7, -3, 3),
@@ -167,7 +167,7 @@ TEST(FlashAttentionScoreRef, LargeScoresStayFiniteAndConvex) {
   expect_matches_brute(out, brute_force(in.query, in.key, in.value, 4.0, DType::kFloat32), 1e-11);
 }
 
-TEST(FlashAttentionScoreRef, SingleKeyReturnsItsValueRow) {
+TEST(FaRef, SingleKeyReturnsItsValueRow) {
   constexpr int64_t kB = 2, kS1 = 5, kN = 3, kD = 6;
   FlashAttentionScoreRefInputs in =
       qkv(random_tensor(DType::kFloat32, {kB, kS1, kN, kD}, 10), random_tensor(DType::kFloat32, {kB, 1, kN, kD}, 11),
@@ -188,7 +188,7 @@ TEST(FlashAttentionScoreRef, SingleKeyReturnsItsValueRow) {
       }
 }
 
-TEST(FlashAttentionScoreRef, IdenticalKeysAverageTheValues) {
+TEST(FaRef, IdenticalKeysAverageTheValues) {
   constexpr int64_t kS1 = 4, kS2 = 37, kDk = 8, kDv = 3;
   HostTensor key = random_tensor(DType::kFloat32, {1, 1, kS2, kDk}, 13);
   for (int64_t j = 1; j < kS2; ++j) std::copy_n(key.values.begin(), kDk, key.values.begin() + j * kDk);
@@ -205,7 +205,7 @@ TEST(FlashAttentionScoreRef, IdenticalKeysAverageTheValues) {
   }
 }
 
-TEST(FlashAttentionScoreRef, GqaEqualsReplicatedKvHeads) {
+TEST(FaRef, GqaEqualsReplicatedKvHeads) {
   constexpr int64_t kB = 2, kS1 = 6, kS2 = 10, kN1 = 6, kN2 = 2, kD = 4, kGroup = kN1 / kN2;
   FlashAttentionScoreRefInputs gqa = qkv(random_tensor(DType::kFloat32, {kB, kS1, kN1, kD}, 16),
                                          random_tensor(DType::kFloat32, {kB, kS2, kN2, kD}, 17),
@@ -226,7 +226,7 @@ TEST(FlashAttentionScoreRef, GqaEqualsReplicatedKvHeads) {
   EXPECT_LE(max_abs_diff(a.softmax_sum.values, b.softmax_sum.values), 1e-14);
 }
 
-TEST(FlashAttentionScoreRef, AllFiveLayoutsGiveTheSameResult) {
+TEST(FaRef, AllFiveLayoutsGiveTheSameResult) {
   constexpr int64_t kB = 2, kN1 = 4, kN2 = 2, kS1 = 5, kS2 = 9, kDk = 6, kDv = 4;
   const HostTensor q = random_tensor(DType::kFloat32, {kB, kN1, kS1, kDk}, 19);
   const HostTensor k = random_tensor(DType::kFloat32, {kB, kN2, kS2, kDk}, 20);
@@ -258,7 +258,7 @@ HostTensor tnd_rows(const HostTensor& t, int64_t start, int64_t len) {
   return r;
 }
 
-TEST(FlashAttentionScoreRef, TndRowsEqualPaddedBsndRows) {
+TEST(FaRef, TndRowsEqualPaddedBsndRows) {
   constexpr int64_t kB = 4, kS1Pad = 5, kS2 = 6, kN1 = 4, kN2 = 2, kD = 8;
   const std::vector<int64_t> q_len = {3, 0, 5, 2};  // a zero-length batch in the middle
   FlashAttentionScoreRefInputs bsnd = qkv(random_tensor(DType::kFloat32, {kB, kS1Pad, kN1, kD}, 22),
@@ -290,7 +290,7 @@ TEST(FlashAttentionScoreRef, TndRowsEqualPaddedBsndRows) {
       }
 }
 
-TEST(FlashAttentionScoreRef, TndVariableLengthsEmptyBatchesAndRowsWithoutKeys) {
+TEST(FaRef, TndVariableLengthsEmptyBatchesAndRowsWithoutKeys) {
   constexpr int64_t kN1 = 2, kN2 = 1, kDk = 8, kDv = 4;
   // q lengths 2,3,0,4 then two trailing empty batches; kv lengths 4,0,3,1,0,0. Batch 1 has query rows but
   // no keys: cannon writes those rows as invalid rows.
@@ -331,7 +331,7 @@ TEST(FlashAttentionScoreRef, TndVariableLengthsEmptyBatchesAndRowsWithoutKeys) {
   }
 }
 
-TEST(FlashAttentionScoreRef, SoftmaxLayoutsArePermutationsOfEachOther) {
+TEST(FaRef, SoftmaxLayoutsArePermutationsOfEachOther) {
   constexpr int64_t kN1 = 3, kN2 = 1, kD = 4;
   const std::vector<int64_t> q_len = {3, 5, 2};
   FlashAttentionScoreRefInputs in =
@@ -376,12 +376,12 @@ void expect_p_rounded(DType dtype, unsigned seed) {
   expect_matches_brute(a, brute_force(low.query, low.key, low.value, 0.25, dtype), 1e-14);
 }
 
-TEST(FlashAttentionScoreRef, SixteenBitInputsRoundPBeforePv) {
+TEST(FaRef, SixteenBitInputsRoundPBeforePv) {
   expect_p_rounded(DType::kFloat16, 31);
   expect_p_rounded(DType::kBFloat16, 34);
 }
 
-TEST(FlashAttentionScoreRef, NaiveLowPrecisionRoundsEveryResult) {
+TEST(FaRef, NaiveLowPrecisionRoundsEveryResult) {
   for (DType dtype : {DType::kFloat16, DType::kBFloat16, DType::kFloat32}) {
     SCOPED_TRACE(static_cast<int>(dtype));
     FlashAttentionScoreRefInputs in =
@@ -409,7 +409,7 @@ void expect_status(const FlashAttentionScoreRefInputs& in, const FlashAttentionS
   }
 }
 
-TEST(FlashAttentionScoreRef, RejectsWhatIsNotImplementedYet) {
+TEST(FaRef, RejectsWhatIsNotImplementedYet) {
   const FlashAttentionScoreRefInputs plain =
       qkv(random_tensor(DType::kFloat32, {1, 4, 1, 8}, 40), random_tensor(DType::kFloat32, {1, 4, 1, 8}, 41),
           random_tensor(DType::kFloat32, {1, 4, 1, 8}, 42));

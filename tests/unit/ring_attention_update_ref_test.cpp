@@ -38,7 +38,7 @@ RingAttentionUpdateRefInputs one_row() {
   return in;
 }
 
-TEST(RingAttentionUpdateRef, MatchesTheFormulaPerLane) {
+TEST(RauRef, MatchesTheFormulaPerLane) {
   const RingAttentionUpdateRefInputs in = one_row();
   const auto out = ring_attention_update(in, {});
   for (int d = 0; d < 16; ++d) {
@@ -54,7 +54,7 @@ TEST(RingAttentionUpdateRef, MatchesTheFormulaPerLane) {
   }
 }
 
-TEST(RingAttentionUpdateRef, InvalidSideContributesNothing) {
+TEST(RauRef, InvalidSideContributesNothing) {
   RingAttentionUpdateRefInputs in = one_row();
   for (int l = 0; l < 8; ++l) {
     in.prev_softmax_max.values[l] = -kFltMax;
@@ -69,7 +69,7 @@ TEST(RingAttentionUpdateRef, InvalidSideContributesNothing) {
   }
 }
 
-TEST(RingAttentionUpdateRef, BothInvalidStaysAnInvalidRow) {
+TEST(RauRef, BothInvalidStaysAnInvalidRow) {
   RingAttentionUpdateRefInputs in = one_row();
   for (HostTensor* t : {&in.prev_softmax_max, &in.cur_softmax_max}) t->values.assign(8, -kFltMax);
   for (HostTensor* t : {&in.prev_softmax_sum, &in.cur_softmax_sum}) t->values.assign(8, kFltMax);
@@ -83,7 +83,7 @@ TEST(RingAttentionUpdateRef, BothInvalidStaysAnInvalidRow) {
 // (lane 0 of (0·2 + 1·2 + 1)·8) is token 1 head 1 and slot 16 is token 0 head 1. Token-major ("TND"): slot 24 is
 // token 1 head 1 as well, slot 16 is token 1 head 0. Raising cur_sum in one slot moves that (token, head)'s out
 // from 1·½ + 3·½ = 2 to 1·¼ + 3·¾ = 2.5.
-TEST(RingAttentionUpdateRef, TndSoftmaxLayouts) {
+TEST(RauRef, TndSoftmaxLayouts) {
   RingAttentionUpdateRefInputs in;
   in.prev_attn_out = filled(DType::kFloat16, {3, 2, 8}, 1.0);
   in.cur_attn_out = filled(DType::kFloat16, {3, 2, 8}, 3.0);

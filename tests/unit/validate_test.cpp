@@ -33,7 +33,7 @@ void expect_error(const FlashAttentionScoreDescs& d, const FlashAttentionScoreAt
   }
 }
 
-TEST(Validate, DerivesSizesForGqaAndSmallerDv) {
+TEST(FaValidate, DerivesSizesForGqaAndSmallerDv) {
   FaProblem p = validate_flash_attention_score(bsnd(8, 2, 192, 128), attrs(8), false);
   EXPECT_EQ(p.batch, 2);
   EXPECT_EQ(p.n1, 8);
@@ -45,7 +45,7 @@ TEST(Validate, DerivesSizesForGqaAndSmallerDv) {
   EXPECT_EQ(p.dv, 128);
 }
 
-TEST(Validate, BshSplitsHeadsFromHeadNum) {
+TEST(FaValidate, BshSplitsHeadsFromHeadNum) {
   FlashAttentionScoreDescs d{{DType::kBFloat16, {2, 7, 8 * 64}},
                              {DType::kBFloat16, {2, 9, 2 * 64}},
                              {DType::kBFloat16, {2, 9, 2 * 32}},
@@ -59,7 +59,7 @@ TEST(Validate, BshSplitsHeadsFromHeadNum) {
   expect_error(d, attrs(7, "BSH"), "head");
 }
 
-TEST(Validate, RejectsShapeRuleViolations) {
+TEST(FaValidate, RejectsShapeRuleViolations) {
   expect_error(bsnd(8, 3, 64, 64), attrs(8), "N2");              // N1 % N2
   expect_error(bsnd(8, 2, 64, 128), attrs(8), "Dv");             // Dv > Dk
   expect_error(bsnd(8, 2, 64, 64), attrs(4), "head_num");        // head_num != N1
@@ -79,7 +79,7 @@ TEST(Validate, RejectsShapeRuleViolations) {
   expect_error(d, attrs(8), "S1");
 }
 
-TEST(Validate, RejectsDtypeAndAttributeViolations) {
+TEST(FaValidate, RejectsDtypeAndAttributeViolations) {
   FlashAttentionScoreDescs d = bsnd(8, 2, 64, 64);
   d.key.dtype = DType::kFloat16;
   expect_error(d, attrs(8), "key: dtype");
@@ -103,7 +103,7 @@ TEST(Validate, RejectsDtypeAndAttributeViolations) {
   expect_error(bsnd(8, 2, 64, 64), a, "softmax_layout");
 }
 
-TEST(Validate, AttenMaskDtypeAndShapeFollowTheMode) {
+TEST(FaValidate, AttenMaskDtypeAndShapeFollowTheMode) {
   FlashAttentionScoreDescs d = bsnd(8, 2, 64, 64);
   for (const std::vector<int64_t>& shape : {std::vector<int64_t>{7, 11}, {2, 8, 7, 11}, {2, 1, 7, 11}, {1, 1, 7, 11}}) {
     d.atten_mask = TensorDesc{DType::kUInt8, shape};
@@ -126,7 +126,7 @@ TEST(Validate, AttenMaskDtypeAndShapeFollowTheMode) {
   expect_error(d, causal, "3072");
 }
 
-TEST(Validate, PseFormsAndRules) {
+TEST(FaValidate, PseFormsAndRules) {
   FlashAttentionScoreDescs d = bsnd(8, 2, 64, 64);  // B=2, S1=7, S2=11
   for (const std::vector<int64_t>& shape :
        {std::vector<int64_t>{2, 8, 7, 11}, {1, 8, 7, 11}, {2, 8, 1, 11}, {1, 8, 1, 11}}) {
@@ -144,7 +144,7 @@ TEST(Validate, PseFormsAndRules) {
   expect_error(bsnd(8, 2, 64, 64), alibi, "pse_type");  // pse_type 2 without a pse
 }
 
-TEST(Validate, DropoutRules) {
+TEST(FaValidate, DropoutRules) {
   FlashAttentionScoreAttrs a = attrs(8);
   for (double kp : {0.0, -0.5, 1.5}) {
     a.keep_prob = kp;
@@ -161,7 +161,7 @@ TEST(Validate, DropoutRules) {
   EXPECT_EQ(validate_flash_attention_score(d, a, false).dropout.numels, 2 * 8 * 7 * 11);
 }
 
-TEST(Validate, TndChecksSequenceArrays) {
+TEST(FaValidate, TndChecksSequenceArrays) {
   FlashAttentionScoreDescs d{
       {DType::kFloat16, {9, 4, 64}}, {DType::kFloat16, {5, 2, 64}}, {DType::kFloat16, {5, 2, 64}}, {}, {}, {}};
   FlashAttentionScoreAttrs a = attrs(4, "TND");
