@@ -26,25 +26,13 @@
 #ifndef BLOCK_N
 #define BLOCK_N 64
 #endif
-// CPU variant register tiles: QK_KEYS keys × ROW_VECS row vectors (Q·Kᵀ) and PV_COLS output columns ×
-// ROW_VECS row vectors (P·V). AVX-512 has 32 vector registers; tiles of 16–24 accumulators leave room
-// for the operands.
-#ifndef QK_KEYS
-#define QK_KEYS 8
-#endif
-#ifndef PV_COLS
-#define PV_COLS 8
-#endif
-#if 16 % PV_COLS != 0
-#error "PV_COLS must divide 16"
-#endif
 
 // CPU variant tile shapes: BLOCK_M query rows padded to whole 16-lane row vectors, head dims padded to
-// 16 in the packed K/V rows, keys padded to whole QK register tiles.
+// 16 in the packed K/V rows, keys padded to whole QK register tiles (QK_KEYS keys; the register tile
+// sizes QK_KEYS and PV_COLS are parameters of the cube stages).
 #define ROW_VECS ((BLOCK_M + 15) / 16)
 #define DK_PAD ((DK + 15) / 16 * 16)
 #define DV_PAD ((DV + 15) / 16 * 16)
-#define DV_TILES ((DV + PV_COLS - 1) / PV_COLS)
 #define KEYS_PAD ((BLOCK_N + QK_KEYS - 1) / QK_KEYS * QK_KEYS)
 // One private buffer holds the packed K block, then (once its scores exist) the packed V block.
 #define KV_PACK (KEYS_PAD * DK_PAD > BLOCK_N * DV_PAD ? KEYS_PAD * DK_PAD : BLOCK_N * DV_PAD)
@@ -150,7 +138,7 @@ __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __g
                    (uint2)(drop_key_lo, drop_key_hi), drop_offset_groups, drop_threshold, drop_numels);
     }
     pack_v(v, h.v + kb * v_seq, v_seq, nkeys, kv);
-    pv_tile(st, kv, nkeys, alpha, ot);
+    pv_tile(st, kv, nkeys, true, alpha, ot);
   }
   store_rows(out, smax, ssum, h, row0, rows, o_seq, ot, m, l, flags);
 }

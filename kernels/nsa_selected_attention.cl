@@ -24,15 +24,6 @@
 #ifndef GROUP
 #define GROUP 16
 #endif
-#ifndef QK_KEYS
-#define QK_KEYS 8
-#endif
-#ifndef PV_COLS
-#define PV_COLS 8
-#endif
-#if 16 % PV_COLS != 0 || 16 % QK_KEYS != 0
-#error "PV_COLS and QK_KEYS must divide 16"
-#endif
 #if BS % 16 != 0
 #error "BS must be a multiple of 16"
 #endif
@@ -44,11 +35,16 @@
 #define LANES (ROW_VECS * 16)
 #define DK_PAD ((DK + 15) / 16 * 16)
 #define DV_PAD ((DV + 15) / 16 * 16)
-#define DV_TILES ((DV + PV_COLS - 1) / PV_COLS)
 #define NSA_NEG_FLT_MAX (-0x1.fffffep127f)
 
-#include "cube/nsa_qk_cpu.clh"
-#include "cube/nsa_pv_cpu.clh"
+// FlashAttentionScore's cube stages with the G heads of a kv group in the lanes; the scores of the whole
+// selection live in the work-group's scratch until the plain softmax has seen them all.
+#define SCORE_TILE_SPACE __global
+#include "cube/qk_tile_cpu.clh"
+#include "cube/pv_tile_cpu.clh"
+#if NSA_CHUNK % QK_KEYS != 0
+#error "QK_KEYS must divide the 16-key chunk"
+#endif
 #include "vector/nsa_softmax_cpu.clh"
 
 // Batch table rows (host/ops/nsa_selected_attention_problem.hpp kNsaBatchStride): first query token, first
@@ -125,8 +121,8 @@ __kernel void nsa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __
       const int visible = causal ? nsa_visible_keys(idx, s1) : BS;
       any_visible |= visible;
       for (int j0 = 0; j0 < visible; j0 += NSA_CHUNK) {
-        nsa_gather_rows(k, k_base + ((long)idx * BS + j0) * k_seq, k_seq, DK, DK_PAD, kv);
-        nsa_qk_chunk(qt, kv, scale, st + (c * BS + j0) * LANES);
+        pack_rows(k, k_base + ((long)idx * BS + j0) * k_seq, k_seq, NSA_CHUNK, DK, DK_PAD, kv);
+        qk_tile(qt, kv, NSA_CHUNK, scale, st + (c * BS + j0) * LANES);
       }
       // Masked keys are never multiplied; the diagonal block's computed tail is overwritten.
       nsa_mask_keys(st + c * BS * LANES, visible, BS, masked);
@@ -142,8 +138,8 @@ __kernel void nsa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __
       const int idx = sel[c * topk_cnt];
       const int keys = skip_masked ? nsa_visible_keys(idx, s1) : BS;
       for (int j0 = 0; j0 < keys; j0 += NSA_CHUNK) {
-        nsa_gather_rows(v, v_base + ((long)idx * BS + j0) * v_seq, v_seq, DV, DV_PAD, kv);
-        nsa_pv_chunk(st + (c * BS + j0) * LANES, kv, ot);
+        pack_v(v, v_base + ((long)idx * BS + j0) * v_seq, v_seq, NSA_CHUNK, kv);
+        pv_tile(st + (c * BS + j0) * LANES, kv, NSA_CHUNK, false, 0, ot);
       }
     }
     nsa_store(out, t * o_seq + (long)n2 * GROUP * o_head, o_head, smax, ssum, t * n2_count * GROUP + n2 * GROUP, ot,
@@ -157,7 +153,7 @@ __kernel void nsa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __
 // rounded, so the scores are recomputed in three passes (max, sum, P·V) instead of being stored. Head-dim loops
 // step 16 elements, because Mesa's llvmpipe ends every loop of an invocation after 65535 back-edges in total;
 // host/ops/nsa_selected_attention.cpp nsa_generic_loop_steps() counts these loops.
-// s = scale·(q·k) with the FMAs in d order, as nsa_qk_chunk accumulates them.
+// s = scale·(q·k) with the FMAs in d order, as qk_tile accumulates them.
 inline float nsa_score(const float* qr, __global const DATA_T* k, long at, float scale) {
   float dot = 0.0f;
   for (int d = 0; d + 16 <= DK; d += 16) {
