@@ -43,6 +43,7 @@
 #include "vector/pse_cpu.clh"
 #include "vector/online_softmax_cpu.clh"
 #include "vector/dropout_cpu.clh"
+#include "cube/row_generic.clh"
 
 // Ascend's invalid line (out 0, max -FLT_MAX, sum FLT_MAX): rows that see no key, and fully masked rows in
 // invalid-line mode.
@@ -166,29 +167,9 @@ inline bool keep_bit(HeadView h, long i, long j, __global const uchar* drop_mask
   return (dropout_keep_bits16(key, ctr + ((ulong)j >> 4), threshold) >> (j & 15)) & 1u;
 }
 
-// dot + a[0..16)·b in the order of a scalar loop (16 chained FMAs per loop step, the same result as one per step).
-inline float dot16_chain(const float* a, float16 b, float dot) {
-  dot = fma(a[0], b.s0, dot);
-  dot = fma(a[1], b.s1, dot);
-  dot = fma(a[2], b.s2, dot);
-  dot = fma(a[3], b.s3, dot);
-  dot = fma(a[4], b.s4, dot);
-  dot = fma(a[5], b.s5, dot);
-  dot = fma(a[6], b.s6, dot);
-  dot = fma(a[7], b.s7, dot);
-  dot = fma(a[8], b.s8, dot);
-  dot = fma(a[9], b.s9, dot);
-  dot = fma(a[10], b.sa, dot);
-  dot = fma(a[11], b.sb, dot);
-  dot = fma(a[12], b.sc, dot);
-  dot = fma(a[13], b.sd, dot);
-  dot = fma(a[14], b.se, dot);
-  return fma(a[15], b.sf, dot);
-}
-
-// The generic variant's head-dim loops step 16 elements at a time: Mesa's llvmpipe ends every loop of a kernel
-// invocation once 65535 back-edges are taken in total, so the per-key cost must be DK/16 + DV/16 steps, not DK + DV.
-// host/ops/kernel_config.cpp fa_generic_loop_steps() counts these loops; keep the two in step.
+// The generic variant: one work-item per query row. Its loops (the key loop here, the head-dim loops of
+// cube/row_generic.clh) are counted by host/ops/kernel_config.cpp fa_generic_loop_steps(), since Mesa's llvmpipe
+// ends every loop of a kernel invocation once 65535 back-edges are taken in total; keep the two in step.
 __kernel void fa_fwd_generic(__global const DATA_T* q, __global const DATA_T* k, __global const DATA_T* v,
                              __global DATA_T* out, __global float* smax, __global float* ssum,
                              __global const long* batches, __global const int* work, __global const int* tiles,
@@ -219,9 +200,7 @@ __kernel void fa_fwd_generic(__global const DATA_T* q, __global const DATA_T* k,
     for (long j = TILE_COL0(tile); j < j_end; ++j) {
       // Outside the band rule nothing is computed; a score masked by atten_mask is -FLT_MAX.
       if (partial && !rule_visible(h, (int)i, (int)j)) continue;
-      float dot = 0.0f;
-      for (int d = 0; d + 16 <= DK; d += 16) dot = dot16_chain(qr + d, LOAD16(k, h.k + j * k_seq + d), dot);
-      for (int d = DK / 16 * 16; d < DK; ++d) dot = fma(qr[d], LOAD1(k, h.k + j * k_seq + d), dot);
+      const float dot = qk_row(qr, k, h.k + j * k_seq);
       float s = pse_score(h, (int)i, (int)j, dot, scale, pse, slopes, pse_mode, pse_map, pse_cols);
       if (partial && (flags & FLAG_MASK_TENSOR) && mask[h.mask + i * mask_row + j]) s = NEG_FLT_MAX;
       const float mn = fmax(m, s);
@@ -232,10 +211,7 @@ __kernel void fa_fwd_generic(__global const DATA_T* q, __global const DATA_T* k,
                                          drop_offset_groups, drop_threshold, drop_numels)
                                     ? p * ((flags & (FLAG_DROP_EXPLICIT | FLAG_DROP_GEN)) ? keep_scale : 1.0f)
                                     : 0.0f);
-      for (int d = 0; d + 16 <= DV; d += 16) {
-        vstore16(fma((float16)pr, LOAD16(v, h.v + j * v_seq + d), vload16(0, o + d) * a), 0, o + d);
-      }
-      for (int d = DV / 16 * 16; d < DV; ++d) o[d] = fma(pr, LOAD1(v, h.v + j * v_seq + d), o[d] * a);
+      pv_row(o, pr, v, h.v + j * v_seq, true, a);
       m = mn;
     }
   }

@@ -46,6 +46,7 @@
 #error "QK_KEYS must divide the 16-key chunk"
 #endif
 #include "vector/nsa_softmax_cpu.clh"
+#include "cube/row_generic.clh"
 
 // Batch table rows (host/ops/nsa_selected_attention_problem.hpp kNsaBatchStride): first query token, first
 // key token, key count.
@@ -150,34 +151,12 @@ __kernel void nsa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __
 
 // Generic variant: one work-item per (query token t, query head n1), no scratch and no barriers, so it is correct on
 // any OpenCL 1.2 device. The plain softmax needs the max and the sum of all COUNT·BS scores before any P is
-// rounded, so the scores are recomputed in three passes (max, sum, P·V) instead of being stored. Head-dim loops
-// step 16 elements, because Mesa's llvmpipe ends every loop of an invocation after 65535 back-edges in total;
-// host/ops/nsa_selected_attention.cpp nsa_generic_loop_steps() counts these loops.
-// s = scale·(q·k) with the FMAs in d order, as qk_tile accumulates them.
+// rounded, so the scores are recomputed in three passes (max, sum, P·V) instead of being stored. Mesa's llvmpipe
+// ends every loop of an invocation after 65535 back-edges in total: host/ops/nsa_selected_attention.cpp
+// nsa_generic_loop_steps() counts these loops and those of cube/row_generic.clh.
+// s = scale·(q·k), the scale applied once to the fp32 dot product as on the CPU variant.
 inline float nsa_score(const float* qr, __global const DATA_T* k, long at, float scale) {
-  float dot = 0.0f;
-  for (int d = 0; d + 16 <= DK; d += 16) {
-    const float16 kv = LOAD16(k, at + d);
-    const float16 qv = vload16(0, qr + d);
-    dot = fma(qv.s0, kv.s0, dot);
-    dot = fma(qv.s1, kv.s1, dot);
-    dot = fma(qv.s2, kv.s2, dot);
-    dot = fma(qv.s3, kv.s3, dot);
-    dot = fma(qv.s4, kv.s4, dot);
-    dot = fma(qv.s5, kv.s5, dot);
-    dot = fma(qv.s6, kv.s6, dot);
-    dot = fma(qv.s7, kv.s7, dot);
-    dot = fma(qv.s8, kv.s8, dot);
-    dot = fma(qv.s9, kv.s9, dot);
-    dot = fma(qv.sa, kv.sa, dot);
-    dot = fma(qv.sb, kv.sb, dot);
-    dot = fma(qv.sc, kv.sc, dot);
-    dot = fma(qv.sd, kv.sd, dot);
-    dot = fma(qv.se, kv.se, dot);
-    dot = fma(qv.sf, kv.sf, dot);
-  }
-  for (int d = DK / 16 * 16; d < DK; ++d) dot = fma(qr[d], LOAD1(k, at + d), dot);
-  return dot * scale;
+  return qk_row(qr, k, at) * scale;
 }
 
 __kernel void nsa_fwd_generic(__global const DATA_T* q, __global const DATA_T* k, __global const DATA_T* v,
@@ -221,11 +200,7 @@ __kernel void nsa_fwd_generic(__global const DATA_T* q, __global const DATA_T* k
           l += exp(s - m);
         } else {
           const float pr = ROUND_P1(exp(s - m) / l);
-          const long at = v_base + ((long)idx * BS + r) * v_seq;
-          for (int d = 0; d + 16 <= DV; d += 16) {
-            vstore16(fma((float16)pr, LOAD16(v, at + d), vload16(0, o + d)), 0, o + d);
-          }
-          for (int d = DV / 16 * 16; d < DV; ++d) o[d] = fma(pr, LOAD1(v, at + d), o[d]);
+          pv_row(o, pr, v, v_base + ((long)idx * BS + r) * v_seq, false, 1.0f);
         }
       }
     }
