@@ -39,6 +39,7 @@
 
 #include "cube/qk_tile_cpu.clh"
 #include "cube/pv_tile_cpu.clh"
+#include "vector/element_rules.clh"
 #include "vector/mask_cpu.clh"
 #include "vector/pse_cpu.clh"
 #include "vector/online_softmax_cpu.clh"
@@ -145,28 +146,6 @@ __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __g
 }
 #endif  // GENERIC_ONLY
 
-// Generic variant helpers: one score's pse, and one element's keep flag (1 without dropout).
-inline float pse_score(HeadView h, int i, int j, float qk, float scale, __global const DATA_T* pse,
-                       __global const float* slopes, int pse_mode, int pse_map, long pse_cols) {
-  if (pse_mode == PSE_NONE) return qk * scale;
-  if (pse_mode >= PSE_ALIBI) {
-    float dist = fabs((float)(j + h.pse_shift - i));
-    if (pse_mode == PSE_ALIBI_SQRT) dist = sqrt(dist);
-    return qk * scale + dist * -slopes[h.slope];
-  }
-  const long at = pse_at(h, i, j, pse_map, pse_cols);
-  const float v = at < 0 ? 0.0f : LOAD1(pse, at);
-  return pse_mode == PSE_ADD_SCALE ? (qk + v) * scale : qk * scale + v;
-}
-
-inline bool keep_bit(HeadView h, long i, long j, __global const uchar* drop_mask, int flags, uint2 key,
-                     ulong offset_groups, uint threshold, ulong numels) {
-  if (flags & FLAG_DROP_EXPLICIT) return drop_mask_bits16(drop_mask, (ulong)(h.drop + (h.drop_row0 + i) * h.s2 + j), numels) & 1u;
-  if (!(flags & FLAG_DROP_GEN)) return true;
-  const ulong ctr = dropout_row_counter(offset_groups, (ulong)h.drop, (ulong)(h.drop_row0 + i), (uint)h.s2);
-  return (dropout_keep_bits16(key, ctr + ((ulong)j >> 4), threshold) >> (j & 15)) & 1u;
-}
-
 // The generic variant: one work-item per query row. Its loops (the key loop here, the head-dim loops of
 // cube/row_generic.clh) are counted by host/ops/kernel_config.cpp fa_generic_loop_steps(), since Mesa's llvmpipe
 // ends every loop of a kernel invocation once 65535 back-edges are taken in total; keep the two in step.
@@ -199,7 +178,7 @@ __kernel void fa_fwd_generic(__global const DATA_T* q, __global const DATA_T* k,
     const long j_end = min(TILE_COL0(tile) + BLOCK_N, h.s2);
     for (long j = TILE_COL0(tile); j < j_end; ++j) {
       // Outside the band rule nothing is computed; a score masked by atten_mask is -FLT_MAX.
-      if (partial && !rule_visible(h, (int)i, (int)j)) continue;
+      if (partial && !BAND_VISIBLE(h, (int)i, (int)j)) continue;
       const float dot = qk_row(qr, k, h.k + j * k_seq);
       float s = pse_score(h, (int)i, (int)j, dot, scale, pse, slopes, pse_mode, pse_map, pse_cols);
       if (partial && (flags & FLAG_MASK_TENSOR) && mask[h.mask + i * mask_row + j]) s = NEG_FLT_MAX;
