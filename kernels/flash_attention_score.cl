@@ -54,16 +54,6 @@ inline void write_empty_row(__global DATA_T* out, __global float* smax, __global
   store_stats(smax, ssum, h.stat + i * h.stat_row, NEG_FLT_MAX, POS_FLT_MAX);
 }
 
-// qt[d][r] = Q[row0 + r][d] for the ROW_VECS·16 lanes; lanes past the valid rows repeat the last row
-// (finite, never stored). Done once per work entry, so the scalar scatter is cheap.
-inline void load_q_transposed(__global const DATA_T* q, long base, long seq_stride, int rows, float* qt) {
-  float row[DK_PAD];
-  for (int r = 0; r < ROW_VECS * 16; ++r) {
-    load_row(q, base + (long)min(r, rows - 1) * seq_stride, DK, row);
-    for (int d = 0; d < DK; ++d) qt[d * ROW_VECS * 16 + r] = row[d];
-  }
-}
-
 // out row = O / l, gathered back from the transposed accumulators; then the replicated stats.
 inline void store_rows(__global DATA_T* out, __global float* smax, __global float* ssum, HeadView h, long row0,
                        int rows, long o_seq, const float* ot, const float* m, const float* l, int flags) {

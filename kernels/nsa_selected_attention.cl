@@ -55,15 +55,6 @@
 #define NB_KV_LEN 2
 #define NB_STRIDE 3
 
-// qt[d][g] = query[t][n2·G + g][d]; lanes past G repeat head G-1 (finite, never stored).
-inline void nsa_load_q(__global const DATA_T* q, long base, long head_stride, float* qt) {
-  float row[DK_PAD];
-  for (int g = 0; g < LANES; ++g) {
-    load_row(q, base + (long)min(g, GROUP - 1) * head_stride, DK, row);
-    for (int d = 0; d < DK; ++d) qt[d * LANES + g] = row[d];
-  }
-}
-
 // out[t][n2·G + g][:] from the transposed accumulators, then max and sum replicated 8× at (t·N1 + n1)·8.
 inline void nsa_store(__global DATA_T* out, long o_base, long o_head, __global float* smax, __global float* ssum,
                       long stat_row, const float* ot, const float* m, const float* l) {
@@ -114,7 +105,8 @@ __kernel void nsa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __
     const long k_base = bt[NB_KV_START] * k_seq + n2 * k_head;
     const long v_base = bt[NB_KV_START] * v_seq + n2 * v_head;
     __global const int* sel = topk + topk_off + t * topk_seq + n2 * topk_head;
-    nsa_load_q(q, t * q_seq + (long)n2 * GROUP * q_head, q_head, qt);
+    // qt[d][g] = query[t][n2·G + g][d]; lanes past G repeat head G-1 (finite, never stored).
+    load_q_transposed(q, t * q_seq + (long)n2 * GROUP * q_head, q_head, GROUP, qt);
 
     int any_visible = 0;
     for (int c = 0; c < COUNT; ++c) {
