@@ -65,7 +65,11 @@ inline void store_rows(__global DATA_T* out, __global float* smax, __global floa
       write_empty_row(out, smax, ssum, h, i, o_seq);
       continue;
     }
+#if CANNON_FAULT_IS(5)
+    const float inv = 1.0f / l[0];  // test hook: a stale row (common/fault.clh)
+#else
     const float inv = 1.0f / l[r];
+#endif
     for (int d = 0; d < DV; ++d) row[d] = ot[d * ROW_VECS * 16 + r];
     for (int c = 0; c < DV; c += 16) {
       float16 x = vload16(0, row + c) * inv;
@@ -101,6 +105,9 @@ __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __g
     return;
   }
 
+#if CANNON_FAULT_IS(4)
+  scale *= 1.0f + 0x1p-10f;  // test hook: a wrong scale (common/fault.clh)
+#endif
   float qt[DK * ROW_VECS * 16];
   load_q_transposed(q, h.q + row0 * q_seq, q_seq, rows, qt);
   float ot[DV_TILES * PV_COLS * ROW_VECS * 16];
@@ -130,7 +137,11 @@ __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __g
                    (uint2)(drop_key_lo, drop_key_hi), drop_offset_groups, drop_threshold, drop_numels);
     }
     pack_v(v, h.v + kb * v_seq, v_seq, nkeys, kv);
+#if CANNON_FAULT_IS(1)
+    pv_tile(st, kv, nkeys - 1, true, alpha, ot);  // test hook: a dropped key (common/fault.clh)
+#else
     pv_tile(st, kv, nkeys, true, alpha, ot);
+#endif
   }
   store_rows(out, smax, ssum, h, row0, rows, o_seq, ot, m, l, flags);
 }
@@ -158,6 +169,9 @@ __kernel void fa_fwd_generic(__global const DATA_T* q, __global const DATA_T* k,
     write_empty_row(out, smax, ssum, h, i, o_seq);
     return;
   }
+#if CANNON_FAULT_IS(4)
+  scale *= 1.0f + 0x1p-10f;  // test hook: a wrong scale (common/fault.clh)
+#endif
   float qr[DK_PAD], o[DV_PAD];
   load_row(q, h.q + i * q_seq, DK, qr);
   for (int d = 0; d < DV_PAD; d += 16) vstore16((float16)0.0f, 0, o + d);
@@ -180,7 +194,11 @@ __kernel void fa_fwd_generic(__global const DATA_T* q, __global const DATA_T* k,
                                          drop_offset_groups, drop_threshold, drop_numels)
                                     ? p * ((flags & (FLAG_DROP_EXPLICIT | FLAG_DROP_GEN)) ? keep_scale : 1.0f)
                                     : 0.0f);
+#if CANNON_FAULT_IS(1)
+      pv_row(o, j == j_end - 1 ? 0.0f : pr, v, h.v + j * v_seq, true, a);  // test hook: a dropped key
+#else
       pv_row(o, pr, v, h.v + j * v_seq, true, a);
+#endif
       m = mn;
     }
   }
