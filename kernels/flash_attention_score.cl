@@ -27,35 +27,25 @@
 #ifndef BLOCK_N
 #define BLOCK_N 64
 #endif
-// CPU variant register tiles: QK_KEYS keys × ROW_VECS row vectors (Q·Kᵀ) and PV_COLS output columns ×
-// ROW_VECS row vectors (P·V). AVX-512 has 32 vector registers; tiles of 16–24 accumulators leave room
-// for the operands.
-#ifndef QK_KEYS
-#define QK_KEYS 8
-#endif
-#ifndef PV_COLS
-#define PV_COLS 8
-#endif
-#if 16 % PV_COLS != 0
-#error "PV_COLS must divide 16"
-#endif
 
 // CPU variant tile shapes: BLOCK_M query rows padded to whole 16-lane row vectors, head dims padded to
-// 16 in the packed K/V rows, keys padded to whole QK register tiles.
+// 16 in the packed K/V rows, keys padded to whole QK register tiles (QK_KEYS keys; the register tile
+// sizes QK_KEYS and PV_COLS are parameters of the cube stages).
 #define ROW_VECS ((BLOCK_M + 15) / 16)
 #define DK_PAD ((DK + 15) / 16 * 16)
 #define DV_PAD ((DV + 15) / 16 * 16)
-#define DV_TILES ((DV + PV_COLS - 1) / PV_COLS)
 #define KEYS_PAD ((BLOCK_N + QK_KEYS - 1) / QK_KEYS * QK_KEYS)
 // One private buffer holds the packed K block, then (once its scores exist) the packed V block.
 #define KV_PACK (KEYS_PAD * DK_PAD > BLOCK_N * DV_PAD ? KEYS_PAD * DK_PAD : BLOCK_N * DV_PAD)
 
 #include "cube/qk_tile_cpu.clh"
 #include "cube/pv_tile_cpu.clh"
+#include "vector/element_rules.clh"
 #include "vector/mask_cpu.clh"
 #include "vector/pse_cpu.clh"
 #include "vector/online_softmax_cpu.clh"
 #include "vector/dropout_cpu.clh"
+#include "cube/row_generic.clh"
 
 // Ascend's invalid line (out 0, max -FLT_MAX, sum FLT_MAX): rows that see no key, and fully masked rows in
 // invalid-line mode.
@@ -63,16 +53,6 @@ inline void write_empty_row(__global DATA_T* out, __global float* smax, __global
                             long o_seq) {
   for (int d = 0; d < DV; ++d) STORE1(out, h.o + i * o_seq + d, 0.0f);
   store_stats(smax, ssum, h.stat + i * h.stat_row, NEG_FLT_MAX, POS_FLT_MAX);
-}
-
-// qt[d][r] = Q[row0 + r][d] for the ROW_VECS·16 lanes; lanes past the valid rows repeat the last row
-// (finite, never stored). Done once per work entry, so the scalar scatter is cheap.
-inline void load_q_transposed(__global const DATA_T* q, long base, long seq_stride, int rows, float* qt) {
-  float row[DK_PAD];
-  for (int r = 0; r < ROW_VECS * 16; ++r) {
-    load_row(q, base + (long)min(r, rows - 1) * seq_stride, DK, row);
-    for (int d = 0; d < DK; ++d) qt[d * ROW_VECS * 16 + r] = row[d];
-  }
 }
 
 // out row = O / l, gathered back from the transposed accumulators; then the replicated stats.
@@ -86,7 +66,11 @@ inline void store_rows(__global DATA_T* out, __global float* smax, __global floa
       write_empty_row(out, smax, ssum, h, i, o_seq);
       continue;
     }
+#if CANNON_FAULT_IS(5)
+    const float inv = 1.0f / l[0];  // test hook: a stale row (common/fault.clh)
+#else
     const float inv = 1.0f / l[r];
+#endif
     for (int d = 0; d < DV; ++d) row[d] = ot[d * ROW_VECS * 16 + r];
     for (int c = 0; c < DV; c += 16) {
       float16 x = vload16(0, row + c) * inv;
@@ -119,6 +103,9 @@ __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __g
     return;
   }
 
+#if CANNON_FAULT_IS(4)
+  scale *= 1.0f + 0x1p-10f;  // test hook: a wrong scale (common/fault.clh)
+#endif
   float qt[DK * ROW_VECS * 16];
   load_q_transposed(q, h.q + row0 * q_seq, q_seq, rows, qt);
   float ot[DV_TILES * PV_COLS * ROW_VECS * 16];
@@ -148,57 +135,19 @@ __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __g
                    (uint2)(drop_key_lo, drop_key_hi), drop_offset_groups, drop_threshold, drop_numels);
     }
     pack_v(v, h.v + kb * v_seq, v_seq, nkeys, kv);
-    pv_tile(st, kv, nkeys, alpha, ot);
+#if CANNON_FAULT_IS(1)
+    pv_tile(st, kv, nkeys - 1, true, alpha, ot);  // test hook: a dropped key (common/fault.clh)
+#else
+    pv_tile(st, kv, nkeys, true, alpha, ot);
+#endif
   }
   store_rows(out, smax, ssum, h, row0, rows, o_seq, ot, m, l, flags);
 }
 #endif  // GENERIC_ONLY
 
-// Generic variant helpers: one score's pse, and one element's keep flag (1 without dropout).
-inline float pse_score(HeadView h, int i, int j, float qk, float scale, __global const DATA_T* pse,
-                       __global const float* slopes, int pse_mode, int pse_map, long pse_cols) {
-  if (pse_mode == PSE_NONE) return qk * scale;
-  if (pse_mode >= PSE_ALIBI) {
-    float dist = fabs((float)(j + h.pse_shift - i));
-    if (pse_mode == PSE_ALIBI_SQRT) dist = sqrt(dist);
-    return qk * scale + dist * -slopes[h.slope];
-  }
-  const long at = pse_at(h, i, j, pse_map, pse_cols);
-  const float v = at < 0 ? 0.0f : LOAD1(pse, at);
-  return pse_mode == PSE_ADD_SCALE ? (qk + v) * scale : qk * scale + v;
-}
-
-inline bool keep_bit(HeadView h, long i, long j, __global const uchar* drop_mask, int flags, uint2 key,
-                     ulong offset_groups, uint threshold, ulong numels) {
-  if (flags & FLAG_DROP_EXPLICIT) return drop_mask_bits16(drop_mask, (ulong)(h.drop + (h.drop_row0 + i) * h.s2 + j), numels) & 1u;
-  if (!(flags & FLAG_DROP_GEN)) return true;
-  const ulong ctr = dropout_row_counter(offset_groups, (ulong)h.drop, (ulong)(h.drop_row0 + i), (uint)h.s2);
-  return (dropout_keep_bits16(key, ctr + ((ulong)j >> 4), threshold) >> (j & 15)) & 1u;
-}
-
-// dot + a[0..16)·b in the order of a scalar loop (16 chained FMAs per loop step, the same result as one per step).
-inline float dot16_chain(const float* a, float16 b, float dot) {
-  dot = fma(a[0], b.s0, dot);
-  dot = fma(a[1], b.s1, dot);
-  dot = fma(a[2], b.s2, dot);
-  dot = fma(a[3], b.s3, dot);
-  dot = fma(a[4], b.s4, dot);
-  dot = fma(a[5], b.s5, dot);
-  dot = fma(a[6], b.s6, dot);
-  dot = fma(a[7], b.s7, dot);
-  dot = fma(a[8], b.s8, dot);
-  dot = fma(a[9], b.s9, dot);
-  dot = fma(a[10], b.sa, dot);
-  dot = fma(a[11], b.sb, dot);
-  dot = fma(a[12], b.sc, dot);
-  dot = fma(a[13], b.sd, dot);
-  dot = fma(a[14], b.se, dot);
-  return fma(a[15], b.sf, dot);
-}
-
-// The generic variant's head-dim loops step 16 elements at a time: Mesa's llvmpipe ends every loop of a kernel
-// invocation once 65535 back-edges are taken in total, so the per-key cost must be DK/16 + DV/16 steps, not DK + DV.
-// host/ops/kernel_config.cpp fa_generic_loop_steps() counts these loops; keep the two in step.
+// The generic variant: one work-item per query row. Its loops (the key loop here, the head-dim loops of
+// cube/row_generic.clh) are counted by host/ops/kernel_config.cpp fa_generic_loop_steps(), since Mesa's llvmpipe
+// ends every loop of a kernel invocation once 65535 back-edges are taken in total; keep the two in step.
 __kernel void fa_fwd_generic(__global const DATA_T* q, __global const DATA_T* k, __global const DATA_T* v,
                              __global DATA_T* out, __global float* smax, __global float* ssum,
                              __global const long* batches, __global const int* work, __global const int* tiles,
@@ -215,6 +164,9 @@ __kernel void fa_fwd_generic(__global const DATA_T* q, __global const DATA_T* k,
     write_empty_row(out, smax, ssum, h, i, o_seq);
     return;
   }
+#if CANNON_FAULT_IS(4)
+  scale *= 1.0f + 0x1p-10f;  // test hook: a wrong scale (common/fault.clh)
+#endif
   float qr[DK_PAD], o[DV_PAD];
   load_row(q, h.q + i * q_seq, DK, qr);
   for (int d = 0; d < DV_PAD; d += 16) vstore16((float16)0.0f, 0, o + d);
@@ -225,10 +177,8 @@ __kernel void fa_fwd_generic(__global const DATA_T* q, __global const DATA_T* k,
     const long j_end = min(TILE_COL0(tile) + BLOCK_N, h.s2);
     for (long j = TILE_COL0(tile); j < j_end; ++j) {
       // Outside the band rule nothing is computed; a score masked by atten_mask is -FLT_MAX.
-      if (partial && !rule_visible(h, (int)i, (int)j)) continue;
-      float dot = 0.0f;
-      for (int d = 0; d + 16 <= DK; d += 16) dot = dot16_chain(qr + d, LOAD16(k, h.k + j * k_seq + d), dot);
-      for (int d = DK / 16 * 16; d < DK; ++d) dot = fma(qr[d], LOAD1(k, h.k + j * k_seq + d), dot);
+      if (partial && !BAND_VISIBLE(h, (int)i, (int)j)) continue;
+      const float dot = qk_row(qr, k, h.k + j * k_seq);
       float s = pse_score(h, (int)i, (int)j, dot, scale, pse, slopes, pse_mode, pse_map, pse_cols);
       if (partial && (flags & FLAG_MASK_TENSOR) && mask[h.mask + i * mask_row + j]) s = NEG_FLT_MAX;
       const float mn = fmax(m, s);
@@ -239,10 +189,11 @@ __kernel void fa_fwd_generic(__global const DATA_T* q, __global const DATA_T* k,
                                          drop_offset_groups, drop_threshold, drop_numels)
                                     ? p * ((flags & (FLAG_DROP_EXPLICIT | FLAG_DROP_GEN)) ? keep_scale : 1.0f)
                                     : 0.0f);
-      for (int d = 0; d + 16 <= DV; d += 16) {
-        vstore16(fma((float16)pr, LOAD16(v, h.v + j * v_seq + d), vload16(0, o + d) * a), 0, o + d);
-      }
-      for (int d = DV / 16 * 16; d < DV; ++d) o[d] = fma(pr, LOAD1(v, h.v + j * v_seq + d), o[d] * a);
+#if CANNON_FAULT_IS(1)
+      pv_row(o, j == j_end - 1 ? 0.0f : pr, v, h.v + j * v_seq, true, a);  // test hook: a dropped key
+#else
+      pv_row(o, pr, v, h.v + j * v_seq, true, a);
+#endif
       m = mn;
     }
   }

@@ -25,15 +25,6 @@
 #ifndef GROUP
 #define GROUP 16
 #endif
-#ifndef QK_KEYS
-#define QK_KEYS 8
-#endif
-#ifndef PV_COLS
-#define PV_COLS 8
-#endif
-#if 16 % PV_COLS != 0 || 16 % QK_KEYS != 0
-#error "PV_COLS and QK_KEYS must divide 16"
-#endif
 #if BS % 16 != 0
 #error "BS must be a multiple of 16"
 #endif
@@ -45,23 +36,20 @@
 #define LANES (ROW_VECS * 16)
 #define DK_PAD ((DK + 15) / 16 * 16)
 #define DV_PAD ((DV + 15) / 16 * 16)
-#define DV_TILES ((DV + PV_COLS - 1) / PV_COLS)
 #define NSA_NEG_FLT_MAX (-0x1.fffffep127f)
 
-#include "cube/nsa_qk_cpu.clh"
-#include "cube/nsa_pv_cpu.clh"
+// FlashAttentionScore's cube stages with the G heads of a kv group in the lanes; the scores of the whole
+// selection live in the work-group's scratch until the plain softmax has seen them all.
+#define SCORE_TILE_SPACE __global
+#include "cube/qk_tile_cpu.clh"
+#include "cube/pv_tile_cpu.clh"
+#if NSA_CHUNK % QK_KEYS != 0
+#error "QK_KEYS must divide the 16-key chunk"
+#endif
 #include "vector/nsa_softmax_cpu.clh"
+#include "cube/row_generic.clh"
 
 // Batch table rows: NB_* in interface.h (first query token, first key token, key count).
-
-// qt[d][g] = query[t][n2·G + g][d]; lanes past G repeat head G-1 (finite, never stored).
-inline void nsa_load_q(__global const DATA_T* q, long base, long head_stride, float* qt) {
-  float row[DK_PAD];
-  for (int g = 0; g < LANES; ++g) {
-    load_row(q, base + (long)min(g, GROUP - 1) * head_stride, DK, row);
-    for (int d = 0; d < DK; ++d) qt[d * LANES + g] = row[d];
-  }
-}
 
 // out[t][n2·G + g][:] from the transposed accumulators, then max and sum replicated 8× at (t·N1 + n1)·8.
 inline void nsa_store(__global DATA_T* out, long o_base, long o_head, __global float* smax, __global float* ssum,
@@ -110,7 +98,8 @@ __kernel void nsa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __
     const long k_base = bt[NB_KV_START] * k_seq + n2 * k_head;
     const long v_base = bt[NB_KV_START] * v_seq + n2 * v_head;
     __global const int* sel = topk + topk_off + t * topk_seq + n2 * topk_head;
-    nsa_load_q(q, t * q_seq + (long)n2 * GROUP * q_head, q_head, qt);
+    // qt[d][g] = query[t][n2·G + g][d]; lanes past G repeat head G-1 (finite, never stored).
+    load_q_transposed(q, t * q_seq + (long)n2 * GROUP * q_head, q_head, GROUP, qt);
 
     int any_visible = 0;
     for (int c = 0; c < COUNT; ++c) {
@@ -118,8 +107,8 @@ __kernel void nsa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __
       const int visible = causal ? nsa_visible_keys(idx, s1) : BS;
       any_visible |= visible;
       for (int j0 = 0; j0 < visible; j0 += NSA_CHUNK) {
-        nsa_gather_rows(k, k_base + ((long)idx * BS + j0) * k_seq, k_seq, DK, DK_PAD, kv);
-        nsa_qk_chunk(qt, kv, scale, st + (c * BS + j0) * LANES);
+        pack_rows(k, k_base + ((long)idx * BS + j0) * k_seq, k_seq, NSA_CHUNK, DK, DK_PAD, kv);
+        qk_tile(qt, kv, NSA_CHUNK, scale, st + (c * BS + j0) * LANES);
       }
       // Masked keys are never multiplied; the diagonal block's computed tail is overwritten.
       nsa_mask_keys(st + c * BS * LANES, visible, BS, masked);
@@ -135,8 +124,8 @@ __kernel void nsa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __
       const int idx = sel[c * topk_cnt];
       const int keys = skip_masked ? nsa_visible_keys(idx, s1) : BS;
       for (int j0 = 0; j0 < keys; j0 += NSA_CHUNK) {
-        nsa_gather_rows(v, v_base + ((long)idx * BS + j0) * v_seq, v_seq, DV, DV_PAD, kv);
-        nsa_pv_chunk(st + (c * BS + j0) * LANES, kv, ot);
+        pack_v(v, v_base + ((long)idx * BS + j0) * v_seq, v_seq, NSA_CHUNK, kv);
+        pv_tile(st + (c * BS + j0) * LANES, kv, NSA_CHUNK, false, 0, ot);
       }
     }
     nsa_store(out, t * o_seq + (long)n2 * GROUP * o_head, o_head, smax, ssum, t * n2_count * GROUP + n2 * GROUP, ot,
@@ -147,34 +136,12 @@ __kernel void nsa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __
 
 // Generic variant: one work-item per (query token t, query head n1), no scratch and no barriers, so it is correct on
 // any OpenCL 1.2 device. The plain softmax needs the max and the sum of all COUNT·BS scores before any P is
-// rounded, so the scores are recomputed in three passes (max, sum, P·V) instead of being stored. Head-dim loops
-// step 16 elements, because Mesa's llvmpipe ends every loop of an invocation after 65535 back-edges in total;
-// host/ops/nsa_selected_attention.cpp nsa_generic_loop_steps() counts these loops.
-// s = scale·(q·k) with the FMAs in d order, as nsa_qk_chunk accumulates them.
+// rounded, so the scores are recomputed in three passes (max, sum, P·V) instead of being stored. Mesa's llvmpipe
+// ends every loop of an invocation after 65535 back-edges in total: host/ops/nsa_selected_attention.cpp
+// nsa_generic_loop_steps() counts these loops and those of cube/row_generic.clh.
+// s = scale·(q·k), the scale applied once to the fp32 dot product as on the CPU variant.
 inline float nsa_score(const float* qr, __global const DATA_T* k, long at, float scale) {
-  float dot = 0.0f;
-  for (int d = 0; d + 16 <= DK; d += 16) {
-    const float16 kv = LOAD16(k, at + d);
-    const float16 qv = vload16(0, qr + d);
-    dot = fma(qv.s0, kv.s0, dot);
-    dot = fma(qv.s1, kv.s1, dot);
-    dot = fma(qv.s2, kv.s2, dot);
-    dot = fma(qv.s3, kv.s3, dot);
-    dot = fma(qv.s4, kv.s4, dot);
-    dot = fma(qv.s5, kv.s5, dot);
-    dot = fma(qv.s6, kv.s6, dot);
-    dot = fma(qv.s7, kv.s7, dot);
-    dot = fma(qv.s8, kv.s8, dot);
-    dot = fma(qv.s9, kv.s9, dot);
-    dot = fma(qv.sa, kv.sa, dot);
-    dot = fma(qv.sb, kv.sb, dot);
-    dot = fma(qv.sc, kv.sc, dot);
-    dot = fma(qv.sd, kv.sd, dot);
-    dot = fma(qv.se, kv.se, dot);
-    dot = fma(qv.sf, kv.sf, dot);
-  }
-  for (int d = DK / 16 * 16; d < DK; ++d) dot = fma(qr[d], LOAD1(k, at + d), dot);
-  return dot * scale;
+  return qk_row(qr, k, at) * scale;
 }
 
 __kernel void nsa_fwd_generic(__global const DATA_T* q, __global const DATA_T* k, __global const DATA_T* v,
@@ -215,11 +182,7 @@ __kernel void nsa_fwd_generic(__global const DATA_T* q, __global const DATA_T* k
           l += exp(s - m);
         } else {
           const float pr = ROUND_P1(exp(s - m) / l);
-          const long at = v_base + ((long)idx * BS + r) * v_seq;
-          for (int d = 0; d + 16 <= DV; d += 16) {
-            vstore16(fma((float16)pr, LOAD16(v, at + d), vload16(0, o + d)), 0, o + d);
-          }
-          for (int d = DV / 16 * 16; d < DV; ++d) o[d] = fma(pr, LOAD1(v, at + d), o[d]);
+          pv_row(o, pr, v, v_base + ((long)idx * BS + r) * v_seq, false, 1.0f);
         }
       }
     }
