@@ -1,0 +1,40 @@
+// The conformance tolerance of one output, derived from the problem: what fp32 arithmetic can achieve given the
+// largest |score|, the dot products' size, the accumulation length and the output dtype's rounding, with the
+// fixed table (tolerance.hpp) as the floor. A pure function of the reference's statistics, so it is testable
+// without a device; the derivation is in docs/conformance.md ("Tolerances").
+#pragma once
+
+#include <string_view>
+
+#include "cannon/dtype.hpp"
+#include "host/reference/attention_stats.hpp"
+#include "tools/common/tolerance.hpp"
+
+namespace cannon::tools {
+
+// A correct result may be this many times the modelled rounding error (see tolerance_model.cpp).
+constexpr double kModelSafetyFactor = 2.0;
+
+struct ToleranceBound {
+  Tolerance tol;         // per element: |dev - ref| <= atol + rtol·|ref|
+  bool fa_rule = false;  // also FlashAttention's rule: max|dev - ref| <= kFaRuleMultiplier·max|naive - ref| + floor
+  double fa_rule_floor = 0;  // the rule's floor (0 when the rule does not apply)
+  bool from_model = false;   // the model, not the table, set atol or rtol (it grew past the floor)
+};
+
+// The absolute error an fp32 score s = q·k·scale (+ pse) can carry into exp(s - m), exp's own error included:
+// u·(D + [pse: D + P] + S + 6) with u = 2^-24 and D, P, S the stats' dot norm, |pse| and |score|.
+double score_error(const reference::AttentionStats& stats);
+
+// The bound for `output` of FlashAttentionScore or NsaSelectedAttention ("attention_out", "softmax_max",
+// "softmax_sum") or RingAttentionUpdate ("attn_out", "softmax_max", "softmax_sum": RAU passes AttentionStats{},
+// its merge error does not grow with the problem). `output_dtype` is the stored dtype of attention_out/attn_out
+// (softmax_max/sum are fp32 whatever is passed); `input_dtype` is the query's (P is rounded to it before P·V).
+// `stats` from the float64 reference run on the same inputs; AttentionStats{} (nothing known, e.g. a golden
+// replay without a reference run) gives exactly the table, widened for dropout by stats.keep_prob as before.
+// The fa_rule flag is set for fp16/bf16 attention_out only; the caller applies it only where it has a naive
+// low-precision reference (FA, NSA). Throws Error(kInnerError) for an unknown output name.
+ToleranceBound tolerance_bound(std::string_view output, DType output_dtype, DType input_dtype,
+                               const reference::AttentionStats& stats);
+
+}  // namespace cannon::tools
