@@ -63,11 +63,21 @@ struct Rounding {
 struct RowStats {
   double max;
   double sum;
-  // For the tolerance model (AttentionStats), over the scores that enter the softmax (computed, not masked).
-  double max_abs_score = 0;
-  double max_abs_pse = 0;  // |pse| as added (times |scale| for pse_type 1)
-  int64_t keys = 0;
+  AttentionRowStats terms;  // for the tolerance model; read only, never part of the outputs
 };
+
+// One entering score's share of the row's AttentionRowStats: s, its p = exp(s - m), and the pse as added
+// (scale·pse for pse_type 1), so that |s - pse| is |scale·q·k|.
+void add_terms(AttentionRowStats& t, double s, double m, double p, double added_pse, bool has_pse, bool kept) {
+  const double g = has_pse ? std::fabs(s - added_pse) + std::fabs(added_pse) + std::fabs(s) : std::fabs(s);
+  ++t.keys;
+  t.max_abs_score = std::max(t.max_abs_score, std::fabs(s));
+  t.max_abs_pse = std::max(t.max_abs_pse, std::fabs(added_pse));
+  if (s == m) t.terms_at_max = std::max(t.terms_at_max, g);
+  t.weighted_terms2 += p * g * g;
+  t.sum += p;
+  if (kept) t.kept_sum += p;
+}
 
 // Turns one row of raw q·k products into the unnormalised probabilities p, in place, and returns the row's
 // max and sum. The sum is taken before the cast of P (and, later, before dropout), as on Ascend, so in kFloat64
@@ -79,8 +89,7 @@ struct RowStats {
 RowStats softmax_row(double* row, int64_t s2, double scale, const Rounding& r, const Score* states, const double* pse,
                      bool pse_first, const uint8_t* keep, double keep_prob) {
   double max = -std::numeric_limits<double>::infinity();
-  double max_abs_score = 0, max_abs_pse = 0;
-  int64_t keys = 0;
+  AttentionRowStats terms;
   for (int64_t j = 0; j < s2; ++j) {
     if (states && states[j] == Score::kSkipped) continue;
     // The score, with pse before or after the scale as pse_type says (a fp16/bf16 pse is exact in double).
@@ -93,13 +102,7 @@ RowStats softmax_row(double* row, int64_t s2, double scale, const Rounding& r, c
     } else {
       row[j] = r.inter(r.inter(qk * scale) + r.inter(pse[j]));  // pse_type 0/2/3: qk·scale + pse
     }
-    if (states && states[j] == Score::kMasked) {
-      row[j] = -FLT_MAX;
-    } else {
-      ++keys;
-      max_abs_score = std::max(max_abs_score, std::fabs(row[j]));
-      if (pse) max_abs_pse = std::max(max_abs_pse, std::fabs(pse_first ? pse[j] * scale : pse[j]));
-    }
+    if (states && states[j] == Score::kMasked) row[j] = -FLT_MAX;
     max = std::max(max, row[j]);
   }
   double sum = 0;
@@ -112,10 +115,13 @@ RowStats softmax_row(double* row, int64_t s2, double scale, const Rounding& r, c
     // and exp gives 0 all the same. When every computed score is masked, each one is exp(0) = 1.
     const double e = r.inter(std::exp(r.inter(row[j] - max)));
     sum += e;
+    if (!states || states[j] == Score::kComputed)
+      add_terms(terms, row[j], max, e, pse ? pse[j] * (pse_first ? scale : 1) : 0, pse, !keep || keep[j]);
     // Dropout scales e here: after it joined the sum, before the cast to the input dtype.
     row[j] = r.p(keep ? (keep[j] ? e / keep_prob : 0.0) : e);
   }
-  return {max, r.inter(sum), max_abs_score, max_abs_pse, keys};
+  terms.row_max = max;
+  return {max, r.inter(sum), terms};
 }
 
 void store_stats(FlashAttentionScoreRefOutputs& out, int64_t offset, const RowStats& stats) {
@@ -166,7 +172,7 @@ void compute_head(const HeadJob& job, int64_t b, int64_t n1, std::vector<double>
     const int64_t rows = std::min(job.chunk_rows, s1 - i0);
     if (s2 == 0) {
       // cannon's rule for a row that sees no key (a TND batch with S2_b = 0): the invalid-row result, out 0.
-      for (int64_t r = 0; r < rows; ++r) store_stats(out, p.softmax_offset(b, n1, i0 + r), {-FLT_MAX, FLT_MAX});
+      for (int64_t r = 0; r < rows; ++r) store_stats(out, p.softmax_offset(b, n1, i0 + r), {-FLT_MAX, FLT_MAX, {}});
       continue;
     }
     const double* q = job.in.query.values.data() + p.q.row(b, n1, i0);
@@ -187,8 +193,7 @@ void compute_head(const HeadJob& job, int64_t b, int64_t n1, std::vector<double>
                              job.pse.active() ? pse_row.data() : nullptr, job.pse.add_before_scale(),
                              job.dropout.active() ? keep.data() : nullptr, job.dropout.keep_prob());
       const double dot_norm = std::fabs(job.scale) * norm2(q + r * p.q.seq_stride, p.dk) * k_norm;
-      problem_stats.add_row(stats[r].max_abs_score, stats[r].max, dot_norm, stats[r].keys);
-      problem_stats.max_abs_pse = std::max(problem_stats.max_abs_pse, stats[r].max_abs_pse);
+      problem_stats.add_row(stats[r].terms, dot_norm);
     }
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, p.dv, s2, 1.0, scores.data(), s2, v, p.v.seq_stride,
                 0.0, pv.data(), p.dv);
@@ -197,7 +202,7 @@ void compute_head(const HeadJob& job, int64_t b, int64_t n1, std::vector<double>
       double* o = out.attention_out.values.data() + p.out.row(b, n1, i0 + r);
       if (invalid_row(stats[r], job.masks.invalid_line())) {
         std::fill(o, o + p.dv, 0.0);
-        store_stats(out, p.softmax_offset(b, n1, i0 + r), {-FLT_MAX, FLT_MAX});
+        store_stats(out, p.softmax_offset(b, n1, i0 + r), {-FLT_MAX, FLT_MAX, {}});
         continue;
       }
       for (int64_t d = 0; d < p.dv; ++d) o[d] = job.rounding.inter(job.rounding.inter(pv[r * p.dv + d]) / stats[r].sum);
