@@ -22,9 +22,15 @@ struct ToleranceBound {
   bool from_model = false;   // the model, not the table, set atol or rtol (it grew past the floor)
 };
 
-// The absolute error an fp32 score s = q·k·scale (+ pse) can carry into exp(s - m), exp's own error included:
-// u·(D + [pse: D + P] + S + 6) with u = 2^-24 and D, P, S the stats' dot norm, |pse| and |score|.
-double score_error(const reference::AttentionStats& stats);
+// The modelled errors of one problem, before the safety factor (u = 2^-24, D the dot norm, G the stats' terms):
+struct ModelErrors {
+  double max_score = 0;            // u·(D + G_max): the error of a row's largest score, so of softmax_max
+  double weighted_score = 0;       // u·(D + G_weighted + 6): scores as l and O see them, exp's error included
+  double accumulation = 0;         // u·sqrt(L): the relative error of a sum over a row's L keys
+  double value_scale = 0;          // max|v|·sqrt(kept share / keep_prob): how far score errors can move O
+  double rounded_value_scale = 0;  // max|v| / keep_prob: what one ulp of a rounded P (p / keep_prob) moves
+};
+ModelErrors model_errors(const reference::AttentionStats& stats);
 
 // The bound for `output` of FlashAttentionScore or NsaSelectedAttention ("attention_out", "softmax_max",
 // "softmax_sum") or RingAttentionUpdate ("attn_out", "softmax_max", "softmax_sum": RAU passes AttentionStats{},
