@@ -4,8 +4,10 @@
 //   fa_fwd_cpu:     one work-item per entry, register tiles, no barriers; launched with local size 1.
 //   fa_fwd_generic: one work-item per query row, 16 head-dim elements per loop step; correct on any OpenCL 1.2
 //                   device, and few enough loop iterations per key for Mesa's llvmpipe (docs/devices.md).
-// Both visit only the S2 tiles the host's scheduler listed for the entry and mask only PARTIAL tiles.
-// Compile-time config (-D): DTYPE, DK, DV, BLOCK_M, BLOCK_N, QK_KEYS, PV_COLS, GENERIC_ONLY.
+// Both visit only the S2 tiles the host's scheduler listed for the entry, mask only PARTIAL tiles, and take
+// the per-element rules (band, pse, dropout keep bit) from vector/element_rules.clh.
+// Compile-time config (-D): DTYPE, DK, DV, BLOCK_M, BLOCK_N, QK_KEYS, PV_COLS, GENERIC_ONLY; CANNON_FAULT only in
+// tests (common/fault.clh).
 #include "common/dtype.clh"
 #include "common/round.clh"
 #include "common/problem.clh"

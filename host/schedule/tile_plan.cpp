@@ -62,7 +62,7 @@ void append_row_tiles(const MaskPlan& masks, const BandRule& rule, int64_t r0, i
           masks.masked ? classify_tile(rule, r0, r1, c0, std::min(c0 + block_n, s2)) : TileClass::kFull;
       if (cls == TileClass::kSkip) continue;  // cannot happen inside the ranges; kept so SKIP is never listed
       const bool partial = cls == TileClass::kPartial || masks.reads_mask_tensor;
-      tiles.push_back(static_cast<int32_t>((c0 << 1) | (partial ? 1 : 0)));
+      tiles.push_back(make_tile(c0, partial));
     }
   }
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "host/schedule/band_rule.hpp"
+#include "kernels/interface.h"
 
 namespace cannon::schedule {
 
@@ -17,9 +18,12 @@ enum class TileClass : uint8_t { kSkip = 0, kPartial = 1, kFull = 2 };
 // every element is. (A mask tensor turns FULL into PARTIAL; plan_tiles does that.)
 TileClass classify_tile(const BandRule& rule, int64_t r0, int64_t r1, int64_t c0, int64_t c1);
 
-// A TilePlan::tiles element: (col0 << 1) | partial.
-inline int32_t tile_col0(int32_t tile) { return tile >> 1; }
-inline bool tile_partial(int32_t tile) { return (tile & 1) != 0; }
+// A TilePlan::tiles element, encoded as the kernels decode it (kernels/interface.h TILE_*): (col0 << 1) | partial.
+inline int32_t make_tile(int64_t col0, bool partial) {
+  return static_cast<int32_t>((col0 << TILE_COL0_SHIFT) | (partial ? TILE_PARTIAL_BIT : 0));
+}
+inline int32_t tile_col0(int32_t tile) { return tile >> TILE_COL0_SHIFT; }
+inline bool tile_partial(int32_t tile) { return (tile & TILE_PARTIAL_BIT) != 0; }
 
 struct WorkEntry {
   int32_t batch = 0, head = 0, row0 = 0;
