@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "cannon/dtype.hpp"
-#include "tools/common/tolerance.hpp"
+#include "tools/harness/tolerance.hpp"
 
 namespace cannon::tools {
 

@@ -1,7 +1,7 @@
 // The tolerance table and the reasoning behind each row. Inputs are exact in every dtype (the reference
 // reads the stored values), and all device arithmetic is fp32, so the rows model fp32 rounding and, for
 // fp16/bf16 outputs, the final rounding of the result plus P's rounding to the input dtype.
-#include "tools/common/tolerance.hpp"
+#include "tools/harness/tolerance.hpp"
 
 #include "cannon/error.hpp"
 
