@@ -121,7 +121,7 @@ def main():
     ci_masks = gen_fa_masks.ci_subset(masks)
     ci_extra = gen_fa_pse.ci_subset(pse) + gen_fa_pse.ci_subset(dropout, alibi=False)
     write("test_fa_ci",
-          ["The conformance CI batch (ctest conformance_ci): every layout x dtype x GQA ratio, with head dims",
+          ["The conformance CI batch (ctest conformance_fa_ci): every layout x dtype x GQA ratio, with head dims",
            "rotated so every layout x dtype x D appears, S1/S2 up to 256 (S1 != S2 both ways), a few 1023/2048",
            "cases, a subset of test_fa_masks (each sparse_mode x layout once, small sizes), of test_fa_pse and",
            "test_fa_dropout (each pse form, layout and dtype, one ALiBi-compressed case), and the edge and negative",
