@@ -63,7 +63,21 @@ struct Rounding {
 struct RowStats {
   double max;
   double sum;
+  AttentionRowStats terms;  // for the tolerance model; read only, never part of the outputs
 };
+
+// One entering score's share of the row's AttentionRowStats: s, its p = exp(s - m), and the pse as added
+// (scale·pse for pse_type 1), so that |s - pse| is |scale·q·k|.
+void add_terms(AttentionRowStats& t, double s, double m, double p, double added_pse, bool has_pse, bool kept) {
+  const double g = has_pse ? std::fabs(s - added_pse) + std::fabs(added_pse) + std::fabs(s) : std::fabs(s);
+  ++t.keys;
+  t.max_abs_score = std::max(t.max_abs_score, std::fabs(s));
+  t.max_abs_pse = std::max(t.max_abs_pse, std::fabs(added_pse));
+  if (s == m) t.terms_at_max = std::max(t.terms_at_max, g);
+  t.weighted_terms2 += p * g * g;
+  t.sum += p;
+  if (kept) t.kept_sum += p;
+}
 
 // Turns one row of raw q·k products into the unnormalised probabilities p, in place, and returns the row's
 // max and sum. The sum is taken before the cast of P (and, later, before dropout), as on Ascend, so in kFloat64
@@ -75,6 +89,7 @@ struct RowStats {
 RowStats softmax_row(double* row, int64_t s2, double scale, const Rounding& r, const Score* states, const double* pse,
                      bool pse_first, const uint8_t* keep, double keep_prob) {
   double max = -std::numeric_limits<double>::infinity();
+  AttentionRowStats terms;
   for (int64_t j = 0; j < s2; ++j) {
     if (states && states[j] == Score::kSkipped) continue;
     // The score, with pse before or after the scale as pse_type says (a fp16/bf16 pse is exact in double).
@@ -100,10 +115,13 @@ RowStats softmax_row(double* row, int64_t s2, double scale, const Rounding& r, c
     // and exp gives 0 all the same. When every computed score is masked, each one is exp(0) = 1.
     const double e = r.inter(std::exp(r.inter(row[j] - max)));
     sum += e;
+    if (!states || states[j] == Score::kComputed)
+      add_terms(terms, row[j], max, e, pse ? pse[j] * (pse_first ? scale : 1) : 0, pse, !keep || keep[j]);
     // Dropout scales e here: after it joined the sum, before the cast to the input dtype.
     row[j] = r.p(keep ? (keep[j] ? e / keep_prob : 0.0) : e);
   }
-  return {max, r.inter(sum)};
+  terms.row_max = max;
+  return {max, r.inter(sum), terms};
 }
 
 void store_stats(FlashAttentionScoreRefOutputs& out, int64_t offset, const RowStats& stats) {
@@ -133,12 +151,19 @@ bool invalid_row(const RowStats& stats, bool invalid_line) {
   return no_score || (invalid_line && stats.max == -FLT_MAX);
 }
 
+double norm2(const double* x, int64_t n) {
+  double sum = 0;
+  for (int64_t d = 0; d < n; ++d) sum += x[d] * x[d];
+  return std::sqrt(sum);
+}
+
 // All query rows of one (batch, query head): scores = Q·Kᵀ for a chunk of rows, softmax per row, then P·V.
 // Rows are read in place: every layout keeps a row's head dim contiguous and rows of one (b, n) evenly spaced,
 // so the layout's sequence stride is the matrix's leading dimension.
 void compute_head(const HeadJob& job, int64_t b, int64_t n1, std::vector<double>& scores, std::vector<double>& pv,
                   std::vector<Score>& states, std::vector<double>& pse_row, std::vector<uint8_t>& keep,
                   FlashAttentionScoreRefOutputs& out) {
+  AttentionStats& problem_stats = out.stats;
   const FaRefProblem& p = job.p;
   const int64_t s1 = p.s1[b], s2 = p.s2[b];
   const int64_t n2 = n1 / (p.n1 / p.n2);  // GQA: a group of N1/N2 query heads shares one kv head
@@ -147,7 +172,7 @@ void compute_head(const HeadJob& job, int64_t b, int64_t n1, std::vector<double>
     const int64_t rows = std::min(job.chunk_rows, s1 - i0);
     if (s2 == 0) {
       // cannon's rule for a row that sees no key (a TND batch with S2_b = 0): the invalid-row result, out 0.
-      for (int64_t r = 0; r < rows; ++r) store_stats(out, p.softmax_offset(b, n1, i0 + r), {-FLT_MAX, FLT_MAX});
+      for (int64_t r = 0; r < rows; ++r) store_stats(out, p.softmax_offset(b, n1, i0 + r), {-FLT_MAX, FLT_MAX, {}});
       continue;
     }
     const double* q = job.in.query.values.data() + p.q.row(b, n1, i0);
@@ -155,6 +180,10 @@ void compute_head(const HeadJob& job, int64_t b, int64_t n1, std::vector<double>
     const double* v = job.in.value.values.data() + p.v.row(b, n2, 0);
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, s2, p.dk, 1.0, q, p.q.seq_stride, k, p.k.seq_stride, 0.0,
                 scores.data(), s2);
+    // The longest key of the head bounds every row's dot products (Cauchy-Schwarz); a row's own visible keys
+    // could give a smaller bound, but the head's is cheap and errs on the safe side.
+    double k_norm = 0;
+    for (int64_t j = 0; j < s2; ++j) k_norm = std::max(k_norm, norm2(k + j * p.k.seq_stride, p.dk));
     const bool masked = job.masks.active();
     for (int64_t r = 0; r < rows; ++r) {
       if (masked) job.masks.row_states(b, n1, i0 + r, s2, states.data());
@@ -163,6 +192,8 @@ void compute_head(const HeadJob& job, int64_t b, int64_t n1, std::vector<double>
       stats[r] = softmax_row(scores.data() + r * s2, s2, job.scale, job.rounding, masked ? states.data() : nullptr,
                              job.pse.active() ? pse_row.data() : nullptr, job.pse.add_before_scale(),
                              job.dropout.active() ? keep.data() : nullptr, job.dropout.keep_prob());
+      const double dot_norm = std::fabs(job.scale) * norm2(q + r * p.q.seq_stride, p.dk) * k_norm;
+      problem_stats.add_row(stats[r].terms, dot_norm);
     }
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, p.dv, s2, 1.0, scores.data(), s2, v, p.v.seq_stride,
                 0.0, pv.data(), p.dv);
@@ -171,7 +202,7 @@ void compute_head(const HeadJob& job, int64_t b, int64_t n1, std::vector<double>
       double* o = out.attention_out.values.data() + p.out.row(b, n1, i0 + r);
       if (invalid_row(stats[r], job.masks.invalid_line())) {
         std::fill(o, o + p.dv, 0.0);
-        store_stats(out, p.softmax_offset(b, n1, i0 + r), {-FLT_MAX, FLT_MAX});
+        store_stats(out, p.softmax_offset(b, n1, i0 + r), {-FLT_MAX, FLT_MAX, {}});
         continue;
       }
       for (int64_t d = 0; d < p.dv; ++d) o[d] = job.rounding.inter(job.rounding.inter(pv[r * p.dv + d]) / stats[r].sum);
@@ -207,6 +238,10 @@ FlashAttentionScoreRefOutputs flash_attention_score(const FlashAttentionScoreRef
   std::vector<double> pse_row(s2_max);
   std::vector<uint8_t> keep(s2_max);
   const HeadJob job{inputs, p, rounding, masks, pse, dropout, attrs.scale, chunk_rows};
+  out.stats.head_dim_k = p.dk;
+  out.stats.head_dim_v = p.dv;
+  out.stats.keep_prob = dropout.active() ? dropout.keep_prob() : 1.0;
+  for (double v : inputs.value.values) out.stats.max_abs_value = std::max(out.stats.max_abs_value, std::fabs(v));
   for (int64_t b = 0; b < p.batch; ++b) {
     for (int64_t n1 = 0; n1 < p.n1; ++n1) compute_head(job, b, n1, scores, pv, states, pse_row, keep, out);
   }

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "cannon/flash_attention_score.hpp"
+#include "host/reference/attention_stats.hpp"
 #include "host/reference/host_tensor.hpp"
 
 namespace cannon::reference {
@@ -24,6 +25,7 @@ struct FlashAttentionScoreRefOutputs {
   HostTensor attention_out;  // shape of the op's attention_out
   HostTensor softmax_max;    // shape and memory order of the op's softmax_max (8 replicated lanes)
   HostTensor softmax_sum;
+  AttentionStats stats;  // magnitudes of this problem for the tolerance model (not part of the op's outputs)
 };
 
 // Inputs are assumed valid (the tools validate through the operator's plan first). atten_mask, sparse_mode,

@@ -4,6 +4,7 @@
 // the op, its validation or its kernel; the sequence offsets are recomputed here from the cumulative lists.
 #include "host/reference/nsa_selected_attention_ref.hpp"
 
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <vector>
@@ -64,6 +65,15 @@ NsaSelectedAttentionRefOutputs nsa_selected_attention(const NsaSelectedAttention
   out.softmax_max = {DType::kFloat32, {t1, n1, 8}, std::vector<double>(static_cast<std::size_t>(t1 * n1 * 8), 0.0)};
   out.softmax_sum = out.softmax_max;
 
+  out.stats.head_dim_k = dk;
+  out.stats.head_dim_v = dv;
+  out.stats.normalized_p = true;
+  for (double v : in.value.values) out.stats.max_abs_value = std::max(out.stats.max_abs_value, std::fabs(v));
+  std::vector<double> key_norm2(static_cast<std::size_t>(in.key.shape[0] * n2), 0.0);  // ‖k‖² per (key row, head)
+  for (std::size_t row = 0; row < key_norm2.size(); ++row) {
+    for (int64_t d = 0; d < dk; ++d) key_norm2[row] += in.key.values[row * dk + d] * in.key.values[row * dk + d];
+  }
+
   const int64_t sel = count * bs;
   std::vector<int64_t> rows(static_cast<std::size_t>(sel));  // global key row of each selected column
   std::vector<bool> masked(static_cast<std::size_t>(sel));
@@ -90,6 +100,8 @@ NsaSelectedAttentionRefOutputs nsa_selected_attention(const NsaSelectedAttention
           const int64_t h1 = h2 * g_size + g;
           const double* qr = q.values.data() + (t * n1 + h1) * dk;
           double m = -static_cast<double>(INFINITY);
+          double q_norm = 0, k_norm = 0;
+          for (int64_t d = 0; d < dk; ++d) q_norm += qr[d] * qr[d];
           for (int64_t j = 0; j < sel; ++j) {
             const double* kr = in.key.values.data() + (rows[j] * n2 + h2) * dk;
             double dot = 0;
@@ -97,12 +109,24 @@ NsaSelectedAttentionRefOutputs nsa_selected_attention(const NsaSelectedAttention
             // The select comes after the rounding (the fill would overflow fp16).
             s[j] = masked[j] ? masked_score : r.inter(r.inter(dot) * attrs.scale_value);
             m = std::max(m, s[j]);
+            if (!masked[j]) k_norm = std::max(k_norm, key_norm2[rows[j] * n2 + h2]);
           }
+          // Statistics for the tolerance model over the unmasked scores; without a pse a score's terms are |s|.
+          AttentionRowStats terms;
+          terms.row_max = m;
           double l = 0;
           for (int64_t j = 0; j < sel; ++j) {
+            const double score = s[j];
             s[j] = r.inter(std::exp(r.inter(s[j] - m)));
             l += s[j];
+            if (masked[j]) continue;
+            ++terms.keys;
+            terms.max_abs_score = std::max(terms.max_abs_score, std::fabs(score));
+            if (score == m) terms.terms_at_max = std::fabs(score);
+            terms.weighted_terms2 += s[j] * score * score;
+            terms.sum += s[j];
           }
+          out.stats.add_row(terms, std::fabs(attrs.scale_value) * std::sqrt(q_norm * k_norm));
           l = r.inter(l);
           std::vector<double> o(static_cast<std::size_t>(dv), 0.0);
           for (int64_t j = 0; j < sel; ++j) {

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "cannon/nsa_selected_attention.hpp"
+#include "host/reference/attention_stats.hpp"
 #include "host/reference/flash_attention_score_ref.hpp"
 #include "host/reference/host_tensor.hpp"
 
@@ -17,6 +18,7 @@ struct NsaSelectedAttentionRefInputs {
 
 struct NsaSelectedAttentionRefOutputs {
   HostTensor attention_out, softmax_max, softmax_sum;  // shapes of the op's outputs
+  AttentionStats stats;  // magnitudes of this problem for the tolerance model (not part of the op's outputs)
 };
 
 // kFloat64: float64 except P rounded to the input dtype before P·V; kNaiveLowPrecision: every intermediate
