@@ -17,14 +17,18 @@ namespace cannon::tools {
 struct ReferenceResult {
   OutputValues values;                       // in the driver's output order
   std::optional<std::vector<double>> naive;  // fp16/bf16 outputs of operators that have a naive reference
+  reference::AttentionStats stats;           // what the tolerance model derives each output's bound from
 };
 
-// `expected` when given, else the case's float64 reference; for fp16/bf16 outputs also the naive reference (when it
-// throws, as a golden case's attributes may reach past it, the error goes to metrics["naive_error"]). The times go
-// to metrics["reference_s"] and metrics["naive_s"].
+// `expected` when given, else the case's float64 reference; the statistics of the float64 reference in both cases (a
+// golden directory's inputs are run through it too); for fp16/bf16 outputs also the naive reference. A reference
+// that throws on a golden case (its attributes may reach past it) is reported in metrics["reference_error"] or
+// metrics["naive_error"], not thrown: the case's known_stats() then stand in. The times go to metrics["reference_s"]
+// and metrics["naive_s"].
 ReferenceResult reference_for(const OpCase& c, std::optional<OutputValues> expected, nlohmann::json& metrics);
 
-// Judges device outputs (in the driver's order) against `ref` with the case's tolerances.
+// Judges device outputs (in the driver's order) against `ref`, each with the bound the tolerance model derives from
+// the reference's statistics (tolerance_model.hpp).
 Verdict judge_case(const OpCase& c, const std::vector<HostData>& dev, const ReferenceResult& ref);
 
 // reference_for without expected values, then judge_case.

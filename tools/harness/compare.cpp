@@ -91,21 +91,24 @@ std::string Verdict::summary() const {
 
 Verdict judge(const std::vector<OutputSpec>& specs, const OutputValues& dev, const OutputValues& ref,
               const std::optional<std::vector<double>>& naive_out,
-              const std::function<Tolerance(Quantity)>& tolerance_of, bool low_precision) {
+              const std::function<ToleranceBound(const OutputSpec&)>& bound_of) {
   Verdict v;
   std::optional<std::size_t> out;
+  std::optional<ToleranceBound> out_bound;
   for (std::size_t i = 0; i < specs.size(); ++i) {
-    const bool both = i < dev.size() && dev[i] && i < ref.size() && ref[i];
-    if (both) v.tensors.push_back(compare_values(specs[i].name, *dev[i], *ref[i], tolerance_of(specs[i].quantity)));
-    if (specs[i].quantity == Quantity::kAttentionOut) out = i;
+    const ToleranceBound bound = bound_of(specs[i]);
+    if (i < dev.size() && dev[i] && i < ref.size() && ref[i]) {
+      v.tensors.push_back(compare_values(specs[i].name, *dev[i], *ref[i], bound.tol));
+      v.tensors.back().from_model = bound.from_model;
+    }
+    if (specs[i].quantity == Quantity::kAttentionOut) out = i, out_bound = bound;
   }
   if (!out || *out >= ref.size() || !ref[*out]) return v;
-  const Tolerance out_tol = tolerance_of(Quantity::kAttentionOut);
   const std::vector<double>& r = *ref[*out];
-  v.mistrust = degenerate(r, out_tol);
+  v.mistrust = degenerate(r, out_bound->tol);
 
   const std::vector<double>* d = *out < dev.size() && dev[*out] ? &*dev[*out] : nullptr;
-  if (low_precision && naive_out && d && naive_out->size() == r.size() && d->size() == r.size()) {
+  if (out_bound->fa_rule && naive_out && d && naive_out->size() == r.size() && d->size() == r.size()) {
     NaiveRule rule;
     for (std::size_t i = 0; i < r.size(); ++i) {
       // NaN makes the rule fail: max() would drop it, so it is folded in as +inf.
@@ -113,7 +116,7 @@ Verdict judge(const std::vector<OutputSpec>& specs, const OutputValues& dev, con
       rule.device_err = std::max(rule.device_err, std::isnan(de) ? INFINITY : de);
       rule.naive_err = std::max(rule.naive_err, std::isnan(ne) ? INFINITY : ne);
     }
-    rule.bound = kFaRuleMultiplier * rule.naive_err + tolerance_of(Quantity::kFaRuleFloor).atol;
+    rule.bound = kFaRuleMultiplier * rule.naive_err + out_bound->fa_rule_floor;
     v.naive_rule = rule;
   }
   return v;
@@ -121,9 +124,9 @@ Verdict judge(const std::vector<OutputSpec>& specs, const OutputValues& dev, con
 
 Verdict judge_at(const std::vector<OutputSpec>& specs, const OutputValues& dev, const OutputValues& ref,
                  const std::optional<std::vector<double>>& naive_out, DType out_dtype) {
-  const bool low = out_dtype == DType::kFloat16 || out_dtype == DType::kBFloat16;
-  return judge(
-      specs, dev, ref, naive_out, [&](Quantity q) { return tolerance(q, out_dtype); }, low);
+  return judge(specs, dev, ref, naive_out, [&](const OutputSpec& o) {
+    return tolerance_bound(o.name, out_dtype, out_dtype, reference::AttentionStats{});
+  });
 }
 
 }  // namespace cannon::tools

@@ -1,6 +1,7 @@
 // Judging an operator's outputs against a reference (cannon's float64 reference, or a golden directory's expected
-// tensors): element checks with each output's tolerance, FlashAttention's 2x-naive rule for fp16/bf16 attention
-// outputs, and the MISTRUSTED verdict for references too degenerate to catch a wrong answer.
+// tensors): element checks with each output's bound (the tolerance model of tolerance_model.hpp), FlashAttention's
+// 2x-naive rule for fp16/bf16 attention outputs, and the MISTRUSTED verdict for references too degenerate to catch
+// a wrong answer.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,7 @@
 
 #include "cannon/dtype.hpp"
 #include "tools/harness/tolerance.hpp"
+#include "tools/harness/tolerance_model.hpp"
 
 namespace cannon::tools {
 
@@ -30,6 +32,7 @@ struct ErrorStats {
   double max_rel = 0;     // max |dev - ref| / |ref| over ref != 0
   double max_excess = 0;  // max |dev - ref| / (atol + rtol*|ref|); <= 1 passes
   double dev_at_first = 0, ref_at_first = 0;
+  bool from_model = false;  // the bound grew past the table with the problem (ToleranceBound::from_model)
   bool ok() const { return bad == 0; }
 };
 
@@ -57,13 +60,13 @@ struct Verdict {
 };
 
 // Element checks of every output present on both sides (dev and ref are in the order of `specs`), each with the bound
-// `tolerance_of` gives its quantity; the mistrust test on the attention output's reference; and for fp16/bf16 outputs
-// (`low_precision`) the naive rule on the attention output when `naive_out` is given.
+// `bound_of` gives it; the mistrust test on the attention output's reference; and the naive rule on the attention
+// output when its bound asks for it (fp16/bf16) and `naive_out` is given.
 Verdict judge(const std::vector<OutputSpec>& specs, const OutputValues& dev, const OutputValues& ref,
               const std::optional<std::vector<double>>& naive_out,
-              const std::function<Tolerance(Quantity)>& tolerance_of, bool low_precision);
+              const std::function<ToleranceBound(const OutputSpec&)>& bound_of);
 
-// judge() with every bound from the tolerance table's row for `out_dtype`.
+// judge() with the bounds of a problem nothing is known about: the tolerance table's rows for `out_dtype`.
 Verdict judge_at(const std::vector<OutputSpec>& specs, const OutputValues& dev, const OutputValues& ref,
                  const std::optional<std::vector<double>>& naive_out, DType out_dtype);
 

@@ -17,15 +17,24 @@
 
 #include "cannon/context.hpp"
 #include "cannon/tensor.hpp"
+#include "host/reference/attention_stats.hpp"
 #include "tools/harness/compare.hpp"
 #include "tools/harness/guarded.hpp"
 #include "tools/harness/host_data.hpp"
 #include "tools/harness/tolerance.hpp"
+#include "tools/harness/tolerance_model.hpp"
 
 namespace cannon::tools {
 
 class OpCase;
 struct GoldenDir;
+
+// An operator's float64 reference: every output in the driver's order, and the problem's magnitudes the tolerance
+// model derives the bounds from (all zero where the operator's error does not grow with them).
+struct ReferenceValues {
+  OutputValues outputs;
+  reference::AttentionStats stats;
+};
 
 // What one run's work is counted in: FLOPs (GFLOP/s) or bytes moved (GB/s).
 enum class WorkUnit { kFlop, kByte };
@@ -78,13 +87,13 @@ class OpCase {
   // The inputs under their argument names, and the attributes under case.json's names.
   virtual std::vector<NamedTensor> named_inputs() const = 0;
   virtual nlohmann::json golden_attrs() const = 0;
-  // The float64 reference of every output, in the driver's order.
-  virtual OutputValues reference() const = 0;
+  virtual ReferenceValues reference() const = 0;
   // The attention output computed with every intermediate in the low-precision input dtype (FlashAttention's rule);
   // none when the operator has no such reference.
   virtual std::optional<std::vector<double>> naive_reference() const { return std::nullopt; }
-  // The bound an output of this quantity is judged by (the tolerance table at the output dtype by default).
-  virtual Tolerance tolerance(Quantity quantity) const { return cannon::tools::tolerance(quantity, output_dtype()); }
+  // What the tolerance model knows of the problem without a reference run (a golden replay whose reference could not
+  // run): nothing by default, which gives the tolerance table.
+  virtual reference::AttentionStats known_stats() const { return {}; }
   // Checks of a correctness run beyond the outputs: messages go to `problems` (the case FAILS), numbers to the
   // summary and `metrics`.
   virtual void check_run(std::vector<std::string>& problems, std::string& summary, nlohmann::json& metrics) const {

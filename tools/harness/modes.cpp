@@ -63,8 +63,8 @@ Outcome correctness(const OpCase& c, DeviceRun& run, std::optional<OutputValues>
 
   const Verdict verdict = judge_case(c, outs, reference_for(c, std::move(expected), metrics));
   for (const ErrorStats& s : verdict.tensors) {
-    metrics[s.name] = json{{"max_abs", s.max_abs}, {"max_rel", s.max_rel}, {"max_excess", s.max_excess},
-                           {"bad", s.bad},         {"atol", s.tol.atol},   {"rtol", s.tol.rtol}};
+    metrics[s.name] = json{{"max_abs", s.max_abs}, {"max_rel", s.max_rel}, {"max_excess", s.max_excess}, {"bad", s.bad},
+                           {"atol", s.tol.atol},   {"rtol", s.tol.rtol},   {"from_model", s.from_model}};
   }
   if (verdict.naive_rule) {
     metrics["fa_rule"] = json{{"device_err", verdict.naive_rule->device_err},

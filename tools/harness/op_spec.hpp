@@ -100,12 +100,13 @@ struct OpSpec {
     void (*run)(const Context& ctx, const Plan& plan, const Tensors& tensors, cl_mem workspace);
     double Plan::*work;
   } launch;
-  // The float64 reference, and optionally the naive low-precision attention output (FlashAttention's rule), a
-  // tolerance other than the table's row at the output dtype, and checks of a correctness run beyond its outputs.
+  // The float64 reference, and optionally the naive low-precision attention output (FlashAttention's rule), what the
+  // tolerance model knows without a reference run (OpCase::known_stats), and checks of a correctness run beyond its
+  // outputs.
   struct Checks {
-    OutputValues (*reference)(const C& c);
+    ReferenceValues (*reference)(const C& c);
     std::optional<std::vector<double>> (*naive_reference)(const C& c) = nullptr;
-    Tolerance (*tolerance)(const C& c, Quantity quantity) = nullptr;
+    reference::AttentionStats (*known_stats)(const C& c) = nullptr;
     void (*check_run)(const C& c, std::vector<std::string>& problems, std::string& summary,
                       nlohmann::json& metrics) = nullptr;
   } checks;
@@ -216,14 +217,14 @@ class SpecCase : public OpCase {
   nlohmann::json golden_attrs() const override {
     return op_attrs_json(spec_for<Self>().naming.attr_table(), self().attrs);
   }
-  OutputValues reference() const override { return spec_for<Self>().checks.reference(self()); }
+  ReferenceValues reference() const override { return spec_for<Self>().checks.reference(self()); }
   std::optional<std::vector<double>> naive_reference() const override {
     const auto naive = spec_for<Self>().checks.naive_reference;
     return naive ? naive(self()) : std::nullopt;
   }
-  Tolerance tolerance(Quantity quantity) const override {
-    const auto tol = spec_for<Self>().checks.tolerance;
-    return tol ? tol(self(), quantity) : OpCase::tolerance(quantity);
+  reference::AttentionStats known_stats() const override {
+    const auto known = spec_for<Self>().checks.known_stats;
+    return known ? known(self()) : OpCase::known_stats();
   }
   void check_run(std::vector<std::string>& problems, std::string& summary, nlohmann::json& metrics) const override {
     if (const auto check = spec_for<Self>().checks.check_run) check(self(), problems, summary, metrics);

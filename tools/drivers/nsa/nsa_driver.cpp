@@ -17,9 +17,10 @@ reference::NsaSelectedAttentionRefInputs ref_inputs(const NsaCase& c) {
 
 using reference::Precision;
 
-OutputValues float64_reference(const NsaCase& c) {
+ReferenceValues float64_reference(const NsaCase& c) {
   auto r = reference::nsa_selected_attention(ref_inputs(c), c.attrs, Precision::kFloat64);
-  return {std::move(r.attention_out.values), std::move(r.softmax_max.values), std::move(r.softmax_sum.values)};
+  return {{std::move(r.attention_out.values), std::move(r.softmax_max.values), std::move(r.softmax_sum.values)},
+          r.stats};
 }
 
 std::optional<std::vector<double>> naive_reference(const NsaCase& c) {
