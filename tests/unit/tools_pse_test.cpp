@@ -4,6 +4,7 @@
 // ceil(numels/8) bit-packed bytes with the requested keep fraction.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <stdexcept>
@@ -136,6 +137,28 @@ TEST(ToolsPse, SlopesAndRandomFormsAreDeterministic) {
   EXPECT_EQ(plain.inputs.query.bytes, a.inputs.query.bytes);
   EXPECT_EQ(plain.inputs.value.bytes, a.inputs.value.bytes);
   for (double x : decode_values(*a.inputs.pse)) EXPECT_TRUE(x >= -1.0 && x <= 1.0) << x;
+}
+
+TEST(ToolsPse, NormalSlopesAreLargeSeededAndOnlyForSlopeForms) {
+  const char* text = "fa:b2n4s=8d=16:pse_type=3:pse=slopes_bn:slopes=normal";
+  EXPECT_EQ(to_string(parse_fa_problem(text)),
+            "fa:b2n4g1s=8d=16:layout=BSND:dt=fp32:pse_type=3:pse=slopes_bn:slopes=normal");
+  FaCase a = generated(text), b = generated(text), other = generated(text, 4);
+  EXPECT_EQ(a.inputs.pse->bytes, b.inputs.pse->bytes);
+  EXPECT_NE(a.inputs.pse->bytes, other.inputs.pse->bytes);
+  const std::vector<double> v = decode_values(*a.inputs.pse);
+  ASSERT_EQ(v.size(), 8u);
+  // N(0, 1) draws: both signs, and not ALiBi's 2^(-8(n+1)/N1)/(b+1).
+  EXPECT_TRUE(std::any_of(v.begin(), v.end(), [](double x) { return x < 0; }));
+  EXPECT_NE(v[5], static_cast<float>(alibi_slope(1, 1, 4)));
+  // The ALiBi-compressed forms take a normal slope per (batch, head): row 1023, column 0 is -slope·(S2 - 1).
+  FaCase compressed = generated("fa:b1n2s=1024d=16:sparse=3:pse_type=0:pse=alibi:slopes=normal");
+  const std::vector<double> pse = decode_values(*compressed.inputs.pse);
+  EXPECT_GT(std::fabs(pse[1023 * 1024] / 1023.0), 0.0);
+  // Query, key and value do not depend on the slopes.
+  EXPECT_EQ(generated("fa:b2n4s=8d=16:pse_type=3:pse=slopes_bn").inputs.query.bytes, a.inputs.query.bytes);
+  EXPECT_THROW(parse_fa_problem("fa:s=8:pse=bnss:slopes=normal"), Error);
+  EXPECT_THROW(parse_fa_problem("fa:s=8:pse=slopes_n:slopes=big"), Error);
 }
 
 TEST(ToolsDropout, ExplicitMaskIsBitPackedAtKeepProb) {
