@@ -51,7 +51,7 @@ asan() {
   check asan_unit_tests "$build/tests/cannon_unit_tests" --gtest_brief=1
   check asan_op_tests "$build/tests/cannon_op_tests" --gtest_brief=1
   check asan_conformance ctest --test-dir "$build" --output-on-failure -j1 \
-    -R '^(conformance_ci|conformance_rau_ci|conformance_nsa_ci|conformance_generic|ops_generic_variant)$'
+    -R '^(conformance_fa_ci|conformance_rau_ci|conformance_nsa_ci|conformance_fa_generic|ops_generic_variant)$'
   unset ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS
 }
 

@@ -1,4 +1,4 @@
-# Inputs cannon-conformance must reject clearly (issue 8): corrupt golden directories, out-of-range CANNON_TUNE
+# Inputs cannon-conformance must reject clearly: corrupt golden directories, out-of-range CANNON_TUNE
 # values and problems the tools must not allocate for. Each must end as INVALID_ARGUMENTS with a message naming
 # the file, attribute or tune name, within seconds: never FAILED, a crash, a silent clamp or a multi-GB allocation.
 # Usage: cmake -DCONFORMANCE=<cannon-conformance> -DWORK_DIR=<scratch dir> -P tools_rejections.cmake

@@ -213,7 +213,7 @@ ORDER = ["layout", "dt", "scale", "seqq", "seqkv", "softmax_layout", "head_num",
 
 
 def canonical(text):
-    """cannon-conformance's canonical form (tools/common/problem.cpp to_string): attributes in its order,
+    """cannon-conformance's canonical form (tools/drivers/fa/fa_problem.cpp): attributes in its order,
     defaults (the mode's natural mask, mask_dt=uint8) left out."""
     head, dims, *attrs = text.split(":")
     kv = dict(a.split("=", 1) for a in attrs)

@@ -31,7 +31,7 @@ ORDER = ["layout", "dt", "scale", "seqq", "seqkv", "softmax_layout", "head_num",
 
 
 def canonical(text):
-    """cannon-conformance's canonical attribute order (tools/common/problem.cpp to_string)."""
+    """cannon-conformance's canonical attribute order (tools/drivers/fa/fa_problem.cpp)."""
     head, dims, *attrs = text.split(":")
     kv = dict(a.split("=", 1) for a in attrs)
     for key, default in (("pse_type", "1"), ("keep_prob", "1")):

@@ -111,7 +111,8 @@ def main():
           ["The full FlashAttentionScore conformance suite (README command 1): all 5 layouts x fp32/fp16/bf16 x",
            "GQA ratios 1, 2, 8 x D in {64, 128, 192 with Dv=128}, each three times, with S1/S2 from {1, 7, 113, 1023,",
            "2048} (every layout x dtype meets all 25 pairs, S1 != S2 both ways), plus the edge and negative cases."],
-          lines, ["test_fa_edge", "test_fa_negative", "test_fa_masks", "test_fa_pse", "test_fa_dropout"], total)
+          lines, ["test_fa_edge", "test_fa_negative", "test_fa_masks", "test_fa_pse", "test_fa_dropout", "test_fa_tolerance"],
+          total)
     lines, total, _ = generate([1, 7, 64, 113, 203, 256], 1, 1e9, latin=True)
     big = [("fa:b1n2g1s=1023d=64:layout=BSND:dt=fp32", flops(1, 2, 1023, 1023, 64, 64)),
            ("fa:b1n2g2s=2048d=128:layout=BNSD:dt=bf16", flops(1, 2, 2048, 2048, 128, 128)),
@@ -120,8 +121,21 @@ def main():
            ("fa:n2g2d=64:layout=TND:dt=bf16:seqq=1023,1100:seqkv=1023,2048", flops(1, 2, 1, 1023 * 1023 + 77 * 1025, 64, 64))]
     ci_masks = gen_fa_masks.ci_subset(masks)
     ci_extra = gen_fa_pse.ci_subset(pse) + gen_fa_pse.ci_subset(dropout, alibi=False)
+    large = [("fa:b1n4g1s=200d=64:layout=BSND:dt=fp16:pse_type=2:pse=slopes_n:slopes=normal",
+              flops(1, 4, 200, 200, 64, 64)),
+             ("fa:b2n4g2s=200d=128:layout=BSH:dt=bf16:pse_type=3:pse=slopes_bn:slopes=normal",
+              flops(2, 4, 200, 200, 128, 128)),
+             ("fa:b1n2g1s=1024d=64:layout=BSND:dt=fp16:sparse=3:pse_type=0:pse=alibi:slopes=normal",
+              flops(1, 2, 1024, 1024, 64, 64) / 2),
+             ("fa:b2n4g1s=1024d=128:layout=BSH:dt=fp32:scale=1:pre=143:next=44", flops(2, 4, 1024, 188, 128, 128))]
+    write("test_fa_tolerance",
+          ["Problems whose fp32 error grows past the fixed tolerance table, which the tolerance model must admit",
+           "(ctest conformance_fa_tolerance, included by test_fa_full): ALiBi slopes drawn from N(0, 1), so |scores|",
+           "reach the hundreds (the compressed fp16 case fails the table's softmax_sum bound 2.2x), and an fp32 band at",
+           "scale 1."],
+          [line for line, _ in large], [], sum(f for _, f in large))
     write("test_fa_ci",
-          ["The conformance CI batch (ctest conformance_ci): every layout x dtype x GQA ratio, with head dims",
+          ["The conformance CI batch (ctest conformance_fa_ci): every layout x dtype x GQA ratio, with head dims",
            "rotated so every layout x dtype x D appears, S1/S2 up to 256 (S1 != S2 both ways), a few 1023/2048",
            "cases, a subset of test_fa_masks (each sparse_mode x layout once, small sizes), of test_fa_pse and",
            "test_fa_dropout (each pse form, layout and dtype, one ALiBi-compressed case), and the edge and negative",

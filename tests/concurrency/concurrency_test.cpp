@@ -16,10 +16,9 @@
 #include <vector>
 
 #include "cannon/cannon.hpp"
-#include "tools/common/fa_case.hpp"
-#include "tools/common/op_case.hpp"
-#include "tools/common/op_problem.hpp"
-#include "tools/common/problem.hpp"
+#include "tools/drivers/fa/fa_case.hpp"
+#include "tools/drivers/nsa/nsa_case.hpp"
+#include "tools/drivers/rau/rau_case.hpp"
 
 namespace cannon {
 namespace {
@@ -69,10 +68,11 @@ Job rau_job(const std::string& text) {
   tools::generate_inputs(c, 2);
   return {
       text, [c](const Context& ctx) {
-        DeviceTensor po = to_device(ctx, c.prev_out), pm = to_device(ctx, c.prev_max), ps = to_device(ctx, c.prev_sum),
-                     co = to_device(ctx, c.cur_out), cm = to_device(ctx, c.cur_max), cs = to_device(ctx, c.cur_sum);
+        DeviceTensor po = to_device(ctx, c.inputs.prev_out), pm = to_device(ctx, c.inputs.prev_max),
+                     ps = to_device(ctx, c.inputs.prev_sum), co = to_device(ctx, c.inputs.cur_out),
+                     cm = to_device(ctx, c.inputs.cur_max), cs = to_device(ctx, c.inputs.cur_sum);
         std::optional<DeviceTensor> seq;
-        if (c.actual_seq_qlen) seq = to_device(ctx, *c.actual_seq_qlen);
+        if (c.inputs.actual_seq_qlen) seq = to_device(ctx, *c.inputs.actual_seq_qlen);
         RingAttentionUpdateResult r = ring_attention_update(ctx, po.view(), pm.view(), ps.view(), co.view(), cm.view(),
                                                             cs.view(), view_of(seq), c.attrs);
         return Bytes{from_device(ctx, r.attn_out), from_device(ctx, r.softmax_max), from_device(ctx, r.softmax_sum)};
@@ -83,10 +83,10 @@ Job nsa_job(const std::string& text) {
   tools::NsaCase c = tools::describe_case(tools::parse_nsa_problem(text));
   tools::generate_inputs(c, 3);
   return {text, [c](const Context& ctx) {
-            DeviceTensor q = to_device(ctx, c.query), k = to_device(ctx, c.key), v = to_device(ctx, c.value),
-                         idx = to_device(ctx, c.topk_indices);
+            DeviceTensor q = to_device(ctx, c.inputs.query), k = to_device(ctx, c.inputs.key),
+                         v = to_device(ctx, c.inputs.value), idx = to_device(ctx, c.inputs.topk_indices);
             std::optional<DeviceTensor> mask;
-            if (c.atten_mask) mask = to_device(ctx, *c.atten_mask);
+            if (c.inputs.atten_mask) mask = to_device(ctx, *c.inputs.atten_mask);
             NsaSelectedAttentionResult r =
                 nsa_selected_attention(ctx, q.view(), k.view(), v.view(), idx.view(), view_of(mask), c.attrs);
             return Bytes{from_device(ctx, r.attention_out), from_device(ctx, r.softmax_max),
@@ -195,7 +195,8 @@ std::vector<SharedPlan> shared_plans(const Context& ctx) {
     auto plan = std::make_shared<RingAttentionUpdatePlan>(plan_ring_attention_update(ctx, c.descs(), c.attrs));
     SharedPlan& p = plans[1];
     p.problem = "rau (TND)";
-    p.inputs = upload_all(ctx, c.prev_out, c.prev_max, c.prev_sum, c.cur_out, c.cur_max, c.cur_sum, *c.actual_seq_qlen);
+    p.inputs = upload_all(ctx, c.inputs.prev_out, c.inputs.prev_max, c.inputs.prev_sum, c.inputs.cur_out, c.inputs.cur_max,
+                          c.inputs.cur_sum, *c.inputs.actual_seq_qlen);
     p.outputs = [plan] { return std::vector<TensorDesc>{plan->attn_out, plan->softmax_max, plan->softmax_sum}; };
     p.workspace = plan->workspace_size;
     const std::vector<DeviceTensor>& in = p.inputs;
@@ -213,7 +214,7 @@ std::vector<SharedPlan> shared_plans(const Context& ctx) {
     auto plan = std::make_shared<NsaSelectedAttentionPlan>(plan_nsa_selected_attention(ctx, c.descs(), c.attrs));
     SharedPlan& p = plans[2];
     p.problem = "nsa";
-    p.inputs = upload_all(ctx, c.query, c.key, c.value, c.topk_indices, *c.atten_mask);
+    p.inputs = upload_all(ctx, c.inputs.query, c.inputs.key, c.inputs.value, c.inputs.topk_indices, *c.inputs.atten_mask);
     p.outputs = [plan] { return std::vector<TensorDesc>{plan->attention_out, plan->softmax_max, plan->softmax_sum}; };
     p.workspace = plan->workspace_size;
     const std::vector<DeviceTensor>& in = p.inputs;

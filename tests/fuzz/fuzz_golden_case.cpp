@@ -1,6 +1,6 @@
-// libFuzzer target: the golden-directory readers (case.json and the .npy files of flash_attention_score,
-// ring_attention_update and nsa_select_attention) on bytes in memory. An input is one golden case packed as text:
-// case.json first, then each further file after a line "--- <name>" (e.g. "--- query.npy",
+// libFuzzer target: the golden-directory readers of every registered driver (case.json and the .npy files of
+// flash_attention_score, ring_attention_update and nsa_select_attention) on bytes in memory. An input is one golden
+// case packed as text: case.json first, then each further file after a line "--- <name>" (e.g. "--- query.npy",
 // "--- expected/attn_out.npy"); tests/fuzz/pack_golden.py packs a directory written by cannon-conformance --dump.
 #include <cstddef>
 #include <cstdint>
@@ -10,8 +10,7 @@
 #include <vector>
 
 #include "tests/fuzz/fuzz_check.hpp"
-#include "tools/common/golden.hpp"
-#include "tools/common/op_golden.hpp"
+#include "tools/drivers/registry.hpp"
 
 namespace {
 
@@ -41,14 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   using namespace cannon::tools;
   const Files files = unpack(std::string_view(reinterpret_cast<const char*>(data), size));
   const GoldenFiles golden = golden_files_in_memory(files, "fuzz");
-  std::string op;
-  if (!fuzz::accepts([&] { op = golden_op(golden); })) return 0;
-  if (op == "ring_attention_update") {
-    fuzz::accepts([&] { load_rau_golden(golden); });
-  } else if (op == "nsa_select_attention") {
-    fuzz::accepts([&] { load_nsa_golden(golden); });
-  } else {
-    fuzz::accepts([&] { load_golden(golden); });  // any other op must be rejected by name
-  }
+  // The driver is found by case.json's "op"; any other op must be rejected by name.
+  fuzz::accepts([&] { load_golden(golden); });
   return 0;
 }

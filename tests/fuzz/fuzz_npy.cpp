@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "tests/fuzz/fuzz_check.hpp"
-#include "tools/common/host_data.hpp"
-#include "tools/common/npy.hpp"
+#include "tools/harness/host_data.hpp"
+#include "tools/harness/npy.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   using namespace cannon;

@@ -15,8 +15,9 @@
 #include "host/ops/dry_plan.hpp"
 #include "host/runtime/checked.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
-#include "tools/common/fa_case.hpp"
-#include "tools/common/op_case.hpp"
+#include "tools/drivers/fa/fa_case.hpp"
+#include "tools/drivers/nsa/nsa_case.hpp"
+#include "tools/drivers/rau/rau_case.hpp"
 
 namespace {
 
@@ -151,7 +152,7 @@ void rau(Bytes& in, const DeviceInfo& dev) {
   p.dtype = static_cast<DType>(in.byte() % 3);
   if (p.tnd() && in.byte() % 2) p.seqq = in.list();
   p.softmax_layout = in.byte() % 2 ? "TND" : "";
-  p.seq_tensor = in.byte() % 8 != 0;
+  p.seq = in.byte() % 8 != 0 ? "tensor" : "none";
   p.lanes = in.byte() % 8 == 0 ? in.dim() : 8;
   RauCase c;
   if (!fuzz::accepts([&] { c = describe_case(p); })) return;

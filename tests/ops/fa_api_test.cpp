@@ -25,15 +25,15 @@ FlashAttentionScoreTensors tensors_of(const TensorView& q, const TensorView& k, 
   return {q, k, v, {}, {}, {}, o.out.view(), o.max.view(), o.sum.view(), o.softmax_out.view()};
 }
 
-void expect_same_bytes(const tools::FaDeviceOutputs& a, const tools::FaDeviceOutputs& b, const std::string& what) {
+void expect_same_bytes(const FaOutputs& a, const FaOutputs& b, const std::string& what) {
   EXPECT_TRUE(a.attention_out.bytes == b.attention_out.bytes) << what << ": attention_out differs";
   EXPECT_TRUE(a.softmax_max.bytes == b.softmax_max.bytes) << what << ": softmax_max differs";
   EXPECT_TRUE(a.softmax_sum.bytes == b.softmax_sum.bytes) << what << ": softmax_sum differs";
 }
 
 // Plans and runs `fa` on ctx with the given input views, through the two-phase API.
-tools::FaDeviceOutputs plan_and_run(const Context& ctx, const tools::FaCase& fa, const TensorView& q,
-                                    const TensorView& k, const TensorView& v) {
+FaOutputs plan_and_run(const Context& ctx, const tools::FaCase& fa, const TensorView& q, const TensorView& k,
+                       const TensorView& v) {
   FlashAttentionScorePlan plan = plan_flash_attention_score(ctx, fa.descs(), fa.attrs);
   Outputs o = allocate_outputs(ctx, plan);
   DeviceTensor ws = allocate(ctx, {DType::kUInt8, {static_cast<int64_t>(plan.workspace_size)}});
@@ -55,8 +55,8 @@ TEST(FaApi, ConvenienceCallMatchesPlanAndRun) {
   EXPECT_EQ(res.softmax_sum.desc(), plan.softmax_sum);
   EXPECT_EQ(res.softmax_out.desc(), plan.softmax_out);
 
-  tools::FaDeviceOutputs convenient = outputs_of(ctx, res.attention_out, res.softmax_max, res.softmax_sum);
-  tools::FaVerdict verdict = judge_outputs(fa, convenient);
+  FaOutputs convenient = outputs_of(ctx, res.attention_out, res.softmax_max, res.softmax_sum);
+  tools::Verdict verdict = judge_outputs(fa, convenient);
   EXPECT_TRUE(verdict.passed()) << verdict.summary();
   expect_same_bytes(convenient, plan_and_run(ctx, fa, q.view(), k.view(), v.view()), "convenience vs plan+run");
 }
@@ -75,7 +75,7 @@ TEST(FaApi, AdoptedHandlesWorkAndOutliveTheContext) {
   ASSERT_EQ(clGetCommandQueueInfo(queue, CL_QUEUE_REFERENCE_COUNT, sizeof refs, &queue_refs, nullptr), CL_SUCCESS);
 
   tools::FaCase fa = make_case("fa:b1n8g8s1=113s2=7d=64:layout=BNSD:dt=fp32");
-  tools::FaDeviceOutputs own_result, adopted_result;
+  FaOutputs own_result, adopted_result;
   {
     Context adopted = Context::adopt(cl_ctx, device, queue);
     EXPECT_EQ(adopted.cl_context_handle(), cl_ctx);
@@ -86,7 +86,7 @@ TEST(FaApi, AdoptedHandlesWorkAndOutliveTheContext) {
     FlashAttentionScoreResult res = flash_attention_score(adopted, q.view(), k.view(), v.view(), fa.attrs);
     adopted_result = outputs_of(adopted, res.attention_out, res.softmax_max, res.softmax_sum);
   }
-  tools::FaVerdict verdict = judge_outputs(fa, adopted_result);
+  tools::Verdict verdict = judge_outputs(fa, adopted_result);
   EXPECT_TRUE(verdict.passed()) << verdict.summary();
   {
     const Context& ctx = test_context();
@@ -153,8 +153,8 @@ TEST_P(FaApiStrided, MatchesContiguousBitwise) {
   tools::FaCase fa = make_case(sc.problem);
   DeviceTensor q = to_device(ctx, fa.inputs.query), k = to_device(ctx, fa.inputs.key),
                v = to_device(ctx, fa.inputs.value);
-  tools::FaDeviceOutputs contiguous = plan_and_run(ctx, fa, q.view(), k.view(), v.view());
-  tools::FaVerdict verdict = judge_outputs(fa, contiguous);
+  FaOutputs contiguous = plan_and_run(ctx, fa, q.view(), k.view(), v.view());
+  tools::Verdict verdict = judge_outputs(fa, contiguous);
   EXPECT_TRUE(verdict.passed()) << verdict.summary();
 
   TensorView qs, ks, vs;
@@ -208,25 +208,25 @@ TEST(FaApi, WorkspaceMayBeASubBuffer) {
     ctx.finish();
   });
   clReleaseMemObject(ws);
-  tools::FaVerdict verdict = judge_outputs(fa, outputs_of(ctx, o.out, o.max, o.sum));
+  tools::Verdict verdict = judge_outputs(fa, outputs_of(ctx, o.out, o.max, o.sum));
   EXPECT_TRUE(verdict.passed()) << verdict.summary();
 }
 
 TEST(FaApi, RunsAreBitwiseDeterministic) {
   const Context& ctx = test_context();
   tools::FaCase fa = make_case("fa:b2n8g2s1=113s2=113dk=192dv=128:layout=BSND:dt=bf16");
-  std::vector<tools::FaDeviceOutputs> runs;
+  std::vector<FaOutputs> runs;
   for (int plan_index = 0; plan_index < 2; ++plan_index) {  // a fresh plan and fresh buffers, then a rerun
-    tools::FaDeviceRun run(ctx, fa);
-    run.prepare(fa);
+    tools::DeviceRun run(ctx, fa);
+    run.prepare();
     for (int rep = 0; rep < (plan_index == 0 ? 2 : 1); ++rep) {
       std::vector<std::string> problems;
       run.run();
-      runs.push_back(run.read(problems));
+      runs.push_back(FaOutputs::from(run.read(problems)));
       for (const std::string& problem : problems) ADD_FAILURE() << problem;
     }
   }
-  tools::FaVerdict verdict = judge_outputs(fa, runs[0]);
+  tools::Verdict verdict = judge_outputs(fa, runs[0]);
   EXPECT_TRUE(verdict.passed()) << verdict.summary();
   expect_same_bytes(runs[0], runs[1], "rerun of one plan");
   expect_same_bytes(runs[0], runs[2], "a second plan");

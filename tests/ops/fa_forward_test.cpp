@@ -1,7 +1,7 @@
 // FlashAttentionScore forward on the device against the float64 reference: a sampled cross product of the
 // five layouts, fp32/fp16/bf16, GQA ratios 1, 2 and 8 (MQA), odd sequence lengths (S1 < S2 and S1 > S2) and
-// head dims (64, 192/128, odd), plus TND edge cases. FaDeviceRun poisons outputs and guards every buffer, so
-// an unwritten element or an out-of-bounds write fails a case as surely as a wrong value.
+// head dims (64, 192/128, odd), plus TND edge cases. The harness's DeviceRun poisons outputs and guards every buffer,
+// so an unwritten element or an out-of-bounds write fails a case as surely as a wrong value.
 #include <gtest/gtest.h>
 
 #include <cfloat>

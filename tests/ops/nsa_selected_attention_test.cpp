@@ -12,6 +12,7 @@
 
 #include "host/reference/nsa_selected_attention_ref.hpp"
 #include "tests/ops/op_test_util.hpp"
+#include "tools/drivers/nsa/nsa_driver.hpp"
 
 namespace cannon::optest {
 namespace {
@@ -116,7 +117,7 @@ TEST_P(NsaOp, MatchesReference) {
        out.view(), mx.view(), sm.view()},
       ws.buffer());
   ctx.finish();
-  const tools::FaDeviceOutputs dev = outputs_of(ctx, out, mx, sm);
+  const FaOutputs dev = outputs_of(ctx, out, mx, sm);
 
   reference::NsaSelectedAttentionRefInputs in{tools::to_host_tensor(d.q), tools::to_host_tensor(d.k),
                                               tools::to_host_tensor(d.v), tools::to_host_tensor(d.topk), std::nullopt};
@@ -127,14 +128,15 @@ TEST_P(NsaOp, MatchesReference) {
     naive =
         reference::nsa_selected_attention(in, d.attrs, reference::Precision::kNaiveLowPrecision).attention_out.values;
   }
-  tools::FaValues dv{tools::decode_values(dev.attention_out), tools::decode_values(dev.softmax_max),
-                     tools::decode_values(dev.softmax_sum)};
-  for (const auto* vals : {&*dv.attention_out, &*dv.softmax_max, &*dv.softmax_sum}) {
+  tools::OutputValues dv{tools::decode_values(dev.attention_out), tools::decode_values(dev.softmax_max),
+                         tools::decode_values(dev.softmax_sum)};
+  for (const auto* vals : {&*dv[0], &*dv[1], &*dv[2]}) {
     EXPECT_EQ(std::count_if(vals->begin(), vals->end(), [](double x) { return std::isnan(x); }), 0)
         << c.name << ": an output element was not written (still poisoned)";
   }
-  const tools::FaVerdict verdict =
-      tools::judge_fa(dv, {ref.attention_out.values, ref.softmax_max.values, ref.softmax_sum.values}, naive, c.dtype);
+  const tools::Verdict verdict =
+      tools::judge_at(tools::nsa_driver().outputs, dv,
+                      {ref.attention_out.values, ref.softmax_max.values, ref.softmax_sum.values}, naive, c.dtype);
   if (c.expect_masked_rows) {
     const auto& m = ref.softmax_max.values;
     EXPECT_GT(std::count_if(m.begin(), m.end(), [](double x) { return x < -1e37; }), 0) << "no fully masked row";

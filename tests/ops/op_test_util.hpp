@@ -17,11 +17,12 @@
 #include "host/ops/flash_attention_score_problem.hpp"
 #include "host/ops/plan_access.hpp"
 #include "host/reference/flash_attention_score_ref.hpp"
-#include "tools/common/compare.hpp"
-#include "tools/common/device_run.hpp"
-#include "tools/common/fa_case.hpp"
-#include "tools/common/host_data.hpp"
-#include "tools/common/problem.hpp"
+#include "tools/drivers/fa/fa_case.hpp"
+#include "tools/drivers/fa/fa_problem.hpp"
+#include "tools/harness/check.hpp"
+#include "tools/harness/compare.hpp"
+#include "tools/harness/device_run.hpp"
+#include "tools/harness/host_data.hpp"
 
 namespace cannon::tools {
 // gtest prints parameters through PrintTo (found by ADL): the problem string, not the struct's bytes.
@@ -43,28 +44,28 @@ inline uint64_t case_seed(const std::string& text) {
   return h;
 }
 
-// Judges device outputs of `fa` against the float64 reference (and, for fp16/bf16, FlashAttention's rule).
-inline tools::FaVerdict judge_outputs(const tools::FaCase& fa, const tools::FaDeviceOutputs& dev) {
-  using reference::Precision;
-  const auto ref = reference::flash_attention_score(fa.ref_inputs(), fa.attrs, Precision::kFloat64);
-  std::optional<std::vector<double>> naive;
-  const DType dt = fa.output_dtype();
-  if (dt == DType::kFloat16 || dt == DType::kBFloat16) {
-    naive =
-        reference::flash_attention_score(fa.ref_inputs(), fa.attrs, Precision::kNaiveLowPrecision).attention_out.values;
+// The outputs of an attention operator as host data, in its driver's order.
+struct FaOutputs {
+  tools::HostData attention_out, softmax_max, softmax_sum;
+
+  static FaOutputs from(std::vector<tools::HostData> outs) {
+    return {std::move(outs.at(0)), std::move(outs.at(1)), std::move(outs.at(2))};
   }
-  tools::FaValues dev_values{tools::decode_values(dev.attention_out), tools::decode_values(dev.softmax_max),
-                             tools::decode_values(dev.softmax_sum)};
-  tools::FaValues ref_values{ref.attention_out.values, ref.softmax_max.values, ref.softmax_sum.values};
-  return tools::judge_fa(dev_values, ref_values, naive, dt, fa.attrs.keep_prob);
+  std::vector<tools::HostData> list() const { return {attention_out, softmax_max, softmax_sum}; }
+};
+
+// Judges device outputs of `fa` against the float64 reference (and, for fp16/bf16, FlashAttention's rule), with
+// the tolerances cannon-conformance applies.
+inline tools::Verdict judge_outputs(const tools::FaCase& fa, const FaOutputs& dev) {
+  return tools::check_against_reference(fa, dev.list());
 }
 
 struct CaseRun {
   std::string repro;  // "cannon-conformance 'fa:...:seed=N'": the same inputs and the same judgement
   tools::FaCase fa;
-  tools::FaDeviceOutputs dev;
+  FaOutputs dev;
   std::vector<std::string> problems;  // guard damage, changed inputs, unwritten output elements
-  tools::FaVerdict verdict;
+  tools::Verdict verdict;
   bool generic_kernel = false;  // the plan chose the generic (not the CPU-shaped) kernel variant
 };
 
@@ -80,11 +81,12 @@ inline CaseRun run_case(const tools::FaProblem& problem, const Context& ctx = te
   r.fa = tools::describe_case(problem);
   tools::generate_inputs(r.fa, seed);
 
-  tools::FaDeviceRun run(ctx, r.fa);
-  r.generic_kernel = detail::PlanAccess::data(run.plan()).kernel.variant == KernelVariant::kGeneric;
-  run.prepare(r.fa);
+  const FlashAttentionScorePlan plan = plan_flash_attention_score(ctx, r.fa.descs(), r.fa.attrs);
+  r.generic_kernel = detail::PlanAccess::data(plan).kernel.variant == KernelVariant::kGeneric;
+  tools::DeviceRun run(ctx, r.fa);
+  run.prepare();
   run.run();
-  r.dev = run.read(r.problems);
+  r.dev = FaOutputs::from(run.read(r.problems));
 
   r.verdict = judge_outputs(r.fa, r.dev);
   return r;
@@ -117,8 +119,8 @@ inline std::vector<uint8_t> from_device(const Context& ctx, const DeviceTensor& 
   return bytes;
 }
 
-inline tools::FaDeviceOutputs outputs_of(const Context& ctx, const DeviceTensor& out, const DeviceTensor& max,
-                                         const DeviceTensor& sum) {
+inline FaOutputs outputs_of(const Context& ctx, const DeviceTensor& out, const DeviceTensor& max,
+                            const DeviceTensor& sum) {
   return {
       {out.desc(), from_device(ctx, out)}, {max.desc(), from_device(ctx, max)}, {sum.desc(), from_device(ctx, sum)}};
 }

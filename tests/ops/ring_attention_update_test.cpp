@@ -11,7 +11,7 @@
 #include "host/ops/ring_attention_update_problem.hpp"
 #include "host/reference/ring_attention_update_ref.hpp"
 #include "tests/ops/op_test_util.hpp"
-#include "tools/common/host_data.hpp"
+#include "tools/harness/host_data.hpp"
 
 namespace cannon {
 namespace {

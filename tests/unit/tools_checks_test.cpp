@@ -9,10 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "tools/common/compare.hpp"
-#include "tools/common/device_run.hpp"
-#include "tools/common/golden.hpp"
-#include "tools/common/problem.hpp"
+#include "tests/unit/tools_test_util.hpp"
+#include "tools/drivers/registry.hpp"
+#include "tools/harness/compare.hpp"
+#include "tools/harness/guarded.hpp"
+#include "tools/harness/npy.hpp"
 
 namespace cannon::tools {
 namespace {
@@ -54,28 +55,32 @@ TEST(ToolsChecks, ElementCheckPassesEqualValuesAndFailsNaN) {
   EXPECT_FALSE(compare_values("x", {1.0}, {1.0, 2.0}, tol).ok());
 }
 
+const std::vector<OutputSpec> kOutputs = {{"attention_out", Quantity::kAttentionOut},
+                                          {"softmax_max", Quantity::kSoftmaxMax},
+                                          {"softmax_sum", Quantity::kSoftmaxSum}};
+
 TEST(ToolsChecks, VerdictAppliesTheTableAndTheFaRule) {
   const double eps = dtype_epsilon(DType::kBFloat16);
-  FaValues ref{std::vector<double>{0.5, -0.25, 0.125}, std::vector<double>{1.0}, std::vector<double>{3.0}};
-  FaValues dev = ref;
-  EXPECT_TRUE(judge_fa(dev, ref, ref.attention_out, DType::kBFloat16).passed());
+  OutputValues ref{std::vector<double>{0.5, -0.25, 0.125}, std::vector<double>{1.0}, std::vector<double>{3.0}};
+  OutputValues dev = ref;
+  EXPECT_TRUE(judge_at(kOutputs, dev, ref, ref[0], DType::kBFloat16).passed());
 
-  (*dev.attention_out)[0] += 0.5 * eps;  // within the element tolerance, but the naive result is exact
-  FaVerdict verdict = judge_fa(dev, ref, ref.attention_out, DType::kBFloat16);
-  ASSERT_TRUE(verdict.fa_rule.has_value());
-  EXPECT_FALSE(verdict.fa_rule->ok());
+  (*dev[0])[0] += 0.5 * eps;  // within the element tolerance, but the naive result is exact
+  Verdict verdict = judge_at(kOutputs, dev, ref, ref[0], DType::kBFloat16);
+  ASSERT_TRUE(verdict.naive_rule.has_value());
+  EXPECT_FALSE(verdict.naive_rule->ok());
   EXPECT_FALSE(verdict.passed());
-  std::vector<double> naive = *ref.attention_out;
+  std::vector<double> naive = *ref[0];
   naive[2] += eps;  // a naive error of eps allows 2 eps
-  EXPECT_TRUE(judge_fa(dev, ref, naive, DType::kBFloat16).passed());
+  EXPECT_TRUE(judge_at(kOutputs, dev, ref, naive, DType::kBFloat16).passed());
 
-  (*dev.softmax_sum)[0] *= 1 + 1e-3;  // far beyond 64 fp32 eps
-  EXPECT_FALSE(judge_fa(dev, ref, naive, DType::kBFloat16).passed());
+  (*dev[2])[0] *= 1 + 1e-3;  // far beyond 64 fp32 eps
+  EXPECT_FALSE(judge_at(kOutputs, dev, ref, naive, DType::kBFloat16).passed());
 }
 
 TEST(ToolsChecks, ConstantReferenceIsMistrusted) {
-  FaValues ref{std::vector<double>(8, 0.25), std::nullopt, std::nullopt};
-  FaVerdict verdict = judge_fa(ref, ref, std::nullopt, DType::kFloat32);
+  OutputValues ref{std::vector<double>(8, 0.25), std::nullopt, std::nullopt};
+  Verdict verdict = judge_at(kOutputs, ref, ref, std::nullopt, DType::kFloat32);
   EXPECT_TRUE(verdict.passed());
   EXPECT_FALSE(verdict.mistrust.empty());
 }
@@ -83,9 +88,9 @@ TEST(ToolsChecks, ConstantReferenceIsMistrusted) {
 TEST(ToolsChecks, GoldenExpectedMayBeWiderThanTheOutput) {
   FaCase fa = describe_case(parse_fa_problem("fa:b1n2g1s1=3s2=5d=16:layout=BSND:dt=bf16"));
   generate_inputs(fa, 1);
-  FaDeviceOutputs outs{encode_values(DType::kBFloat16, {1, 3, 2, 16}, std::vector<double>(96, 0.375)),
-                       encode_values(DType::kFloat32, {1, 2, 3, 8}, std::vector<double>(48, 1.5)),
-                       encode_values(DType::kFloat32, {1, 2, 3, 8}, std::vector<double>(48, 2.5))};
+  std::vector<HostData> outs{encode_values(DType::kBFloat16, {1, 3, 2, 16}, std::vector<double>(96, 0.375)),
+                             encode_values(DType::kFloat32, {1, 2, 3, 8}, std::vector<double>(48, 1.5)),
+                             encode_values(DType::kFloat32, {1, 2, 3, 8}, std::vector<double>(48, 2.5))};
   std::filesystem::path dir = std::filesystem::temp_directory_path() / "cannon_tools_checks_golden";
   std::filesystem::remove_all(dir);
   write_golden(dir.string(), fa, outs, "test");
@@ -93,12 +98,14 @@ TEST(ToolsChecks, GoldenExpectedMayBeWiderThanTheOutput) {
   write_npy((dir / "expected" / "attention_out.npy").string(),
             to_npy(encode_values(DType::kFloat32, {1, 3, 2, 16}, std::vector<double>(96, 0.3751))));
   GoldenCase golden = load_golden(dir.string());
-  EXPECT_EQ(golden.fa.attrs.head_num, 2);
-  EXPECT_EQ(golden.fa.inputs.query.bytes, fa.inputs.query.bytes);
-  EXPECT_EQ(golden.fa.inputs.query.desc.dtype, DType::kBFloat16);
-  ASSERT_TRUE(golden.expected.attention_out.has_value());
-  EXPECT_FLOAT_EQ(static_cast<float>((*golden.expected.attention_out)[0]), 0.3751f);
-  EXPECT_EQ(*golden.expected.softmax_sum, std::vector<double>(48, 2.5));
+  const FaCase& loaded = case_of<FaCase>(golden);
+  EXPECT_EQ(loaded.attrs.head_num, 2);
+  EXPECT_EQ(loaded.inputs.query.bytes, fa.inputs.query.bytes);
+  EXPECT_EQ(loaded.inputs.query.desc.dtype, DType::kBFloat16);
+  ASSERT_EQ(golden.expected.size(), 3u);
+  ASSERT_TRUE(golden.expected[0].has_value());
+  EXPECT_FLOAT_EQ(static_cast<float>((*golden.expected[0])[0]), 0.3751f);
+  EXPECT_EQ(*golden.expected[2], std::vector<double>(48, 2.5));
   std::filesystem::remove_all(dir);
 }
 

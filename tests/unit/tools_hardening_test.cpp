@@ -1,4 +1,4 @@
-// Hostile inputs to the tools' readers (issue 8): .npy headers whose sizes overflow, case.json attributes of the
+// Hostile inputs to the tools' readers: .npy headers whose sizes overflow, case.json attributes of the
 // wrong JSON type or range, problem strings whose sizes overflow or would allocate before the operator sees them.
 // Every rejection must be cannon::Error(kParamInvalid) naming the file or key, never a wrapped value or a hang.
 #include <gtest/gtest.h>
@@ -13,10 +13,10 @@
 
 #include "cannon/error.hpp"
 #include "tests/unit/tools_test_util.hpp"
-#include "tools/common/golden.hpp"
-#include "tools/common/npy.hpp"
-#include "tools/common/op_case.hpp"
-#include "tools/common/op_problem.hpp"
+#include "tools/drivers/nsa/nsa_case.hpp"
+#include "tools/drivers/rau/rau_case.hpp"
+#include "tools/drivers/registry.hpp"
+#include "tools/harness/npy.hpp"
 
 namespace cannon::tools {
 namespace {
@@ -75,7 +75,7 @@ std::filesystem::path golden_dir(const std::string& name) {
   FaCase c = generated("fa:b1n2g1s1=3s2=5d=8:layout=BSND:dt=fp32");
   HostData out = c.inputs.query;
   HostData stats = encode_values(DType::kFloat32, {1, 2, 3, 8}, std::vector<double>(48, 1.0));
-  write_golden(dir.string(), c, FaDeviceOutputs{out, stats, stats}, "test");
+  write_golden(dir.string(), c, {out, stats, stats}, "test");
   return dir;
 }
 
@@ -88,9 +88,9 @@ void set_attr(const std::filesystem::path& dir, const std::string& key, const nl
 
 TEST(ToolsHardening, GoldenAttributesAreStrictlyTyped) {
   const auto dir = golden_dir("attrs");
-  EXPECT_EQ(load_golden(dir.string()).fa.attrs.head_num, 2);
+  EXPECT_EQ(case_of<FaCase>(load_golden(dir.string())).attrs.head_num, 2);
   set_attr(dir, "head_num", 2.0);  // an integer printed as a float is still that integer
-  EXPECT_EQ(load_golden(dir.string()).fa.attrs.head_num, 2);
+  EXPECT_EQ(case_of<FaCase>(load_golden(dir.string())).attrs.head_num, 2);
   const std::pair<nlohmann::json, std::string> bad_ints[] = {
       {2.7, "not an integer"},
       {1e30, "not an integer"},

@@ -11,9 +11,9 @@
 
 #include "cannon/error.hpp"
 #include "tests/unit/tools_test_util.hpp"
-#include "tools/common/fa_case.hpp"
-#include "tools/common/fa_mask.hpp"
-#include "tools/common/problem.hpp"
+#include "tools/drivers/fa/fa_case.hpp"
+#include "tools/drivers/fa/fa_mask.hpp"
+#include "tools/drivers/fa/fa_problem.hpp"
 
 namespace cannon::tools {
 namespace {

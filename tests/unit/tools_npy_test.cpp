@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "cannon/error.hpp"
-#include "tools/common/host_data.hpp"
-#include "tools/common/npy.hpp"
+#include "tools/harness/host_data.hpp"
+#include "tools/harness/npy.hpp"
 
 namespace cannon::tools {
 namespace {

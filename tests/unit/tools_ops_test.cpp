@@ -12,9 +12,11 @@
 #include <string>
 
 #include "cannon/error.hpp"
-#include "tools/common/op_case.hpp"
-#include "tools/common/op_golden.hpp"
-#include "tools/common/op_problem.hpp"
+#include "tests/unit/tools_test_util.hpp"
+#include "tools/drivers/nsa/nsa_case.hpp"
+#include "tools/drivers/nsa/nsa_driver.hpp"
+#include "tools/drivers/rau/rau_case.hpp"
+#include "tools/drivers/rau/rau_driver.hpp"
 
 namespace cannon::tools {
 namespace {
@@ -90,21 +92,21 @@ RauCase rau(const std::string& text, uint64_t seed = 3) {
 
 TEST(ToolsOpsCase, RingShapesAndStatistics) {
   RauCase s = rau("rau:b2n3s=5d=16:layout=SBH:dt=bf16");
-  EXPECT_EQ(s.prev_out.desc.shape, (Shape{5, 2, 48}));
-  EXPECT_EQ(s.cur_max.desc.shape, (Shape{2, 3, 5, 8}));
-  EXPECT_FALSE(s.actual_seq_qlen);
-  std::vector<double> mx = decode_values(s.prev_max), sm = decode_values(s.cur_sum);
+  EXPECT_EQ(s.inputs.prev_out.desc.shape, (Shape{5, 2, 48}));
+  EXPECT_EQ(s.inputs.cur_max.desc.shape, (Shape{2, 3, 5, 8}));
+  EXPECT_FALSE(s.inputs.actual_seq_qlen);
+  std::vector<double> mx = decode_values(s.inputs.prev_max), sm = decode_values(s.inputs.cur_sum);
   for (std::size_t i = 0; i < mx.size(); ++i) {
     EXPECT_EQ(mx[i], mx[i / 8 * 8]) << "lanes replicated";
     EXPECT_TRUE(mx[i] >= -4 && mx[i] <= 4);
     EXPECT_TRUE(sm[i] >= 1 && sm[i] <= 64);
   }
   RauCase t = rau("rau:n2d=64:layout=TND:dt=fp16:seqq=0,5,12");
-  EXPECT_EQ(t.prev_out.desc.shape, (Shape{12, 2, 64}));
-  EXPECT_EQ(t.prev_sum.desc.shape, (Shape{12, 2, 8}));
-  ASSERT_TRUE(t.actual_seq_qlen);
-  EXPECT_EQ(t.actual_seq_qlen->desc.dtype, DType::kInt64);
-  EXPECT_EQ(decode_values(*t.actual_seq_qlen), (std::vector<double>{0, 5, 12}));
+  EXPECT_EQ(t.inputs.prev_out.desc.shape, (Shape{12, 2, 64}));
+  EXPECT_EQ(t.inputs.prev_sum.desc.shape, (Shape{12, 2, 8}));
+  ASSERT_TRUE(t.inputs.actual_seq_qlen);
+  EXPECT_EQ(t.inputs.actual_seq_qlen->desc.dtype, DType::kInt64);
+  EXPECT_EQ(decode_values(*t.inputs.actual_seq_qlen), (std::vector<double>{0, 5, 12}));
   EXPECT_EQ(t.named_inputs().back().name, "actual_seq_qlen");
 }
 
@@ -126,9 +128,9 @@ void expect_invalid_rows(const std::string& text, bool prev, bool cur) {
     for (double v : decode_values(o)) n += v == 0;
     return n;
   };
-  const int64_t dh = c.prev_out.desc.numel() / (c.prev_max.desc.numel() / 8);  // attn elements per row
-  for (auto [side, out, mx, sm] :
-       {std::tuple{prev, &c.prev_out, &c.prev_max, &c.prev_sum}, std::tuple{cur, &c.cur_out, &c.cur_max, &c.cur_sum}}) {
+  const int64_t dh = c.inputs.prev_out.desc.numel() / (c.inputs.prev_max.desc.numel() / 8);  // attn elements per row
+  for (auto [side, out, mx, sm] : {std::tuple{prev, &c.inputs.prev_out, &c.inputs.prev_max, &c.inputs.prev_sum},
+                                   std::tuple{cur, &c.inputs.cur_out, &c.inputs.cur_max, &c.inputs.cur_sum}}) {
     const int64_t rows = count(*mx) / 8;
     EXPECT_EQ(rows > 0, side) << text;
     EXPECT_EQ(sums(*sm), rows * 8) << text;
@@ -151,8 +153,8 @@ NsaCase nsa(const std::string& text, uint64_t seed = 3) {
 
 // topk_indices of token t, kv head h.
 std::vector<int64_t> row(const NsaCase& c, int64_t t, int64_t h) {
-  std::vector<double> all = decode_values(c.topk_indices);
-  const int64_t n2 = c.topk_indices.desc.shape[1], count = c.topk_indices.desc.shape[2];
+  std::vector<double> all = decode_values(c.inputs.topk_indices);
+  const int64_t n2 = c.inputs.topk_indices.desc.shape[1], count = c.inputs.topk_indices.desc.shape[2];
   std::vector<int64_t> r;
   for (int64_t k = 0; k < count; ++k) r.push_back(static_cast<int64_t>(all[(t * n2 + h) * count + k]));
   return r;
@@ -160,13 +162,13 @@ std::vector<int64_t> row(const NsaCase& c, int64_t t, int64_t h) {
 
 TEST(ToolsOpsCase, NsaShapesAndIndices) {
   NsaCase c = nsa("nsa:n1=8n2=2dk=192dv=128bs=16count=4:dt=bf16:seqq=5,12:seqkv=64,192:causal=1");
-  EXPECT_EQ(c.query.desc.shape, (Shape{12, 8, 192}));
-  EXPECT_EQ(c.key.desc.shape, (Shape{192, 2, 192}));
-  EXPECT_EQ(c.value.desc.shape, (Shape{192, 2, 128}));
-  EXPECT_EQ(c.topk_indices.desc.shape, (Shape{12, 2, 4}));
-  EXPECT_EQ(c.topk_indices.desc.dtype, DType::kInt32);
-  ASSERT_TRUE(c.atten_mask);
-  EXPECT_EQ(c.atten_mask->desc.shape, (Shape{2048, 2048}));
+  EXPECT_EQ(c.inputs.query.desc.shape, (Shape{12, 8, 192}));
+  EXPECT_EQ(c.inputs.key.desc.shape, (Shape{192, 2, 192}));
+  EXPECT_EQ(c.inputs.value.desc.shape, (Shape{192, 2, 128}));
+  EXPECT_EQ(c.inputs.topk_indices.desc.shape, (Shape{12, 2, 4}));
+  EXPECT_EQ(c.inputs.topk_indices.desc.dtype, DType::kInt32);
+  ASSERT_TRUE(c.inputs.atten_mask);
+  EXPECT_EQ(c.inputs.atten_mask->desc.shape, (Shape{2048, 2048}));
   EXPECT_EQ(c.attrs.sparse_mode, 2);
   EXPECT_EQ(c.attrs.head_num, 8);
   bool unsorted = false;
@@ -180,7 +182,7 @@ TEST(ToolsOpsCase, NsaShapesAndIndices) {
     }
   }
   EXPECT_TRUE(unsorted);
-  EXPECT_FALSE(nsa("nsa:n1=4n2=1s1=7s2=256d=64bs=64count=4").atten_mask);
+  EXPECT_FALSE(nsa("nsa:n1=4n2=1s1=7s2=256d=64bs=64count=4").inputs.atten_mask);
 }
 
 TEST(ToolsOpsCase, NsaIndexDraws) {
@@ -203,29 +205,31 @@ TEST(ToolsOpsGolden, RoundTripsBothOps) {
   const auto dir = std::filesystem::temp_directory_path() / "cannon_tools_ops_golden";
   std::filesystem::remove_all(dir);
   RauCase r = rau("rau:n2d=64:layout=TND:dt=bf16:seqq=0,3,5:softmax_layout=TND");
-  write_rau_golden((dir / "rau").string(), r, {r.prev_out, r.prev_max, r.prev_sum}, "test");
+  write_golden((dir / "rau").string(), r, {r.inputs.prev_out, r.inputs.prev_max, r.inputs.prev_sum}, "test");
   EXPECT_EQ(golden_op((dir / "rau").string()), "ring_attention_update");
-  RauGolden rg = load_rau_golden((dir / "rau").string());
-  EXPECT_EQ(rg.c.attrs.input_layout, "TND");
-  EXPECT_EQ(rg.c.attrs.softmax_layout, "TND");
-  EXPECT_EQ(rg.c.cur_out.bytes, r.cur_out.bytes);
-  ASSERT_TRUE(rg.c.actual_seq_qlen);
-  EXPECT_EQ(rg.c.actual_seq_qlen->bytes, r.actual_seq_qlen->bytes);
-  EXPECT_EQ(*rg.expected.attention_out, decode_values(r.prev_out));
+  GoldenCase rau_golden = load_golden(rau_driver(), golden_files_on_disk((dir / "rau").string()));
+  const RauCase& rg = case_of<RauCase>(rau_golden);
+  EXPECT_EQ(rg.attrs.input_layout, "TND");
+  EXPECT_EQ(rg.attrs.softmax_layout, "TND");
+  EXPECT_EQ(rg.inputs.cur_out.bytes, r.inputs.cur_out.bytes);
+  ASSERT_TRUE(rg.inputs.actual_seq_qlen);
+  EXPECT_EQ(rg.inputs.actual_seq_qlen->bytes, r.inputs.actual_seq_qlen->bytes);
+  EXPECT_EQ(*rau_golden.expected[0], decode_values(r.inputs.prev_out));
 
   NsaCase n = nsa("nsa:n1=4n2=2dk=64dv=32bs=16count=2:dt=fp16:seqq=3,7:seqkv=32,96:causal=1");
-  write_nsa_golden((dir / "nsa").string(), n, {n.query, n.query, n.query}, "test");
-  NsaGolden ng = load_nsa_golden((dir / "nsa").string());
-  EXPECT_EQ(ng.c.attrs.actual_seq_qlen, (Shape{3, 7}));
-  EXPECT_EQ(ng.c.attrs.actual_seq_kvlen, (Shape{32, 96}));
-  EXPECT_EQ(ng.c.attrs.select_block_size, 16);
-  EXPECT_EQ(ng.c.attrs.select_block_count, 2);
-  EXPECT_EQ(ng.c.attrs.sparse_mode, 2);
-  EXPECT_EQ(ng.c.attrs.head_num, 4);
-  EXPECT_DOUBLE_EQ(ng.c.attrs.scale_value, n.attrs.scale_value);
-  EXPECT_EQ(ng.c.topk_indices.bytes, n.topk_indices.bytes);
-  ASSERT_TRUE(ng.c.atten_mask);
-  EXPECT_THROW(load_rau_golden((dir / "nsa").string()), Error);
+  write_golden((dir / "nsa").string(), n, {n.inputs.query, n.inputs.query, n.inputs.query}, "test");
+  GoldenCase nsa_golden = load_golden(nsa_driver(), golden_files_on_disk((dir / "nsa").string()));
+  const NsaCase& ng = case_of<NsaCase>(nsa_golden);
+  EXPECT_EQ(ng.attrs.actual_seq_qlen, (Shape{3, 7}));
+  EXPECT_EQ(ng.attrs.actual_seq_kvlen, (Shape{32, 96}));
+  EXPECT_EQ(ng.attrs.select_block_size, 16);
+  EXPECT_EQ(ng.attrs.select_block_count, 2);
+  EXPECT_EQ(ng.attrs.sparse_mode, 2);
+  EXPECT_EQ(ng.attrs.head_num, 4);
+  EXPECT_DOUBLE_EQ(ng.attrs.scale_value, n.attrs.scale_value);
+  EXPECT_EQ(ng.inputs.topk_indices.bytes, n.inputs.topk_indices.bytes);
+  ASSERT_TRUE(ng.inputs.atten_mask);
+  EXPECT_THROW(load_golden(rau_driver(), golden_files_on_disk((dir / "nsa").string())), Error);
   std::filesystem::remove_all(dir);
 }
 

@@ -7,8 +7,8 @@
 #include <string>
 
 #include "cannon/error.hpp"
-#include "tools/common/fa_case.hpp"
-#include "tools/common/problem.hpp"
+#include "tools/drivers/fa/fa_case.hpp"
+#include "tools/drivers/fa/fa_problem.hpp"
 
 namespace cannon::tools {
 namespace {

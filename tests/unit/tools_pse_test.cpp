@@ -1,9 +1,10 @@
-// Tests of the pse and dropout parts of the problem strings (tools/common): the keys parse and print
+// Tests of the pse and dropout parts of the problem strings (tools/drivers/fa): the keys parse and print
 // canonically, every pse form has the documented shape (TND's packed forms included), the ALiBi-compressed
 // tensor is the last 1024 rows of the full ALiBi pse, slopes are fp32, and the explicit drop_mask is
 // ceil(numels/8) bit-packed bytes with the requested keep fraction.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <stdexcept>
@@ -11,10 +12,10 @@
 
 #include "cannon/error.hpp"
 #include "tests/unit/tools_test_util.hpp"
-#include "tools/common/fa_case.hpp"
-#include "tools/common/fa_dropout.hpp"
-#include "tools/common/golden.hpp"
-#include "tools/common/problem.hpp"
+#include "tools/drivers/fa/fa_case.hpp"
+#include "tools/drivers/fa/fa_dropout.hpp"
+#include "tools/drivers/fa/fa_problem.hpp"
+#include "tools/drivers/registry.hpp"
 
 namespace cannon::tools {
 namespace {
@@ -138,6 +139,28 @@ TEST(ToolsPse, SlopesAndRandomFormsAreDeterministic) {
   for (double x : decode_values(*a.inputs.pse)) EXPECT_TRUE(x >= -1.0 && x <= 1.0) << x;
 }
 
+TEST(ToolsPse, NormalSlopesAreLargeSeededAndOnlyForSlopeForms) {
+  const char* text = "fa:b2n4s=8d=16:pse_type=3:pse=slopes_bn:slopes=normal";
+  EXPECT_EQ(to_string(parse_fa_problem(text)),
+            "fa:b2n4g1s=8d=16:layout=BSND:dt=fp32:pse_type=3:pse=slopes_bn:slopes=normal");
+  FaCase a = generated(text), b = generated(text), other = generated(text, 4);
+  EXPECT_EQ(a.inputs.pse->bytes, b.inputs.pse->bytes);
+  EXPECT_NE(a.inputs.pse->bytes, other.inputs.pse->bytes);
+  const std::vector<double> v = decode_values(*a.inputs.pse);
+  ASSERT_EQ(v.size(), 8u);
+  // N(0, 1) draws: both signs, and not ALiBi's 2^(-8(n+1)/N1)/(b+1).
+  EXPECT_TRUE(std::any_of(v.begin(), v.end(), [](double x) { return x < 0; }));
+  EXPECT_NE(v[5], static_cast<float>(alibi_slope(1, 1, 4)));
+  // The ALiBi-compressed forms take a normal slope per (batch, head): row 1023, column 0 is -slope·(S2 - 1).
+  FaCase compressed = generated("fa:b1n2s=1024d=16:sparse=3:pse_type=0:pse=alibi:slopes=normal");
+  const std::vector<double> pse = decode_values(*compressed.inputs.pse);
+  EXPECT_GT(std::fabs(pse[1023 * 1024] / 1023.0), 0.0);
+  // Query, key and value do not depend on the slopes.
+  EXPECT_EQ(generated("fa:b2n4s=8d=16:pse_type=3:pse=slopes_bn").inputs.query.bytes, a.inputs.query.bytes);
+  EXPECT_THROW(parse_fa_problem("fa:s=8:pse=bnss:slopes=normal"), Error);
+  EXPECT_THROW(parse_fa_problem("fa:s=8:pse=slopes_n:slopes=big"), Error);
+}
+
 TEST(ToolsDropout, ExplicitMaskIsBitPackedAtKeepProb) {
   // 1·2·13·31 = 806 elements: 101 bytes, the last one with 2 padding bits.
   FaCase c = generated("fa:b1n2s1=13s2=31d=16:keep_prob=0.25:drop_mask=explicit");
@@ -178,24 +201,25 @@ TEST(ToolsGolden, PseDropMaskAndDropoutAttributesRoundTrip) {
   FaCase c = generated(
       "fa:b1n2s=8d=16:dt=bf16:pse_type=3:pse=slopes_bn:q_start=2:kv_start=1:keep_prob=0.5:drop_mask=explicit:"
       "drop_seed=-7:drop_offset=48");
-  FaDeviceOutputs outs{c.inputs.query, HostData{TensorDesc{DType::kFloat32, {1, 2, 8, 8}}, {}},
-                       HostData{TensorDesc{DType::kFloat32, {1, 2, 8, 8}}, {}}};
-  for (HostData* h : {&outs.softmax_max, &outs.softmax_sum}) h->bytes.assign(h->desc.bytes(), 0);
+  std::vector<HostData> outs{c.inputs.query, HostData{TensorDesc{DType::kFloat32, {1, 2, 8, 8}}, {}},
+                             HostData{TensorDesc{DType::kFloat32, {1, 2, 8, 8}}, {}}};
+  for (HostData* h : {&outs[1], &outs[2]}) h->bytes.assign(h->desc.bytes(), 0);
   const std::string dir = (std::filesystem::temp_directory_path() / "cannon_tools_pse_golden").string();
   std::filesystem::remove_all(dir);
   write_golden(dir, c, outs, "test");
-  GoldenCase g = load_golden(dir);
-  ASSERT_TRUE(g.fa.inputs.pse && g.fa.inputs.drop_mask);
-  EXPECT_EQ(g.fa.inputs.pse->desc.dtype, DType::kFloat32);
-  EXPECT_EQ(g.fa.inputs.pse->bytes, c.inputs.pse->bytes);
-  EXPECT_EQ(g.fa.inputs.drop_mask->desc.dtype, DType::kUInt8);
-  EXPECT_EQ(g.fa.inputs.drop_mask->bytes, c.inputs.drop_mask->bytes);
-  EXPECT_EQ(g.fa.attrs.pse_type, 3);
-  EXPECT_EQ(g.fa.attrs.q_start_idx, (std::vector<int64_t>{2}));
-  EXPECT_EQ(g.fa.attrs.kv_start_idx, (std::vector<int64_t>{1}));
-  EXPECT_EQ(g.fa.attrs.keep_prob, 0.5);
-  EXPECT_EQ(g.fa.attrs.seed, -7);
-  EXPECT_EQ(g.fa.attrs.offset, 48);
+  GoldenCase golden = load_golden(dir);
+  const FaCase& g = case_of<FaCase>(golden);
+  ASSERT_TRUE(g.inputs.pse && g.inputs.drop_mask);
+  EXPECT_EQ(g.inputs.pse->desc.dtype, DType::kFloat32);
+  EXPECT_EQ(g.inputs.pse->bytes, c.inputs.pse->bytes);
+  EXPECT_EQ(g.inputs.drop_mask->desc.dtype, DType::kUInt8);
+  EXPECT_EQ(g.inputs.drop_mask->bytes, c.inputs.drop_mask->bytes);
+  EXPECT_EQ(g.attrs.pse_type, 3);
+  EXPECT_EQ(g.attrs.q_start_idx, (std::vector<int64_t>{2}));
+  EXPECT_EQ(g.attrs.kv_start_idx, (std::vector<int64_t>{1}));
+  EXPECT_EQ(g.attrs.keep_prob, 0.5);
+  EXPECT_EQ(g.attrs.seed, -7);
+  EXPECT_EQ(g.attrs.offset, 48);
   std::filesystem::remove_all(dir);
 }
 

@@ -1,10 +1,10 @@
 // cannon-bench: forward-pass GFLOP/s of FlashAttentionScore beside OpenBLAS SGEMM measured in the same
-// run on the same cores, so numbers from noisy machines compare as ratios. Cases are problem strings,
-// shared with cannon-conformance (tools/common); medians of several timed runs are reported.
+// run on the same cores, so numbers from noisy machines compare as ratios. Cases are problem strings run through
+// the operator drivers cannon-conformance uses (tools/drivers); medians of several timed runs are reported.
 // `--suite masks` measures what masking saves: causal and band cases against the dense case of the same shape,
-// as time ratios (issue 3's targets: causal <= 0.6x, a 512-wide band <= 0.2x the dense time). `--suite pse`
-// measures what pse and dropout cost: in-kernel ALiBi (pse_type 2/3, issue 4's limit 1.15x), a full pse tensor
-// and the dropout generator, against the same shape without them. `--suite ring` and `--suite nsa` are issue 5's
+// as time ratios (targets: causal <= 0.6x, a 512-wide band <= 0.2x the dense time). `--suite pse`
+// measures what pse and dropout cost: in-kernel ALiBi (pse_type 2/3, limit 1.15x), a full pse tensor
+// and the dropout generator, against the same shape without them. `--suite ring` and `--suite nsa` are the
 // RingAttentionUpdate GB/s (beside a device copy) and NsaSelectedAttention S2 scaling (op_suites.hpp).
 #include <cblas.h>
 
@@ -20,15 +20,14 @@
 
 #include "cannon/context.hpp"
 #include "cannon/error.hpp"
+#include "tools/bench/bench_case.hpp"
 #include "tools/bench/op_suites.hpp"
-#include "tools/common/device_run.hpp"
-#include "tools/common/fa_case.hpp"
-#include "tools/common/problem.hpp"
+#include "tools/drivers/fa/fa_problem.hpp"
 
 namespace cannon::tools {
 namespace {
 
-// The issue's benchmark shapes: B=1, N=8, S=2048, D=64 and 128, fp32 and bf16, non-causal.
+// The benchmark's default shapes: B=1, N=8, S=2048, D=64 and 128, fp32 and bf16, non-causal.
 constexpr const char* kDefaultCases[] = {
     "fa:b1n8s2048d64:layout=BSND:dt=fp32",
     "fa:b1n8s2048d128:layout=BSND:dt=fp32",
@@ -42,7 +41,7 @@ constexpr const char* kDefaultCases[] = {
 struct SuiteCase {
   std::string problem;
   int baseline;  // index of the dense case in the suite; -1 for a dense case
-  double limit;  // the issue's bound on time / dense time, 0 for none
+  double limit;  // the bound on time / dense time, 0 for none
 };
 const std::vector<SuiteCase> kMaskSuite = {
     {"fa:b1n8s=4096d=128:layout=BSND:dt=fp32", -1, 0},
@@ -52,7 +51,7 @@ const std::vector<SuiteCase> kMaskSuite = {
     {"fa:b1n8s=8192d=128:layout=BSND:dt=fp32:sparse=4:pre=256:next=256", 3, 0.2},
 };
 
-// --suite pse: per shape, the case without pse, then pse_type 2 and 3 (fp32 slopes, the issue's limit), the full
+// --suite pse: per shape, the case without pse, then pse_type 2 and 3 (fp32 slopes, with the limit), the full
 // [B,N1,S1,S2] pse of type 1 (S=2048 only: at 4096 it is 512 MiB of fp32; for information) and the dropout
 // generator at keep_prob 0.9 (for information).
 std::vector<SuiteCase> pse_suite() {
@@ -67,11 +66,6 @@ std::vector<SuiteCase> pse_suite() {
     cases.push_back({shape + ":keep_prob=0.9", base, 0});
   }
   return cases;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
 }
 
 // OpenBLAS SGEMM n×n×n on all cores (OpenBLAS's default thread count), median GFLOP/s of `repeat` runs.
@@ -105,16 +99,8 @@ double dense_flops(const FaProblem& p) {
 }
 
 Row bench_case(const Context& ctx, const std::string& text, int repeat, uint64_t seed) {
-  FaProblem problem = parse_fa_problem(text);
-  FaCase c = describe_case(problem);
-  FaDeviceRun run(ctx, c);  // plan first: a problem the operator rejects never allocates its inputs
-  generate_inputs(c, seed);
-  run.prepare(c);
-  run.timed_run();  // compiles the kernel variant and warms caches
-  std::vector<double> secs;
-  for (int r = 0; r < repeat; ++r) secs.push_back(run.timed_run());
-  double s = median(secs);
-  return {text, s * 1e3, run.plan().flops / s * 1e-9, dense_flops(problem)};
+  const Timing t = time_problem(ctx, text, seed, repeat);
+  return {text, t.seconds * 1e3, t.work / t.seconds * 1e-9, dense_flops(parse_fa_problem(text))};
 }
 
 // A suite: ms, GFLOP/s of the plan's FLOPs (what the op counts as computed), dense-equivalent GFLOP/s

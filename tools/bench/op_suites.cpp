@@ -1,4 +1,4 @@
-// The ring and nsa suites of cannon-bench. Inputs are generated once per case by the conformance generator; the
+// The ring and nsa suites of cannon-bench. Inputs are generated once per case by the operator drivers; the
 // NSA cases share one topk_indices tensor (drawn for S2 = 4096), so only S2 changes between them: a kernel whose
 // cost follows the selection stays flat, one that touches every key grows 16x from the first to the last case.
 #include "tools/bench/op_suites.hpp"
@@ -11,29 +11,14 @@
 #include <vector>
 
 #include "cannon/error.hpp"
-#include "tools/common/op_device_run.hpp"
+#include "tools/bench/bench_case.hpp"
+#include "tools/drivers/nsa/nsa_case.hpp"
 
 namespace cannon::tools {
 namespace {
 
 constexpr double kRingTarget = 0.60;
 constexpr double kNsaLimit = 1.3;
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-}
-
-template <class Run>
-double time_runs(Run& run, int repeat) {
-  run.run();  // compiles the kernels and warms caches
-  std::vector<std::string> problems;
-  run.read(problems);
-  if (!problems.empty()) throw Error(Status::kInnerError, "guard or output check failed: " + problems.front());
-  std::vector<double> secs;
-  for (int r = 0; r < repeat; ++r) secs.push_back(run.timed_run());
-  return median(secs);
-}
 
 // clEnqueueCopyBuffer of `bytes` between two device buffers on the op's queue; median seconds.
 double copy_seconds(const Context& ctx, std::size_t bytes, int repeat) {
@@ -61,12 +46,8 @@ double copy_seconds(const Context& ctx, std::size_t bytes, int repeat) {
 int run_ring_suite(const Context& ctx, int repeat, uint64_t seed, nlohmann::json& report) {
   const std::string text = "rau:b4n32s=4096d=128:layout=SBH:dt=bf16";
   try {
-    RauCase c = describe_case(parse_rau_problem(text));
-    RauDeviceRun run(ctx, c);  // plan first: a problem the operator rejects never allocates its inputs
-    generate_inputs(c, seed);
-    run.prepare(c);
-    const double bytes = run.plan().bytes;
-    const double s = time_runs(run, repeat);
+    const Timing t = time_problem(ctx, text, seed, repeat);
+    const double bytes = t.work, s = t.seconds;
     const double copy = copy_seconds(ctx, static_cast<std::size_t>(bytes / 2), repeat);
     const double gbps = bytes / s * 1e-9, copy_gbps = bytes / copy * 1e-9, ratio = gbps / copy_gbps;
     fmt::print("{:<48} {:>9} {:>10} {:>12} {:>7} {:>7}\n", "case", "ms", "GB/s", "copy GB/s", "ratio", "target");
@@ -104,14 +85,14 @@ int run_nsa_suite(const Context& ctx, int repeat, uint64_t seed, nlohmann::json&
     const std::string text = to_string(p);
     try {
       NsaCase c = describe_case(p);
-      NsaDeviceRun run(ctx, c);  // plan first: a problem the operator rejects never allocates its inputs
-      generate_inputs(c, seed);
-      if (selection) c.topk_indices = *selection;  // the same blocks as at S2 = 4096
-      selection = c.topk_indices;
-      run.prepare(c);
-      const double ms = time_runs(run, repeat) * 1e3;
+      const Timing t = time_case(ctx, c, repeat, [&](OpCase&) {
+        generate_inputs(c, seed);
+        if (selection) c.inputs.topk_indices = *selection;  // the same blocks as at S2 = 4096
+        selection = c.inputs.topk_indices;
+      });
+      const double ms = t.seconds * 1e3;
       if (first_ms == 0) first_ms = ms;
-      const double ratio = ms / first_ms, gflops = run.plan().flops / (ms * 1e-3) * 1e-9;
+      const double ratio = ms / first_ms, gflops = t.work / (ms * 1e-3) * 1e-9;
       fmt::print("{:<72} {:>9.2f} {:>9.1f} {:>7.3f} {:>7.2f}{}\n", text, ms, gflops, ratio, kNsaLimit,
                  ratio > kNsaLimit ? " OVER" : "");
       report["cases"].push_back({{"problem", text},

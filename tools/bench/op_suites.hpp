@@ -1,4 +1,4 @@
-// cannon-bench's RingAttentionUpdate and NsaSelectedAttention suites (issue 5's speed targets), kept beside
+// cannon-bench's RingAttentionUpdate and NsaSelectedAttention suites (their speed targets), kept beside
 // main.cpp's FlashAttentionScore suites; the cases are rau:/nsa: problem strings shared with cannon-conformance.
 #pragma once
 

@@ -1,6 +1,6 @@
-// cannon-conformance: runs FlashAttentionScore, RingAttentionUpdate and NsaSelectedAttention cases (problem
-// strings "fa:", "rau:", "nsa:", batch files, golden directories) on
-// the selected OpenCL device and checks them against cannon's float64 reference, benchdnn style.
+// cannon-conformance: runs the cases of every registered operator driver (problem strings "fa:", "rau:", "nsa:",
+// batch files, golden directories) on the selected OpenCL device and checks them against cannon's float64
+// references, benchdnn style.
 // Exit status: 0 when nothing failed, 1 when a case FAILED / was MISTRUSTED / was wrongly rejected,
 // 2 for a usage error (bad batch file or problem string, no device).
 #include <fmt/format.h>
@@ -14,9 +14,11 @@
 
 #include "cannon/context.hpp"
 #include "cannon/error.hpp"
-#include "tools/conformance/batch.hpp"
-#include "tools/conformance/report.hpp"
-#include "tools/conformance/runner.hpp"
+#include "tools/drivers/registry.hpp"
+#include "tools/harness/batch.hpp"
+#include "tools/harness/modes.hpp"
+#include "tools/harness/problem_parse.hpp"
+#include "tools/harness/report.hpp"
 
 namespace {
 
@@ -37,32 +39,21 @@ std::vector<CaseInput> collect_cases(const Args& args) {
   for (const std::string& text : args.problems) specs.push_back(make_spec(text, "command line"));
   std::vector<CaseInput> cases;
   for (const CaseSpec& spec : specs) {
-    std::string_view op = problem_op(spec.text);
-    if (op != "fa" && op != "rau" && op != "nsa") {
-      throw std::runtime_error(
-          fmt::format("{}: '{}': unknown operator '{}' (this release knows: fa rau nsa)", spec.origin, spec.text, op));
+    const std::string_view op = problem_op(spec.text);
+    const Driver* driver = find_driver(op);
+    if (!driver) {
+      throw std::runtime_error(fmt::format("{}: '{}': unknown operator '{}' (this release knows: {})", spec.origin,
+                                           spec.text, op, known_prefixes()));
     }
     CaseInput input;
-    std::optional<uint64_t> own_seed;
     try {
-      if (op == "fa") {
-        input.problem = parse_fa_problem(spec.text);
-        input.name = to_string(*input.problem);
-        own_seed = input.problem->seed;
-      } else if (op == "rau") {
-        input.rau = parse_rau_problem(spec.text);
-        input.name = to_string(*input.rau);
-        own_seed = input.rau->seed;
-      } else {
-        input.nsa = parse_nsa_problem(spec.text);
-        input.name = to_string(*input.nsa);
-        own_seed = input.nsa->seed;
-      }
+      input.problem = driver->parse(spec.text);
     } catch (const std::exception& e) {
       throw std::runtime_error(spec.origin + ": " + e.what());
     }
+    input.name = input.problem->canonical();
     input.expect_invalid = spec.expect_invalid;
-    input.seed = own_seed.value_or(args.options.seed);
+    input.seed = input.problem->seed().value_or(args.options.seed);
     cases.push_back(std::move(input));
   }
   for (const std::string& dir : args.goldens) {
@@ -161,7 +152,7 @@ int run_main(int argc, char** argv) {
   Progress progress(cases.size());
   for (std::size_t i = 0; i < cases.size(); ++i) {
     progress.begin(i, cases[i].name);
-    results.push_back(run_case(*ctx, cases[i], args.options, dump_name(i, cases[i])));
+    results.push_back(run_case(*ctx, cases[i], args.options, dump_name(i, cases[i]), drivers()));
     progress.end();
     std::printf("%s\n", result_line(results.back()).c_str());
     std::fflush(stdout);

@@ -8,7 +8,7 @@
 
 #include "cannon/dtype.hpp"
 #include "host/reference/attention_stats.hpp"
-#include "tools/common/tolerance.hpp"
+#include "tools/harness/tolerance.hpp"
 
 namespace cannon::tools {
 

@@ -1,0 +1,208 @@
+// One attribute table per operator driver: each row declares an attribute once, and the table drives the problem
+// string's parser and canonical printer, the copy into the operator's attributes, and case.json reading and
+// writing. A row names the problem's member (`key`), the operator attribute's member and case.json name (`op`),
+// or both; adding an attribute is adding a row, and a key not in the table is an error that lists the known ones.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tools/harness/golden_dir.hpp"
+#include "tools/harness/problem_parse.hpp"
+
+namespace cannon::tools {
+
+template <class P, class A>
+class AttrRow {
+ public:
+  // The value types problem structs and operator attribute structs hold.
+  using ProblemMember =
+      std::variant<std::monostate, int64_t P::*, double P::*, bool P::*, std::string P::*, DType P::*,
+                   std::vector<int64_t> P::*, std::optional<int64_t> P::*, std::optional<uint64_t> P::*,
+                   std::optional<double> P::*, std::optional<DType> P::*>;
+  using OpMember = std::variant<std::monostate, int64_t A::*, double A::*, std::string A::*, std::vector<int64_t> A::*>;
+
+  // A problem-string key held in `field`; printed when it differs from a default-constructed problem's value.
+  template <class T>
+  static AttrRow key(const char* key, T P::*field) {
+    AttrRow row;
+    row.key_ = key;
+    row.field_ = field;
+    return row;
+  }
+  // An operator attribute that problem strings do not name as a key (set from dimensions, or not at all).
+  template <class T>
+  static AttrRow op_only(const char* name, T A::*attr) {
+    return AttrRow().op(name, attr);
+  }
+  // The operator attribute this row maps to: its case.json name and member, and another spelling read as it.
+  template <class T>
+  AttrRow op(const char* name, T A::*attr, const char* alias = nullptr) && {
+    golden_ = name;
+    attr_ = attr;
+    alias_ = alias;
+    return std::move(*this);
+  }
+  AttrRow copied() && { return set(copy_, true); }        // describing a case copies the problem's value
+  AttrRow required() && { return set(required_, true); }  // case.json must give it
+  AttrRow nullable() && { return set(nullable_, true); }  // case.json may give null (read as "")
+  AttrRow always() && { return set(always_, true); }      // printed even at its default
+  AttrRow shown_if(bool (*shown)(const P&)) && { return set(shown_, shown); }
+  AttrRow choices(std::vector<const char*> allowed) && { return set(choices_, std::move(allowed)); }
+  AttrRow rule(problem_detail::Rule r) && { return set(rule_, r); }
+
+  const char* key_ = nullptr;
+  ProblemMember field_;
+  const char* golden_ = nullptr;
+  const char* alias_ = nullptr;
+  OpMember attr_;
+  bool copy_ = false, required_ = false, nullable_ = false, always_ = false;
+  bool (*shown_)(const P&) = nullptr;
+  std::vector<const char*> choices_;
+  problem_detail::Rule rule_ = problem_detail::Rule::kAny;
+
+ private:
+  template <class F, class V>
+  AttrRow set(F& field, V value) {
+    field = std::move(value);
+    return std::move(*this);
+  }
+};
+
+template <class P, class A>
+struct AttrTable {
+  std::vector<AttrRow<P, A>> rows;    // in canonical print order
+  std::vector<const char*> reserved;  // keys of later releases: "not supported by this cannon release yet"
+  std::vector<const char*> ignored;   // case.json attributes read and ignored (scheduling-only flags)
+};
+
+// Parses one "key=value" segment into `p`. Unknown keys are errors listing the known ones.
+template <class P, class A>
+void parse_attr(const AttrTable<P, A>& table, std::string_view segment, P& p, std::string_view text) {
+  using problem_detail::fail;
+  const std::size_t eq = segment.find('=');
+  if (eq == std::string_view::npos) fail(text, fmt::format("attribute '{}' needs key=value", segment));
+  const std::string_view key = segment.substr(0, eq), value = segment.substr(eq + 1);
+  for (const AttrRow<P, A>& row : table.rows) {
+    if (!row.key_ || key != row.key_) continue;
+    const problem_detail::ValueContext ctx{key, text, &row.choices_, row.rule_};
+    std::visit(
+        [&](auto member) {
+          if constexpr (!std::is_same_v<decltype(member), std::monostate>)
+            problem_detail::parse_value(value, p.*member, ctx);
+        },
+        row.field_);
+    return;
+  }
+  if (std::find(table.reserved.begin(), table.reserved.end(), key) != table.reserved.end()) {
+    fail(text, fmt::format("attribute '{}' is not supported by this cannon release yet", key));
+  }
+  std::string known;
+  for (const AttrRow<P, A>& row : table.rows) {
+    if (row.key_) known += std::string(known.empty() ? "" : ", ") + row.key_;
+  }
+  fail(text, fmt::format("unknown attribute '{}' (known: {})", key, known));
+}
+
+// ":key=value" for every row shown: always-rows, rows whose predicate holds, and rows away from their default.
+template <class P, class A>
+std::string print_attrs(const AttrTable<P, A>& table, const P& p) {
+  static const P kDefault{};
+  std::string text;
+  for (const AttrRow<P, A>& row : table.rows) {
+    if (!row.key_) continue;
+    std::visit(
+        [&](auto member) {
+          if constexpr (!std::is_same_v<decltype(member), std::monostate>) {
+            const bool shown = row.shown_ ? row.shown_(p) : row.always_ || p.*member != kDefault.*member;
+            if (shown) text += fmt::format(":{}={}", row.key_, problem_detail::print_value(p.*member));
+          }
+        },
+        row.field_);
+  }
+  return text;
+}
+
+// Copies the problem's value into the operator attribute for every row marked copied().
+template <class P, class A>
+void copy_attrs(const AttrTable<P, A>& table, const P& p, A& a) {
+  for (const AttrRow<P, A>& row : table.rows) {
+    if (!row.copy_) continue;
+    std::visit(
+        [&](auto field, auto attr) {
+          using F = decltype(field);
+          using T = decltype(attr);
+          if constexpr (!std::is_same_v<F, std::monostate> && !std::is_same_v<T, std::monostate>) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(p.*field)>, std::decay_t<decltype(a.*attr)>>) {
+              a.*attr = p.*field;
+            }
+          }
+        },
+        row.field_, row.attr_);
+  }
+}
+
+// case.json's "attrs" into `a`: every key must be a row's name or alias, or ignored; values are strictly typed
+// (attr_int and its siblings). Rows marked required() must be present. Errors name `where` and the attribute.
+template <class P, class A>
+void read_op_attrs(const AttrTable<P, A>& table, const nlohmann::json& j, A& a, const std::string& where) {
+  std::vector<std::string> required;
+  bool missing = false;
+  for (const AttrRow<P, A>& row : table.rows) {
+    if (!row.required_) continue;
+    required.emplace_back(row.golden_);
+    missing = missing || !j.contains(row.golden_);
+  }
+  if (missing) {
+    std::sort(required.begin(), required.end());
+    std::string names;
+    for (const std::string& name : required) names += (names.empty() ? "" : " and ") + name;
+    golden_fail(where, "attrs need " + names);
+  }
+  for (const auto& [key, v] : j.items()) {
+    const auto row = std::find_if(table.rows.begin(), table.rows.end(), [&](const AttrRow<P, A>& r) {
+      return r.golden_ && (key == r.golden_ || (r.alias_ && key == r.alias_));
+    });
+    if (row == table.rows.end()) {
+      if (std::find(table.ignored.begin(), table.ignored.end(), key) != table.ignored.end()) continue;
+      golden_fail(where, "unknown attribute \"" + key + "\"");
+    }
+    std::visit(
+        [&, &value = v, &name = key](auto attr) {
+          using T = decltype(attr);
+          if constexpr (std::is_same_v<T, int64_t A::*>) a.*attr = attr_int(value, name, where);
+          if constexpr (std::is_same_v<T, double A::*>) a.*attr = attr_float(value, name, where);
+          if constexpr (std::is_same_v<T, std::string A::*>) a.*attr = attr_string(value, name, where, row->nullable_);
+          if constexpr (std::is_same_v<T, std::vector<int64_t> A::*>) a.*attr = attr_ints(value, name, where);
+        },
+        row->attr_);
+  }
+}
+
+// The operator attributes as case.json's "attrs": every row with a case.json name.
+template <class P, class A>
+nlohmann::json op_attrs_json(const AttrTable<P, A>& table, const A& a) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const AttrRow<P, A>& row : table.rows) {
+    if (!row.golden_) continue;
+    std::visit(
+        [&](auto attr) {
+          if constexpr (!std::is_same_v<decltype(attr), std::monostate>) j[row.golden_] = a.*attr;
+        },
+        row.attr_);
+  }
+  return j;
+}
+
+}  // namespace cannon::tools

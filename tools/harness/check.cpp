@@ -1,0 +1,64 @@
+// Reference and verdict of one case, for every operator alike: the bounds come from the tolerance model and the
+// statistics of the case's float64 reference.
+#include "tools/harness/check.hpp"
+
+#include <chrono>
+#include <exception>
+
+namespace cannon::tools {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+bool low_precision(DType dtype) { return dtype == DType::kFloat16 || dtype == DType::kBFloat16; }
+
+}  // namespace
+
+ReferenceResult reference_for(const OpCase& c, std::optional<OutputValues> expected, nlohmann::json& metrics) {
+  ReferenceResult ref;
+  auto start = Clock::now();
+  if (!expected) {
+    ReferenceValues r = c.reference();
+    ref.values = std::move(r.outputs);
+    ref.stats = r.stats;
+  } else {
+    ref.values = std::move(*expected);
+    try {
+      ref.stats = c.reference().stats;
+    } catch (const std::exception& e) {
+      metrics["reference_error"] = e.what();
+      ref.stats = c.known_stats();
+    }
+  }
+  metrics["reference_s"] = since(start);
+  if (low_precision(c.output_dtype())) {
+    start = Clock::now();
+    try {
+      ref.naive = c.naive_reference();
+      if (ref.naive) metrics["naive_s"] = since(start);
+    } catch (const std::exception& e) {
+      // Only a golden case can get here (its attributes may reach past the reference); report, don't fail.
+      metrics["naive_error"] = e.what();
+      metrics["naive_s"] = since(start);
+    }
+  }
+  return ref;
+}
+
+Verdict judge_case(const OpCase& c, const std::vector<HostData>& dev, const ReferenceResult& ref) {
+  OutputValues dev_values;
+  for (const HostData& out : dev) dev_values.emplace_back(decode_values(out));
+  // The output dtype is the inputs' too (query, prev_attn_out): the dtype P is rounded to before P·V.
+  const DType dt = c.output_dtype();
+  return judge(c.driver().outputs, dev_values, ref.values, ref.naive,
+               [&](const OutputSpec& o) { return tolerance_bound(o.name, dt, dt, ref.stats); });
+}
+
+Verdict check_against_reference(const OpCase& c, const std::vector<HostData>& dev) {
+  nlohmann::json metrics;
+  return judge_case(c, dev, reference_for(c, std::nullopt, metrics));
+}
+
+}  // namespace cannon::tools

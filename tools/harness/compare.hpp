@@ -1,0 +1,73 @@
+// Judging an operator's outputs against a reference (cannon's float64 reference, or a golden directory's expected
+// tensors): element checks with each output's bound (the tolerance model of tolerance_model.hpp), FlashAttention's
+// 2x-naive rule for fp16/bf16 attention outputs, and the MISTRUSTED verdict for references too degenerate to catch
+// a wrong answer.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cannon/dtype.hpp"
+#include "tools/harness/tolerance.hpp"
+#include "tools/harness/tolerance_model.hpp"
+
+namespace cannon::tools {
+
+// An operator output: its argument name (expected/<name>.npy, result messages) and the tolerance row it is judged by.
+struct OutputSpec {
+  const char* name;
+  Quantity quantity;
+};
+// Values of an operator's outputs, one slot per OutputSpec in the driver's order; an empty slot is not compared.
+using OutputValues = std::vector<std::optional<std::vector<double>>>;
+
+struct ErrorStats {
+  std::string name;
+  Tolerance tol;
+  int64_t count = 0, bad = 0, first_bad = -1;
+  double max_abs = 0;     // max |dev - ref| over finite pairs
+  double max_rel = 0;     // max |dev - ref| / |ref| over ref != 0
+  double max_excess = 0;  // max |dev - ref| / (atol + rtol*|ref|); <= 1 passes
+  double dev_at_first = 0, ref_at_first = 0;
+  bool from_model = false;  // the bound grew past the table with the problem (ToleranceBound::from_model)
+  bool ok() const { return bad == 0; }
+};
+
+// Element-wise check. Equal values always pass (this covers the +-FLT_MAX of invalid rows); a NaN on either
+// side fails. Sizes must match (a mismatch is one bad element with first_bad = -1).
+ErrorStats compare_values(const std::string& name, const std::vector<double>& dev, const std::vector<double>& ref,
+                          Tolerance tol);
+
+// FlashAttention's rule for fp16/bf16: the device's largest attention-output error against the reference is at most
+// kFaRuleMultiplier times that of the same math done naively in the low-precision dtype, plus a floor.
+struct NaiveRule {
+  double device_err = 0, naive_err = 0, bound = 0;
+  bool ok() const { return device_err <= bound; }
+};
+
+struct Verdict {
+  std::vector<ErrorStats> tensors;
+  std::optional<NaiveRule> naive_rule;
+  std::string mistrust;  // why the reference cannot tell a right answer from a wrong one; empty if it can
+  // All element checks and the naive rule hold (a passing result with a non-empty `mistrust` is MISTRUSTED).
+  bool passed() const;
+  // "out=1.2e-03[0.31] max=2.4e-08[0.01] sum=1.1e-07[0.02] fa=1.2e-03<=4.4e-03(naive ...)": per tensor the largest
+  // absolute error and the largest fraction of its tolerance used.
+  std::string summary() const;
+};
+
+// Element checks of every output present on both sides (dev and ref are in the order of `specs`), each with the bound
+// `bound_of` gives it; the mistrust test on the attention output's reference; and the naive rule on the attention
+// output when its bound asks for it (fp16/bf16) and `naive_out` is given.
+Verdict judge(const std::vector<OutputSpec>& specs, const OutputValues& dev, const OutputValues& ref,
+              const std::optional<std::vector<double>>& naive_out,
+              const std::function<ToleranceBound(const OutputSpec&)>& bound_of);
+
+// judge() with the bounds of a problem nothing is known about: the tolerance table's rows for `out_dtype`.
+Verdict judge_at(const std::vector<OutputSpec>& specs, const OutputValues& dev, const OutputValues& ref,
+                 const std::optional<std::vector<double>>& naive_out, DType out_dtype);
+
+}  // namespace cannon::tools
