@@ -4,6 +4,7 @@
 #include "cannon/flash_attention_score.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <utility>
 
