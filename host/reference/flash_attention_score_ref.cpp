@@ -221,7 +221,8 @@ FlashAttentionScoreRefOutputs flash_attention_score(const FlashAttentionScoreRef
   const DropoutRules dropout(inputs, attrs, p);
   const DType dtype = inputs.query.dtype;
   const bool naive = precision == Precision::kNaiveLowPrecision;
-  const Rounding rounding{dtype, naive, naive || dtype == DType::kFloat16 || dtype == DType::kBFloat16};
+  const bool low = dtype == DType::kFloat16 || dtype == DType::kBFloat16;
+  const Rounding rounding{dtype, naive, naive || (low && precision != Precision::kUnroundedP)};
 
   FlashAttentionScoreRefOutputs out;
   out.attention_out = {dtype, p.out_shape, {}};

@@ -30,9 +30,11 @@ double round_to(DType dtype, double x) {
 struct Rounding {
   DType dtype;
   bool naive;
+  bool unrounded_p;  // Precision::kUnroundedP
   double inter(double x) const { return naive ? round_to(dtype, x) : x; }
   double p(double x) const {
-    return naive || dtype == DType::kFloat16 || dtype == DType::kBFloat16 ? round_to(dtype, x) : x;
+    const bool low = dtype == DType::kFloat16 || dtype == DType::kBFloat16;
+    return naive || (low && !unrounded_p) ? round_to(dtype, x) : x;
   }
 };
 
@@ -51,7 +53,7 @@ NsaSelectedAttentionRefOutputs nsa_selected_attention(const NsaSelectedAttention
   const int64_t t1 = q.shape[0], n1 = q.shape[1], dk = q.shape[2];
   const int64_t n2 = in.key.shape[1], dv = in.value.shape[2];
   const int64_t g_size = n1 / n2, bs = attrs.select_block_size, count = attrs.select_block_count;
-  const Rounding r{q.dtype, precision == Precision::kNaiveLowPrecision};
+  const Rounding r{q.dtype, precision == Precision::kNaiveLowPrecision, precision == Precision::kUnroundedP};
   const bool causal = in.atten_mask.has_value() && attrs.sparse_mode == 2;
   const std::vector<int64_t> q_start = starts_of(attrs.actual_seq_qlen);
   const std::vector<int64_t> kv_start = starts_of(attrs.actual_seq_kvlen);

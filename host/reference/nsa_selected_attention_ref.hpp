@@ -22,7 +22,8 @@ struct NsaSelectedAttentionRefOutputs {
 };
 
 // kFloat64: float64 except P rounded to the input dtype before P·V; kNaiveLowPrecision: every intermediate
-// rounded to the input dtype (the FlashAttention error yardstick), as for FlashAttentionScore.
+// rounded to the input dtype (the FlashAttention error yardstick); kUnroundedP: P not rounded either, as for
+// FlashAttentionScore.
 NsaSelectedAttentionRefOutputs nsa_selected_attention(const NsaSelectedAttentionRefInputs& inputs,
                                                       const NsaSelectedAttentionAttrs& attrs,
                                                       Precision precision = Precision::kFloat64);

@@ -37,6 +37,7 @@ ReferenceResult reference_for(const OpCase& c, std::optional<OutputValues> expec
     start = Clock::now();
     try {
       ref.naive = c.naive_reference();
+      ref.unrounded_p = c.unrounded_p_reference();
       if (ref.naive) metrics["naive_s"] = since(start);
     } catch (const std::exception& e) {
       // Only a golden case can get here (its attributes may reach past the reference); report, don't fail.
@@ -52,8 +53,11 @@ Verdict judge_case(const OpCase& c, const std::vector<HostData>& dev, const Refe
   for (const HostData& out : dev) dev_values.emplace_back(decode_values(out));
   // The output dtype is the inputs' too (query, prev_attn_out): the dtype P is rounded to before P·V.
   const DType dt = c.output_dtype();
-  return judge(c.driver().outputs, dev_values, ref.values, ref.naive,
-               [&](const OutputSpec& o) { return tolerance_bound(o.name, dt, dt, ref.stats); });
+  std::optional<UnroundedP> unrounded;
+  if (ref.unrounded_p) unrounded = UnroundedP{*ref.unrounded_p, dt};
+  return judge(
+      c.driver().outputs, dev_values, ref.values, ref.naive,
+      [&](const OutputSpec& o) { return tolerance_bound(o.name, dt, dt, ref.stats); }, unrounded);
 }
 
 Verdict check_against_reference(const OpCase& c, const std::vector<HostData>& dev) {

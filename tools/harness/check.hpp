@@ -15,9 +15,10 @@
 namespace cannon::tools {
 
 struct ReferenceResult {
-  OutputValues values;                       // in the driver's output order
-  std::optional<std::vector<double>> naive;  // fp16/bf16 outputs of operators that have a naive reference
-  reference::AttentionStats stats;           // what the tolerance model derives each output's bound from
+  OutputValues values;                             // in the driver's output order
+  std::optional<std::vector<double>> naive;        // fp16/bf16 outputs of operators that have a naive reference
+  std::optional<std::vector<double>> unrounded_p;  // fp16/bf16: the attention output with P unrounded
+  reference::AttentionStats stats;                 // what the tolerance model derives each output's bound from
 };
 
 // `expected` when given, else the case's float64 reference; the statistics of the float64 reference in both cases (a

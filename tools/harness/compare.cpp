@@ -66,8 +66,38 @@ ErrorStats compare_values(const std::string& name, const std::vector<double>& de
   return s;
 }
 
+bool PRoundingRule::applies() const { return z >= kPRoundingMinZ; }
+
+// Let e = dev - ref (the device's own error) and d = unrounded - ref. Then
+//   to_unrounded - to_rounded = sum d^2 - 2 sum e·d.
+// A correct device's e is dominated by the final rounding of the output: at most half an ulp of the output dtype,
+// roughly uniform and unrelated to d, so sum e·d has mean ~0 and deviation sigma = sqrt(sum d_i^2·h_i^2/3), h_i half
+// an ulp at ref_i. With z = sum d^2 / (2 sigma) >= 8 a correct device lands on the rounded side unless sum e·d is
+// 8 deviations off, while a device that skips the rounding (e ~ d) lands on the unrounded side by ~sum d^2.
+PRoundingRule p_rounding_rule(const std::vector<double>& dev, const std::vector<double>& ref,
+                              const std::vector<double>& unrounded, DType out_dtype) {
+  PRoundingRule rule;
+  if (dev.size() != ref.size() || unrounded.size() != ref.size()) return rule;
+  const double half_eps = dtype_epsilon(out_dtype) / 2;
+  double d2 = 0, var = 0;
+  for (std::size_t i = 0; i < ref.size(); ++i) {
+    if (!std::isfinite(ref[i]) || !std::isfinite(unrounded[i])) continue;
+    const double d = unrounded[i] - ref[i];
+    // Half an ulp at |ref|: eps/2 relative, with the binade's lower end so it is never an overestimate by > 2x.
+    const double h = half_eps * std::max(std::fabs(ref[i]), 1e-30);
+    d2 += d * d;
+    var += d * d * h * h / 3;
+    const double a = dev[i] - ref[i], b = dev[i] - unrounded[i];
+    rule.to_rounded += std::isnan(a) ? INFINITY : a * a;
+    rule.to_unrounded += std::isnan(b) ? INFINITY : b * b;
+  }
+  rule.z = var > 0 ? d2 / (2 * std::sqrt(var)) : 0;
+  return rule;
+}
+
 bool Verdict::passed() const {
   if (naive_rule && !naive_rule->ok()) return false;
+  if (p_rounding && !p_rounding->ok()) return false;
   return std::all_of(tensors.begin(), tensors.end(), [](const ErrorStats& s) { return s.ok(); });
 }
 
@@ -86,12 +116,17 @@ std::string Verdict::summary() const {
     text += fmt::format(" fa={:.2e}{}{:.2e}(naive {:.2e})", naive_rule->device_err, naive_rule->ok() ? "<=" : ">",
                         naive_rule->bound, naive_rule->naive_err);
   }
+  if (p_rounding && p_rounding->applies()) {
+    text += fmt::format(" p_round={:.2e}{}{:.2e}(z {:.0f})", p_rounding->to_rounded,
+                        p_rounding->ok() ? "<" : ">=", p_rounding->to_unrounded, p_rounding->z);
+  }
   return text;
 }
 
 Verdict judge(const std::vector<OutputSpec>& specs, const OutputValues& dev, const OutputValues& ref,
               const std::optional<std::vector<double>>& naive_out,
-              const std::function<ToleranceBound(const OutputSpec&)>& bound_of) {
+              const std::function<ToleranceBound(const OutputSpec&)>& bound_of,
+              const std::optional<UnroundedP>& unrounded) {
   Verdict v;
   std::optional<std::size_t> out;
   std::optional<ToleranceBound> out_bound;
@@ -119,6 +154,8 @@ Verdict judge(const std::vector<OutputSpec>& specs, const OutputValues& dev, con
     rule.bound = kFaRuleMultiplier * rule.naive_err + out_bound->fa_rule_floor;
     v.naive_rule = rule;
   }
+  if (out_bound->fa_rule && unrounded && d)
+    v.p_rounding = p_rounding_rule(*d, r, unrounded->values, unrounded->out_dtype);
   return v;
 }
 

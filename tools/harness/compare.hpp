@@ -48,9 +48,34 @@ struct NaiveRule {
   bool ok() const { return device_err <= bound; }
 };
 
+// The P-rounding rule for fp16/bf16 attention outputs. Ascend rounds P to the input dtype before P·V; a device that
+// skips the rounding stays within every per-element bound (its error is the size of the output's own rounding), so
+// the rule asks which of two references the device's output is closer to, in the sum of squares: `rounded` (P
+// rounded, cannon's reference) or `unrounded` (P in float64). It decides only when the two references differ by far
+// more than the output's rounding can blur (z >= kPRoundingMinZ; docs/conformance.md derives it).
+struct PRoundingRule {
+  double to_rounded = 0;    // sum (dev - ref)^2
+  double to_unrounded = 0;  // sum (dev - ref_unrounded_p)^2
+  double z = 0;             // sum (ref - ref_unrounded_p)^2 over twice the deviation of the noise term
+  bool applies() const;
+  bool ok() const { return !applies() || to_rounded < to_unrounded; }
+};
+constexpr double kPRoundingMinZ = 8.0;
+
+// The attention output of the reference with P unrounded, and the dtype the outputs are stored in.
+struct UnroundedP {
+  std::vector<double> values;
+  DType out_dtype;
+};
+
+// The rule on the attention output: dev, the P-rounded reference and the unrounded one, stored in `out_dtype`.
+PRoundingRule p_rounding_rule(const std::vector<double>& dev, const std::vector<double>& ref,
+                              const std::vector<double>& unrounded, DType out_dtype);
+
 struct Verdict {
   std::vector<ErrorStats> tensors;
   std::optional<NaiveRule> naive_rule;
+  std::optional<PRoundingRule> p_rounding;
   std::string mistrust;  // why the reference cannot tell a right answer from a wrong one; empty if it can
   // All element checks and the naive rule hold (a passing result with a non-empty `mistrust` is MISTRUSTED).
   bool passed() const;
@@ -61,10 +86,12 @@ struct Verdict {
 
 // Element checks of every output present on both sides (dev and ref are in the order of `specs`), each with the bound
 // `bound_of` gives it; the mistrust test on the attention output's reference; and the naive rule on the attention
-// output when its bound asks for it (fp16/bf16) and `naive_out` is given.
+// output when its bound asks for it (fp16/bf16) and `naive_out` is given; the P-rounding rule when `unrounded_out`
+// is given too.
 Verdict judge(const std::vector<OutputSpec>& specs, const OutputValues& dev, const OutputValues& ref,
               const std::optional<std::vector<double>>& naive_out,
-              const std::function<ToleranceBound(const OutputSpec&)>& bound_of);
+              const std::function<ToleranceBound(const OutputSpec&)>& bound_of,
+              const std::optional<UnroundedP>& unrounded = std::nullopt);
 
 // judge() with the bounds of a problem nothing is known about: the tolerance table's rows for `out_dtype`.
 Verdict judge_at(const std::vector<OutputSpec>& specs, const OutputValues& dev, const OutputValues& ref,

@@ -91,6 +91,9 @@ class OpCase {
   // The attention output computed with every intermediate in the low-precision input dtype (FlashAttention's rule);
   // none when the operator has no such reference.
   virtual std::optional<std::vector<double>> naive_reference() const { return std::nullopt; }
+  // The float64 attention output with P not rounded to the input dtype (the P-rounding rule, compare.hpp); none when
+  // the operator does not round P.
+  virtual std::optional<std::vector<double>> unrounded_p_reference() const { return std::nullopt; }
   // What the tolerance model knows of the problem without a reference run (a golden replay whose reference could not
   // run): nothing by default, which gives the tolerance table.
   virtual reference::AttentionStats known_stats() const { return {}; }

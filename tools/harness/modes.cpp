@@ -71,6 +71,12 @@ Outcome correctness(const OpCase& c, DeviceRun& run, std::optional<OutputValues>
                               {"naive_err", verdict.naive_rule->naive_err},
                               {"bound", verdict.naive_rule->bound}};
   }
+  if (verdict.p_rounding) {
+    metrics["p_rounding"] = json{{"to_rounded", verdict.p_rounding->to_rounded},
+                                 {"to_unrounded", verdict.p_rounding->to_unrounded},
+                                 {"z", verdict.p_rounding->z},
+                                 {"applies", verdict.p_rounding->applies()}};
+  }
   std::string summary = verdict.summary();
   c.check_run(problems, summary, metrics);
   if (!problems.empty()) return {CaseStatus::kFailed, join(problems) + "; " + summary};

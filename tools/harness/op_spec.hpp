@@ -110,6 +110,7 @@ struct OpSpec {
     reference::AttentionStats (*known_stats)(const C& c) = nullptr;
     void (*check_run)(const C& c, std::vector<std::string>& problems, std::string& summary,
                       nlohmann::json& metrics) = nullptr;
+    std::optional<std::vector<double>> (*unrounded_p_reference)(const C& c) = nullptr;
   } checks;
 };
 
@@ -222,6 +223,10 @@ class SpecCase : public OpCase {
   std::optional<std::vector<double>> naive_reference() const override {
     const auto naive = spec_for<Self>().checks.naive_reference;
     return naive ? naive(self()) : std::nullopt;
+  }
+  std::optional<std::vector<double>> unrounded_p_reference() const override {
+    const auto unrounded = spec_for<Self>().checks.unrounded_p_reference;
+    return unrounded ? unrounded(self()) : std::nullopt;
   }
   reference::AttentionStats known_stats() const override {
     const auto known = spec_for<Self>().checks.known_stats;

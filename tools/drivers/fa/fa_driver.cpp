@@ -41,6 +41,11 @@ ReferenceValues float64_reference(const FaCase& c) {
           r.stats};
 }
 
+std::optional<std::vector<double>> unrounded_p_reference(const FaCase& c) {
+  return reference::flash_attention_score(c.ref_inputs(), c.attrs, reference::Precision::kUnroundedP)
+      .attention_out.values;
+}
+
 std::optional<std::vector<double>> naive_reference(const FaCase& c) {
   return reference::flash_attention_score(c.ref_inputs(), c.attrs, reference::Precision::kNaiveLowPrecision)
       .attention_out.values;
@@ -81,7 +86,7 @@ const FaSpec& spec_of(const FaCase*) {
                                 &FlashAttentionScoreTensors::attention_out),
       {{"softmax_out", &FlashAttentionScorePlan::softmax_out, &FlashAttentionScoreTensors::softmax_out}},
       {plan_flash_attention_score, run_flash_attention_score, &FlashAttentionScorePlan::flops},
-      {float64_reference, naive_reference, dropout_stats, check_kept_fraction}};
+      {float64_reference, naive_reference, dropout_stats, check_kept_fraction, unrounded_p_reference}};
   return spec;
 }
 

@@ -23,6 +23,10 @@ ReferenceValues float64_reference(const NsaCase& c) {
           r.stats};
 }
 
+std::optional<std::vector<double>> unrounded_p_reference(const NsaCase& c) {
+  return reference::nsa_selected_attention(ref_inputs(c), c.attrs, Precision::kUnroundedP).attention_out.values;
+}
+
 std::optional<std::vector<double>> naive_reference(const NsaCase& c) {
   return reference::nsa_selected_attention(ref_inputs(c), c.attrs, Precision::kNaiveLowPrecision).attention_out.values;
 }
@@ -40,7 +44,7 @@ const NsaSpec& spec_of(const NsaCase*) {
                                  &NsaSelectedAttentionTensors::attention_out),
       {},
       {plan_nsa_selected_attention, run_nsa_selected_attention, &NsaSelectedAttentionPlan::flops},
-      {float64_reference, naive_reference}};
+      {float64_reference, naive_reference, nullptr, nullptr, unrounded_p_reference}};
   return spec;
 }
 
