@@ -35,47 +35,47 @@ class AttrRow {
 
   // A problem-string key held in `field`; printed when it differs from a default-constructed problem's value.
   template <class T>
-  static AttrRow key(const char* key, T P::*field) {
+  static AttrRow key(const char* problem_key, T P::*member) {
     AttrRow row;
-    row.key_ = key;
-    row.field_ = field;
+    row.name = problem_key;
+    row.field = member;
     return row;
   }
   // An operator attribute that problem strings do not name as a key (set from dimensions, or not at all).
   template <class T>
-  static AttrRow op_only(const char* name, T A::*attr) {
-    return AttrRow().op(name, attr);
+  static AttrRow op_only(const char* golden_name, T A::*member) {
+    return AttrRow().op(golden_name, member);
   }
   // The operator attribute this row maps to: its case.json name and member, and another spelling read as it.
   template <class T>
-  AttrRow op(const char* name, T A::*attr, const char* alias = nullptr) && {
-    golden_ = name;
-    attr_ = attr;
-    alias_ = alias;
+  AttrRow op(const char* golden_name, T A::*member, const char* alias = nullptr) && {
+    op_name = golden_name;
+    attr = member;
+    op_alias = alias;
     return std::move(*this);
   }
-  AttrRow copied() && { return set(copy_, true); }        // describing a case copies the problem's value
-  AttrRow required() && { return set(required_, true); }  // case.json must give it
-  AttrRow nullable() && { return set(nullable_, true); }  // case.json may give null (read as "")
-  AttrRow always() && { return set(always_, true); }      // printed even at its default
-  AttrRow shown_if(bool (*shown)(const P&)) && { return set(shown_, shown); }
-  AttrRow choices(std::vector<const char*> allowed) && { return set(choices_, std::move(allowed)); }
-  AttrRow rule(problem_detail::Rule r) && { return set(rule_, r); }
+  AttrRow copied() && { return set(copy, true); }                  // describing a case copies the problem's value
+  AttrRow required() && { return set(required_in_golden, true); }  // case.json must give it
+  AttrRow nullable() && { return set(nullable_in_golden, true); }  // case.json may give null (read as "")
+  AttrRow always() && { return set(always_printed, true); }        // printed even at its default
+  AttrRow shown_if(bool (*predicate)(const P&)) && { return set(shown, predicate); }
+  AttrRow choices(std::vector<const char*> values) && { return set(allowed, std::move(values)); }
+  AttrRow rule(problem_detail::Rule r) && { return set(range, r); }
 
-  const char* key_ = nullptr;
-  ProblemMember field_;
-  const char* golden_ = nullptr;
-  const char* alias_ = nullptr;
-  OpMember attr_;
-  bool copy_ = false, required_ = false, nullable_ = false, always_ = false;
-  bool (*shown_)(const P&) = nullptr;
-  std::vector<const char*> choices_;
-  problem_detail::Rule rule_ = problem_detail::Rule::kAny;
+  const char* name = nullptr;
+  ProblemMember field;
+  const char* op_name = nullptr;
+  const char* op_alias = nullptr;
+  OpMember attr;
+  bool copy = false, required_in_golden = false, nullable_in_golden = false, always_printed = false;
+  bool (*shown)(const P&) = nullptr;
+  std::vector<const char*> allowed;
+  problem_detail::Rule range = problem_detail::Rule::kAny;
 
  private:
   template <class F, class V>
-  AttrRow set(F& field, V value) {
-    field = std::move(value);
+  AttrRow set(F& member, V value) {
+    member = std::move(value);
     return std::move(*this);
   }
 };
@@ -95,14 +95,14 @@ void parse_attr(const AttrTable<P, A>& table, std::string_view segment, P& p, st
   if (eq == std::string_view::npos) fail(text, fmt::format("attribute '{}' needs key=value", segment));
   const std::string_view key = segment.substr(0, eq), value = segment.substr(eq + 1);
   for (const AttrRow<P, A>& row : table.rows) {
-    if (!row.key_ || key != row.key_) continue;
-    const problem_detail::ValueContext ctx{key, text, &row.choices_, row.rule_};
+    if (!row.name || key != row.name) continue;
+    const problem_detail::ValueContext ctx{key, text, &row.allowed, row.range};
     std::visit(
         [&](auto member) {
           if constexpr (!std::is_same_v<decltype(member), std::monostate>)
             problem_detail::parse_value(value, p.*member, ctx);
         },
-        row.field_);
+        row.field);
     return;
   }
   if (std::find(table.reserved.begin(), table.reserved.end(), key) != table.reserved.end()) {
@@ -110,7 +110,7 @@ void parse_attr(const AttrTable<P, A>& table, std::string_view segment, P& p, st
   }
   std::string known;
   for (const AttrRow<P, A>& row : table.rows) {
-    if (row.key_) known += std::string(known.empty() ? "" : ", ") + row.key_;
+    if (row.name) known += std::string(known.empty() ? "" : ", ") + row.name;
   }
   fail(text, fmt::format("unknown attribute '{}' (known: {})", key, known));
 }
@@ -121,15 +121,15 @@ std::string print_attrs(const AttrTable<P, A>& table, const P& p) {
   static const P kDefault{};
   std::string text;
   for (const AttrRow<P, A>& row : table.rows) {
-    if (!row.key_) continue;
+    if (!row.name) continue;
     std::visit(
         [&](auto member) {
           if constexpr (!std::is_same_v<decltype(member), std::monostate>) {
-            const bool shown = row.shown_ ? row.shown_(p) : row.always_ || p.*member != kDefault.*member;
-            if (shown) text += fmt::format(":{}={}", row.key_, problem_detail::print_value(p.*member));
+            const bool shown = row.shown ? row.shown(p) : row.always_printed || p.*member != kDefault.*member;
+            if (shown) text += fmt::format(":{}={}", row.name, problem_detail::print_value(p.*member));
           }
         },
-        row.field_);
+        row.field);
   }
   return text;
 }
@@ -138,7 +138,7 @@ std::string print_attrs(const AttrTable<P, A>& table, const P& p) {
 template <class P, class A>
 void copy_attrs(const AttrTable<P, A>& table, const P& p, A& a) {
   for (const AttrRow<P, A>& row : table.rows) {
-    if (!row.copy_) continue;
+    if (!row.copy) continue;
     std::visit(
         [&](auto field, auto attr) {
           using F = decltype(field);
@@ -149,7 +149,7 @@ void copy_attrs(const AttrTable<P, A>& table, const P& p, A& a) {
             }
           }
         },
-        row.field_, row.attr_);
+        row.field, row.attr);
   }
 }
 
@@ -160,9 +160,9 @@ void read_op_attrs(const AttrTable<P, A>& table, const nlohmann::json& j, A& a, 
   std::vector<std::string> required;
   bool missing = false;
   for (const AttrRow<P, A>& row : table.rows) {
-    if (!row.required_) continue;
-    required.emplace_back(row.golden_);
-    missing = missing || !j.contains(row.golden_);
+    if (!row.required_in_golden) continue;
+    required.emplace_back(row.op_name);
+    missing = missing || !j.contains(row.op_name);
   }
   if (missing) {
     std::sort(required.begin(), required.end());
@@ -172,7 +172,7 @@ void read_op_attrs(const AttrTable<P, A>& table, const nlohmann::json& j, A& a, 
   }
   for (const auto& [key, v] : j.items()) {
     const auto row = std::find_if(table.rows.begin(), table.rows.end(), [&](const AttrRow<P, A>& r) {
-      return r.golden_ && (key == r.golden_ || (r.alias_ && key == r.alias_));
+      return r.op_name && (key == r.op_name || (r.op_alias && key == r.op_alias));
     });
     if (row == table.rows.end()) {
       if (std::find(table.ignored.begin(), table.ignored.end(), key) != table.ignored.end()) continue;
@@ -183,10 +183,11 @@ void read_op_attrs(const AttrTable<P, A>& table, const nlohmann::json& j, A& a, 
           using T = decltype(attr);
           if constexpr (std::is_same_v<T, int64_t A::*>) a.*attr = attr_int(value, name, where);
           if constexpr (std::is_same_v<T, double A::*>) a.*attr = attr_float(value, name, where);
-          if constexpr (std::is_same_v<T, std::string A::*>) a.*attr = attr_string(value, name, where, row->nullable_);
+          if constexpr (std::is_same_v<T, std::string A::*>)
+            a.*attr = attr_string(value, name, where, row->nullable_in_golden);
           if constexpr (std::is_same_v<T, std::vector<int64_t> A::*>) a.*attr = attr_ints(value, name, where);
         },
-        row->attr_);
+        row->attr);
   }
 }
 
@@ -195,12 +196,12 @@ template <class P, class A>
 nlohmann::json op_attrs_json(const AttrTable<P, A>& table, const A& a) {
   nlohmann::json j = nlohmann::json::object();
   for (const AttrRow<P, A>& row : table.rows) {
-    if (!row.golden_) continue;
+    if (!row.op_name) continue;
     std::visit(
         [&](auto attr) {
-          if constexpr (!std::is_same_v<decltype(attr), std::monostate>) j[row.golden_] = a.*attr;
+          if constexpr (!std::is_same_v<decltype(attr), std::monostate>) j[row.op_name] = a.*attr;
         },
-        row.attr_);
+        row.attr);
   }
   return j;
 }

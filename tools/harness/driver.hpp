@@ -2,7 +2,7 @@
 // (problem-string prefix, golden op name, outputs, work unit) and reads its problem strings and golden directories
 // into an OpCase; an OpCase fills its inputs, plans (PlannedCase: bind tensors, enqueue) and computes its reference.
 // cannon-conformance's modes, cannon-bench and the operator tests work through these. Drivers do not implement them
-// by hand: they declare an OpSpec (op_spec.hpp), from which SpecCase and make_driver implement them.
+// by hand: they declare an OpSpec (op_spec.hpp), from which SpecCase and driver_for implement them.
 #pragma once
 
 #include <cstddef>
@@ -48,7 +48,7 @@ class Problem {
   virtual std::unique_ptr<OpCase> describe() const = 0;  // shapes and attributes, inputs not filled yet
 };
 
-// An operator, as the tools see it. Adding an operator is one more of these (and one line in the registry).
+// An operator, as the tools see it (built from its OpSpec by driver_for; listed in tools/drivers/registry.cpp).
 struct Driver {
   const char* prefix;     // problem strings start "<prefix>:"
   const char* golden_op;  // case.json's "op"

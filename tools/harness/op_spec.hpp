@@ -5,8 +5,8 @@
 // holds only what is its own.
 //
 // A driver's case type C is a struct with members `attrs` (the operator's attributes) and `inputs` (its HostData
-// inputs); it derives from SpecCase<C>, and its header declares `const OpSpec<C, ...>& spec_of(const C&)`, defined
-// in the driver's .cpp.
+// inputs); it derives from SpecCase<C> (which also gives it descs(), the operator's descriptions of its inputs), and
+// its header declares `const OpSpec<C, ...>& spec_of(const C*)`, defined in the driver's .cpp.
 #pragma once
 
 #include <cstdint>
@@ -52,7 +52,9 @@ SpecInput<Inputs, Descs, Tensors> spec_input(const char* name, std::optional<Hos
   return {name, nullptr, nullptr, nullptr, data, desc, view};
 }
 
-// An operator output: its argument name and tolerance row, where the plan describes it and the run's tensors take it.
+// An operator output: its argument name (which the tolerance model knows it by), its role (the attention output or
+// a softmax statistic: mistrust and FlashAttention's rule look at the attention output), where the plan describes
+// it and where the run's tensors take it.
 template <class Plan, class Tensors>
 struct SpecOutput {
   const char* name;
