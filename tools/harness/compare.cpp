@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "host/runtime/convert.hpp"
+
 namespace cannon::tools {
 namespace {
 
@@ -31,6 +33,14 @@ std::string degenerate(const std::vector<double>& ref, Tolerance tol) {
     return fmt::format("reference attention_out is constant within tolerance ({:.3e}..{:.3e})", *lo, *hi);
   }
   return "";
+}
+
+// x stored in `dtype` (through fp32, round-to-nearest-even, as the device stores outputs).
+double round_to_dtype(DType dtype, double x) {
+  const float f = static_cast<float>(x);
+  if (dtype == DType::kFloat16) return fp16_to_float(float_to_fp16(f));
+  if (dtype == DType::kBFloat16) return bf16_to_float(float_to_bf16(f));
+  return f;
 }
 
 }  // namespace
@@ -68,30 +78,31 @@ ErrorStats compare_values(const std::string& name, const std::vector<double>& de
 
 bool PRoundingRule::applies() const { return z >= kPRoundingMinZ; }
 
-// Let e = dev - ref (the device's own error) and d = unrounded - ref. Then
-//   to_unrounded - to_rounded = sum d^2 - 2 sum e·d.
-// A correct device's e is dominated by the final rounding of the output: at most half an ulp of the output dtype,
-// roughly uniform and unrelated to d, so sum e·d has mean ~0 and deviation sigma = sqrt(sum d_i^2·h_i^2/3), h_i half
-// an ulp at ref_i. With z = sum d^2 / (2 sigma) >= 8 a correct device lands on the rounded side unless sum e·d is
-// 8 deviations off, while a device that skips the rounding (e ~ d) lands on the unrounded side by ~sum d^2.
+// Let u be the unrounded reference and d' the displacement a device's rounding of P causes. A device that rounds P
+// gives round_out(u + d'), one that does not gives round_out(u) (its fp32 error is far below an fp16/bf16 ulp), so
+//   S - F ~ sum d'^2 ~ D   (rounds P)        S - F ~ 0   (skips it),
+// D = sum (ref - u)^2 standing in for sum d'^2: each P's relative rounding error is spread alike wherever it is
+// rounded. The threshold D/2 sits halfway. The noise in S - F is the cross term 2·sum e·d' with e the output's
+// rounding, at most half an ulp h_i and roughly uniform, so its deviation is 2·sigma, sigma = sqrt(sum d^2·h^2/3).
+// With z = D / (2 sigma) >= 16 the halfway margin D/2 = z·sigma is 8 deviations on either side.
 PRoundingRule p_rounding_rule(const std::vector<double>& dev, const std::vector<double>& ref,
                               const std::vector<double>& unrounded, DType out_dtype) {
   PRoundingRule rule;
   if (dev.size() != ref.size() || unrounded.size() != ref.size()) return rule;
   const double half_eps = dtype_epsilon(out_dtype) / 2;
-  double d2 = 0, var = 0;
+  double var = 0;
   for (std::size_t i = 0; i < ref.size(); ++i) {
     if (!std::isfinite(ref[i]) || !std::isfinite(unrounded[i])) continue;
-    const double d = unrounded[i] - ref[i];
-    // Half an ulp at |ref|: eps/2 relative, with the binade's lower end so it is never an overestimate by > 2x.
-    const double h = half_eps * std::max(std::fabs(ref[i]), 1e-30);
-    d2 += d * d;
+    const double d = ref[i] - unrounded[i];
+    const double h = half_eps * std::fabs(ref[i]);
+    rule.p_effect += d * d;
     var += d * d * h * h / 3;
-    const double a = dev[i] - ref[i], b = dev[i] - unrounded[i];
-    rule.to_rounded += std::isnan(a) ? INFINITY : a * a;
-    rule.to_unrounded += std::isnan(b) ? INFINITY : b * b;
+    const double s = dev[i] - unrounded[i];
+    rule.from_unrounded += std::isnan(s) ? INFINITY : s * s;
+    const double f = round_to_dtype(out_dtype, unrounded[i]) - unrounded[i];
+    rule.floor += f * f;
   }
-  rule.z = var > 0 ? d2 / (2 * std::sqrt(var)) : 0;
+  rule.z = var > 0 ? rule.p_effect / (2 * std::sqrt(var)) : 0;
   return rule;
 }
 
@@ -117,8 +128,9 @@ std::string Verdict::summary() const {
                         naive_rule->bound, naive_rule->naive_err);
   }
   if (p_rounding && p_rounding->applies()) {
-    text += fmt::format(" p_round={:.2e}{}{:.2e}(z {:.0f})", p_rounding->to_rounded,
-                        p_rounding->ok() ? "<" : ">=", p_rounding->to_unrounded, p_rounding->z);
+    // S - F against D/2: how far past the output's rounding the device is from the unrounded result.
+    text += fmt::format(" p_round={:.2e}{}{:.2e}(z {:.0f})", p_rounding->from_unrounded - p_rounding->floor,
+                        p_rounding->ok() ? ">=" : "<", p_rounding->p_effect / 2, p_rounding->z);
   }
   return text;
 }

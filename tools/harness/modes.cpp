@@ -72,8 +72,9 @@ Outcome correctness(const OpCase& c, DeviceRun& run, std::optional<OutputValues>
                               {"bound", verdict.naive_rule->bound}};
   }
   if (verdict.p_rounding) {
-    metrics["p_rounding"] = json{{"to_rounded", verdict.p_rounding->to_rounded},
-                                 {"to_unrounded", verdict.p_rounding->to_unrounded},
+    metrics["p_rounding"] = json{{"from_unrounded", verdict.p_rounding->from_unrounded},
+                                 {"floor", verdict.p_rounding->floor},
+                                 {"p_effect", verdict.p_rounding->p_effect},
                                  {"z", verdict.p_rounding->z},
                                  {"applies", verdict.p_rounding->applies()}};
   }
