@@ -18,6 +18,7 @@ struct ReferenceResult {
   OutputValues values;                             // in the driver's output order
   std::optional<std::vector<double>> naive;        // fp16/bf16 outputs of operators that have a naive reference
   std::optional<std::vector<double>> unrounded_p;  // fp16/bf16: the attention output with P unrounded
+  std::optional<std::vector<double>> rounded_p;    // and the float64 reference's (P rounded), for the same rule
   reference::AttentionStats stats;                 // what the tolerance model derives each output's bound from
 };
 

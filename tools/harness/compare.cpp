@@ -167,7 +167,7 @@ Verdict judge(const std::vector<OutputSpec>& specs, const OutputValues& dev, con
     v.naive_rule = rule;
   }
   if (out_bound->fa_rule && unrounded && d)
-    v.p_rounding = p_rounding_rule(*d, r, unrounded->values, unrounded->out_dtype);
+    v.p_rounding = p_rounding_rule(*d, unrounded->rounded, unrounded->values, unrounded->out_dtype);
   return v;
 }
 

@@ -64,8 +64,11 @@ struct PRoundingRule {
 };
 constexpr double kPRoundingMinZ = 16.0;
 
-// The attention output of the reference with P unrounded, and the dtype the outputs are stored in.
+// The float64 attention output with P rounded (the reference's, also when a golden directory's expected tensors are
+// what the outputs are judged against: those carry their own output rounding) and with P unrounded, and the dtype
+// the outputs are stored in.
 struct UnroundedP {
+  std::vector<double> rounded;
   std::vector<double> values;
   DType out_dtype;
 };
