@@ -170,7 +170,9 @@ void read_op_attrs(const AttrTable<P, A>& table, const nlohmann::json& j, A& a, 
     for (const std::string& name : required) names += (names.empty() ? "" : " and ") + name;
     golden_fail(where, "attrs need " + names);
   }
-  for (const auto& [key, v] : j.items()) {
+  for (const auto& [json_key, v] : j.items()) {
+    // A named copy: C++17 lambdas cannot capture a structured binding (clang rejects it, GCC accepts it).
+    const std::string& key = json_key;
     const auto row = std::find_if(table.rows.begin(), table.rows.end(), [&](const AttrRow<P, A>& r) {
       return r.op_name && (key == r.op_name || (r.op_alias && key == r.op_alias));
     });
