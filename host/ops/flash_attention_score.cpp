@@ -93,6 +93,23 @@ std::size_t prepass_slots(const FlashAttentionScoreDescs& descs, Data& d) {
   return slots;
 }
 
+// The tuning database's mask class (docs/tuning.md): dense without a mask (or with a mask tensor under an
+// unbounded rule: which tiles it skips is only known from its contents), causal when no batch's band has a lower
+// limit, band otherwise.
+tune::MaskClass tune_mask_class(const schedule::MaskPlan& m) {
+  if (!m.masked) return tune::MaskClass::kDense;
+  bool bounded_above = false;
+  for (const schedule::BandRule& r : m.rules) {
+    if (r.pre < schedule::kUnbounded / 2 && r.prefix == 0) return tune::MaskClass::kBand;
+    bounded_above = bounded_above || r.next < schedule::kUnbounded / 2;
+  }
+  return bounded_above ? tune::MaskClass::kCausal : tune::MaskClass::kDense;
+}
+
+int64_t max_query_rows(const FaProblem& p) {
+  return p.seqs.q_len.empty() ? 0 : *std::max_element(p.seqs.q_len.begin(), p.seqs.q_len.end());
+}
+
 }  // namespace
 
 // Everything plan does on the host; with a Context it also builds the kernel program and uploads the plan's
@@ -104,8 +121,8 @@ FlashAttentionScorePlan plan_flash_attention_score(const PlanTarget& target, con
       descs, [&] { return validate_flash_attention_score(descs, attrs, target.config.strict, &limits); });
   const FaProblem& p = data->problem;
 
-  data->kernel =
-      choose_kernel_config(target.device, p.dtype, static_cast<int>(p.dk), static_cast<int>(p.dv), target.config.tune);
+  data->kernel = choose_kernel_config(target.device, p.dtype, static_cast<int>(p.dk), static_cast<int>(p.dv),
+                                      target.config, tune_mask_class(p.masks), max_query_rows(p));
   const int64_t max_keys = p.seqs.kv_len.empty() ? 0 : *std::max_element(p.seqs.kv_len.begin(), p.seqs.kv_len.end());
   if (data->kernel.variant == KernelVariant::kGeneric) {
     check_loop_budget(target.device,

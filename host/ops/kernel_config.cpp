@@ -1,11 +1,12 @@
-// Kernel config defaults per device (platform and properties, never the device type alone), CANNON_TUNE
-// overrides and -D options.
+// Kernel config defaults per device (platform and properties, never the device type alone): these heuristics are
+// the fallback below the tuning database and CANNON_TUNE (host/tune); and the -D options.
 #include "host/ops/kernel_config.hpp"
 
 #include <algorithm>
 #include <climits>
 
 #include "host/runtime/check.hpp"
+#include "host/tune/resolve.hpp"
 
 namespace cannon {
 namespace {
@@ -20,15 +21,6 @@ struct CpuTiles {
 };
 constexpr CpuTiles kCpuTiles[] = {
     {64, 96, 64, 4, 4}, {128, 96, 32, 4, 4}, {256, 32, 32, 8, 8}, {INT_MAX, 16, 8, 8, 16}};
-
-// Private tiles per work-item, in bytes (the estimate above, with BLOCK_M padded to whole row vectors).
-std::size_t cpu_private_bytes(const KernelConfig& c) {
-  const std::size_t m = (static_cast<std::size_t>(c.block_m) + 15) / 16 * 16;
-  const std::size_t n = static_cast<std::size_t>(c.block_n);
-  const std::size_t d = static_cast<std::size_t>(std::max(c.dk, c.dv));
-  return 4 * (m * static_cast<std::size_t>(c.dk + c.dv) + n * d + n * m);
-}
-constexpr std::size_t kMaxCpuPrivateBytes = std::size_t{160} * 1024;
 
 }  // namespace
 
@@ -87,8 +79,9 @@ uint64_t fa_prepass_loop_steps(const KernelConfig& c, int64_t max_keys) {
   return m * 2 * (keys / 16 + 16) + tiles * (1 + m * (n / 16 + 16));
 }
 
-KernelConfig choose_kernel_config(const DeviceInfo& device, DType dtype, int dk, int dv,
-                                  const std::map<std::string, long>& tune) {
+KernelConfig choose_kernel_config(const DeviceInfo& device, DType dtype, int dk, int dv, const Config& config,
+                                  tune::MaskClass mask, int64_t query_rows) {
+  const tune::ProblemClass cls = tune::make_class(dtype, std::max(dk, dv), mask, query_rows);
   KernelConfig c;
   c.dtype = dtype;
   c.dk = dk;
@@ -110,44 +103,33 @@ KernelConfig choose_kernel_config(const DeviceInfo& device, DType dtype, int dk,
     c.block_m = generic_block_m(device);
     c.block_n = 16;
   }
-  for (const auto& [key, value] : tune) {
-    if (key == "VARIANT") {
-      require(value == 0 || value == 1, "CANNON_TUNE: VARIANT={} (expected 0 = cpu or 1 = generic)", value);
-      c.variant = value == 0 ? KernelVariant::kCpu : KernelVariant::kGeneric;
-    } else if (key == "BLOCK_M") {
-      require(value >= 1 && value <= 256, "CANNON_TUNE: BLOCK_M={} (expected 1..256)", value);
-      c.block_m = static_cast<int>(value);
-    } else if (key == "BLOCK_N") {
-      require(value >= 8 && value <= 256 && value % 8 == 0,
-              "CANNON_TUNE: BLOCK_N={} (expected a multiple of 8 in 8..256)", value);
-      c.block_n = static_cast<int>(value);
-    } else if (key == "QK_KEYS") {
-      require(value >= 1 && value <= 32, "CANNON_TUNE: QK_KEYS={} (expected 1..32)", value);
-      c.qk_keys = static_cast<int>(value);
-    } else if (key == "PV_COLS") {
-      require(value == 1 || value == 2 || value == 4 || value == 8 || value == 16,
-              "CANNON_TUNE: PV_COLS={} (expected 1, 2, 4, 8 or 16)", value);
-      c.pv_cols = static_cast<int>(value);
-    } else if (key == "MASK_PREPASS") {
-      require(value == 0 || value == 1, "CANNON_TUNE: MASK_PREPASS={} (expected 0 or 1)", value);
-      c.mask_prepass = value == 1;
-    }  // other names belong to other operators; Config::parse rejects unknown ones
-  }
-  if (c.variant == KernelVariant::kCpu && device.loop_limit != 0) {
-    fail(Status::kParamInvalid,
-         "CANNON_TUNE: VARIANT=0 (cpu) cannot run on '{}': its loops take far more than the {} iterations per "
-         "invocation after which this OpenCL implementation silently ends every loop (docs/devices.md)",
-         device.name, device.loop_limit);
-  }
-  if (c.variant == KernelVariant::kCpu) {
-    // The CPU variant's tiles live on a PoCL thread stack; past this a CANNON_TUNE choice would overflow it.
-    const std::size_t bytes = cpu_private_bytes(c);
-    require(
-        bytes <= kMaxCpuPrivateBytes,
-        "CANNON_TUNE: BLOCK_M={} BLOCK_N={} need {} KiB of private memory per work-item at DK={} DV={} (limit {} KiB)",
-        c.block_m, c.block_n, bytes / 1024, dk, dv, kMaxCpuPrivateBytes / 1024);
-  }
+  // Heuristics (above), then the tuning database, then CANNON_TUNE (host/tune/resolve.hpp, docs/tuning.md).
+  // VW and SPLIT_KV are declared but not yet taken by the kernels: only 16 and 0 pass their constraints.
+  const tune::Values heuristics = {{"VARIANT", c.variant == KernelVariant::kCpu ? 0 : 1},
+                                   {"VW", 16},
+                                   {"BLOCK_M", c.block_m},
+                                   {"BLOCK_N", c.block_n},
+                                   {"QK_KEYS", c.qk_keys},
+                                   {"PV_COLS", c.pv_cols},
+                                   {"MASK_PREPASS", c.mask_prepass ? 1 : 0},
+                                   {"SPLIT_KV", 0}};
+  const tune::Resolved r = tune::resolve("fa", device, cls, heuristics, config,
+                                         {device.name, dk, dv, device.loop_limit, device.max_work_group_size});
+  c.variant = r.values.at("VARIANT") == 0 ? KernelVariant::kCpu : KernelVariant::kGeneric;
+  c.block_m = static_cast<int>(r.values.at("BLOCK_M"));
+  c.block_n = static_cast<int>(r.values.at("BLOCK_N"));
+  c.qk_keys = static_cast<int>(r.values.at("QK_KEYS"));
+  c.pv_cols = static_cast<int>(r.values.at("PV_COLS"));
+  c.mask_prepass = r.values.at("MASK_PREPASS") == 1;
   return c;
+}
+
+KernelConfig choose_kernel_config(const DeviceInfo& device, DType dtype, int dk, int dv,
+                                  const std::map<std::string, long>& tune) {
+  Config config;
+  config.tune = tune;
+  config.tune_shipped_db = false;
+  return choose_kernel_config(device, dtype, dk, dv, config, tune::MaskClass::kDense, INT64_MAX);
 }
 
 }  // namespace cannon

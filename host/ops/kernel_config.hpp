@@ -1,6 +1,6 @@
 // The typed kernel config of an attention kernel and its translation to -D build options
 // (CLBlast's parameter database, FlashAttention's static switches). Defaults come from the device's platform and
-// properties (docs/devices.md); CANNON_TUNE overrides any entry by its macro name.
+// properties (docs/devices.md), then the tuning database, then CANNON_TUNE (docs/tuning.md).
 #pragma once
 
 #include <cstddef>
@@ -11,6 +11,7 @@
 #include "cannon/context.hpp"
 #include "cannon/dtype.hpp"
 #include "host/runtime/build_options.hpp"
+#include "host/tune/problem_class.hpp"
 
 namespace cannon {
 
@@ -35,10 +36,15 @@ struct KernelConfig {
 // only; every other device (rusticl or clover on llvmpipe, any GPU, anything unknown) gets the generic shapes.
 bool use_cpu_kernels(const DeviceInfo& device);
 
-// Picks defaults for the device and head dims, then applies `tune` (CANNON_TUNE): VARIANT (0 = cpu,
-// 1 = generic), BLOCK_M, BLOCK_N, QK_KEYS, PV_COLS, MASK_PREPASS (0/1; off by default on devices with a loop limit).
-// Throws Error(kParamInvalid) naming CANNON_TUNE for an unusable value, and for the cpu variant on a device with a
-// loop limit (its loops exceed it).
+// Picks heuristic defaults for the device and head dims, then the tuning database's entry for the device and the
+// problem class (dtype, max(dk, dv), mask class, decode when query_rows <= 16), then the config's CANNON_TUNE
+// values fa.VARIANT (0 = cpu, 1 = generic), fa.BLOCK_M, fa.BLOCK_N, fa.QK_KEYS, fa.PV_COLS, fa.MASK_PREPASS (0/1;
+// off by default on devices with a loop limit); host/tune/params.cpp declares them. Throws Error(kParamInvalid)
+// naming CANNON_TUNE for an unusable value, and for the cpu variant on a device with a loop limit (its loops exceed
+// it), and naming the file for a malformed database.
+KernelConfig choose_kernel_config(const DeviceInfo& device, DType dtype, int dk, int dv, const Config& config,
+                                  tune::MaskClass mask, int64_t query_rows);
+// Heuristics and `tune` ({"fa.BLOCK_M", 16}, ...) only, no database: what the tests of the heuristics call.
 KernelConfig choose_kernel_config(const DeviceInfo& device, DType dtype, int dk, int dv,
                                   const std::map<std::string, long>& tune);
 

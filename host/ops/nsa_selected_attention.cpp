@@ -2,7 +2,7 @@
 // workspace) and run (check every view; enqueue the check of every selected block index against its batch, which
 // writes the indices the attention kernel reads, then the attention kernel).
 // The kernel is nsa_fwd_cpu on PoCL's CPU device (shaped for it) and nsa_fwd_generic everywhere else
-// (kernels/nsa_selected_attention.cl, docs/devices.md); CANNON_TUNE=VARIANT=0/1 forces one.
+// (kernels/nsa_selected_attention.cl, docs/devices.md); CANNON_TUNE=nsa.VARIANT=0/1 forces one.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -20,6 +20,7 @@
 #include "host/runtime/launch_check.hpp"
 #include "host/runtime/sub_buffer.hpp"
 #include "host/runtime/view_check.hpp"
+#include "host/tune/resolve.hpp"
 
 namespace cannon {
 
@@ -39,28 +40,21 @@ uint64_t nsa_generic_loop_steps(const NsaProblem& p) {
   return 3 + count * (3 + bs * (3 * score + pv)) + static_cast<uint64_t>(p.dk / 16 + 16 + 3 * (p.dv / 16 + 1));
 }
 
-bool use_generic(const DeviceInfo& device, const std::map<std::string, long>& tune) {
-  const auto it = tune.find("VARIANT");
-  if (it == tune.end()) return !use_cpu_kernels(device);
-  require(it->second == 0 || it->second == 1, "CANNON_TUNE: VARIANT={} (expected 0 = cpu or 1 = generic)", it->second);
-  if (it->second == 0 && device.loop_limit != 0) {
-    fail(Status::kParamInvalid,
-         "CANNON_TUNE: VARIANT=0 (nsa_fwd_cpu) cannot run on '{}': its loops take far more than the {} iterations "
-         "per invocation after which this OpenCL implementation silently ends every loop (docs/devices.md)",
-         device.name, device.loop_limit);
-  }
-  return it->second == 1;
+// Heuristics (nsa_fwd_cpu on PoCL's CPU device, QK_KEYS = PV_COLS = 8), then the tuning database, then
+// CANNON_TUNE's nsa.* values (host/tune, docs/tuning.md). The class: causal when the mask applies (sparse_mode 2),
+// decode when no batch has more than 16 query tokens.
+tune::Resolved resolve_tuning(const DeviceInfo& device, const NsaProblem& p, const Config& config) {
+  const tune::Values heuristics = {
+      {"VARIANT", use_cpu_kernels(device) ? 0 : 1}, {"VW", 16}, {"QK_KEYS", 8}, {"PV_COLS", 8}};
+  const int64_t rows = p.seqs.q_len.empty() ? 0 : *std::max_element(p.seqs.q_len.begin(), p.seqs.q_len.end());
+  const tune::ProblemClass cls = tune::make_class(p.dtype, std::max(p.dk, p.dv),
+                                                  p.causal ? tune::MaskClass::kCausal : tune::MaskClass::kDense, rows);
+  return tune::resolve("nsa", device, cls, heuristics, config,
+                       {device.name, static_cast<int>(p.dk), static_cast<int>(p.dv), device.loop_limit, 0});
 }
 
-// Every -D that changes the binary; QK_KEYS and PV_COLS may be overridden through CANNON_TUNE.
-BuildOptions build_options(const NsaProblem& p, const std::map<std::string, long>& tune, bool generic) {
-  auto tuned = [&](const char* name, long def) {
-    auto it = tune.find(name);
-    if (it == tune.end()) return def;
-    require(it->second == 1 || it->second == 2 || it->second == 4 || it->second == 8 || it->second == 16,
-            "CANNON_TUNE: {}={} must divide 16", name, it->second);
-    return it->second;
-  };
+// Every -D that changes the binary.
+BuildOptions build_options(const NsaProblem& p, const tune::Resolved& tuned, bool generic) {
   BuildOptions options;
   options.define("DTYPE", dtype_macro(p.dtype))
       .define("DK", p.dk)
@@ -68,8 +62,8 @@ BuildOptions build_options(const NsaProblem& p, const std::map<std::string, long
       .define("BS", p.block_size)
       .define("COUNT", p.block_count)
       .define("GROUP", p.group())
-      .define("QK_KEYS", tuned("QK_KEYS", 8))
-      .define("PV_COLS", tuned("PV_COLS", 8));
+      .define("QK_KEYS", tuned.values.at("QK_KEYS"))
+      .define("PV_COLS", tuned.values.at("PV_COLS"));
   if (generic) options.define("GENERIC_ONLY");
   return options;
 }
@@ -208,8 +202,9 @@ NsaSelectedAttentionPlan plan_nsa_selected_attention(const PlanTarget& target, c
   auto data = detail::validated_plan_data<detail::NsaSelectedAttentionPlanData>(
       descs, [&] { return validate_nsa_selected_attention(descs, attrs, target.config.strict); });
   const NsaProblem& p = data->problem;
-  data->generic = use_generic(target.device, target.config.tune);
-  const BuildOptions options = build_options(p, target.config.tune, data->generic);
+  const tune::Resolved tuned = resolve_tuning(target.device, p, target.config);
+  data->generic = tuned.values.at("VARIANT") == 1;
+  const BuildOptions options = build_options(p, tuned, data->generic);
   if (data->generic) {
     check_loop_budget(
         target.device, nsa_generic_loop_steps(p), "nsa_fwd_generic",

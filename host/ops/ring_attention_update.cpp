@@ -22,6 +22,7 @@
 #include "host/runtime/launch_check.hpp"
 #include "host/runtime/sub_buffer.hpp"
 #include "host/runtime/view_check.hpp"
+#include "host/tune/resolve.hpp"
 
 namespace cannon {
 
@@ -37,40 +38,24 @@ void check_seq_on_host(const RauProblem& p, const TensorView& view, int64_t offs
   check_actual_seq_qlen(p, values);
 }
 
-// Launch shape per device (CANNON_TUNE=RAU_LOCAL, RAU_ROWS, RAU_HEADS override it). On PoCL's CPU each work-item
-// takes a tile of 8 rows × up to 128 head slots at local size 1: the attn pass then streams whole rows and the
-// state pass reads 8-row runs of each slot's softmax lanes (measured on PoCL, docs/ring_attention_update.md). The
-// tile's weights live in private memory (64 B per item), so tiles are capped at 1024 items. Every other device
-// (GPUs, llvmpipe) takes 1×1 tiles in groups of 32 (docs/devices.md). A CANNON_TUNE value outside its range is an
-// error, never clamped; a default (rows or heads per item) gives way to an explicit value of the other so the tile
-// stays within the cap.
-constexpr long kRauMaxTileItems = 1024;
-constexpr long kRauMaxLocal = 1024;
-
-void choose_launch(const DeviceInfo& device, const std::map<std::string, long>& tune,
-                   detail::RingAttentionUpdatePlanData& d) {
+// Launch shape per device: heuristics, then the tuning database, then CANNON_TUNE's rau.RAU_ROWS, rau.RAU_HEADS,
+// rau.RAU_LOCAL (host/tune, docs/tuning.md). On PoCL's CPU each work-item takes a tile of 8 rows × up to 128 head
+// slots at local size 1: the attn pass then streams whole rows and the state pass reads 8-row runs of each slot's
+// softmax lanes (measured on PoCL, docs/ring_attention_update.md). The tile's weights live in private memory (64 B
+// per item), so tiles are capped at 1024 items. Every other device (GPUs, llvmpipe) takes 1×1 tiles in groups of 32
+// (docs/devices.md). A CANNON_TUNE value outside its range is an error, never clamped; a value that is not an
+// override (rows or heads per item) gives way to an explicit value of the other so the tile stays within the cap.
+void choose_launch(const DeviceInfo& device, const Config& config, detail::RingAttentionUpdatePlanData& d) {
   const bool cpu = use_cpu_kernels(device);
-  auto given = [&](const char* name, long max) -> std::optional<long> {
-    const auto it = tune.find(name);
-    if (it == tune.end()) return std::nullopt;
-    require(it->second >= 1 && it->second <= max, "CANNON_TUNE: {}={} (expected 1..{})", name, it->second, max);
-    return it->second;
-  };
-  const std::optional<long> local = given("RAU_LOCAL", kRauMaxLocal);
-  const std::optional<long> heads = given("RAU_HEADS", kRauMaxTileItems);
-  const std::optional<long> rows = given("RAU_ROWS", kRauMaxTileItems);
-  if (heads && rows) {
-    require(*rows * *heads <= kRauMaxTileItems,
-            "CANNON_TUNE: RAU_ROWS={} × RAU_HEADS={} = {} items per work-item (expected at most {}: the tile's "
-            "weights live in private memory)",
-            *rows, *heads, *rows * *heads, kRauMaxTileItems);
-  }
-  d.local_size = static_cast<std::size_t>(local.value_or(cpu ? 1 : 32));
   const RauProblem& p = d.problem;
-  // Not clamped to the problem's slot count, so one program per (dtype, D, softmax layout) serves every B and N.
-  const long heads_per_wi = heads.value_or(std::min<long>(cpu ? 128 : 1, kRauMaxTileItems / rows.value_or(1)));
-  d.heads_per_wi = static_cast<std::size_t>(heads_per_wi);
-  d.rows_per_wi = static_cast<std::size_t>(rows.value_or(std::min<long>(cpu ? 8 : 1, kRauMaxTileItems / heads_per_wi)));
+  const tune::Values heuristics = {
+      {"RAU_ROWS", cpu ? 8 : 1}, {"RAU_HEADS", cpu ? 128 : 1}, {"RAU_LOCAL", cpu ? 1 : 32}};
+  const tune::ProblemClass cls = tune::make_class(p.dtype, p.dim, tune::MaskClass::kDense, INT64_MAX);
+  const tune::Resolved r =
+      tune::resolve("rau", device, cls, heuristics, config, {device.name, 0, 0, device.loop_limit, 0});
+  d.local_size = static_cast<std::size_t>(r.values.at("RAU_LOCAL"));
+  d.heads_per_wi = static_cast<std::size_t>(r.values.at("RAU_HEADS"));
+  d.rows_per_wi = static_cast<std::size_t>(r.values.at("RAU_ROWS"));
   d.options.define("DTYPE", p.dtype == DType::kFloat32   ? 0
                             : p.dtype == DType::kFloat16 ? 1
                                                          : 2)
@@ -111,7 +96,7 @@ RingAttentionUpdatePlan plan_ring_attention_update(const PlanTarget& target, con
   }
   check_buffers_fit(DeviceLimits::of(target.device), buffers);
 
-  choose_launch(target.device, target.config.tune, *data);
+  choose_launch(target.device, target.config, *data);
   if (const Context* ctx = target.ctx) {
     std::vector<detail::PlanBase::KernelUse> kernels{{"ring_attention_update", data->local_size}};
     if (p.tnd) kernels.push_back({"rau_seq_table", data->seq_local});

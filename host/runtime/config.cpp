@@ -1,14 +1,14 @@
-// Parses every CANNON_* variable once. A malformed value is an error naming the variable and the
-// accepted forms, raised the first time the Config is needed, never a silent default.
+// Parses every CANNON_* variable once (and PoCL's POCL_LLVM_CPU_NAME, for the tuning database's device key). A
+// malformed value is an error naming the variable and the accepted forms, raised the first time the Config is
+// needed, never a silent default.
 #include "cannon/config.hpp"
 
-#include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <cstdlib>
 #include <string>
 
 #include "host/runtime/check.hpp"
+#include "host/tune/resolve.hpp"
 
 namespace cannon {
 namespace {
@@ -40,42 +40,22 @@ bool parse_bool(const std::string& raw, const char* name) {
   fail(Status::kParamInvalid, "{}='{}': expected 0/1, true/false, on/off or yes/no", name, raw);
 }
 
-// CANNON_TUNE="BLOCK_M=16,BLOCK_N=32": kernel macro names (upper case) to integer values.
-std::map<std::string, long> parse_tune(const std::string& raw) {
-  std::map<std::string, long> out;
-  std::size_t pos = 0;
-  while (pos <= raw.size()) {
-    std::size_t end = raw.find(',', pos);
-    if (end == std::string::npos) end = raw.size();
-    std::string item = trim(raw.substr(pos, end - pos));
-    pos = end + 1;
-    if (item.empty()) continue;
-    auto eq = item.find('=');
-    std::string key = eq == std::string::npos ? "" : trim(item.substr(0, eq));
-    std::string val = eq == std::string::npos ? "" : trim(item.substr(eq + 1));
-    bool key_ok = !key.empty();
-    for (char c : key) key_ok = key_ok && (std::isupper(static_cast<unsigned char>(c)) || std::isdigit(c) || c == '_');
-    char* stop = nullptr;
-    errno = 0;
-    long value = val.empty() ? 0 : std::strtol(val.c_str(), &stop, 10);
-    // strtol saturates out-of-range text at LONG_MIN/LONG_MAX; a silently clamped value is still wrong.
-    if (!val.empty() && errno == ERANGE) fail(Status::kParamInvalid, "CANNON_TUNE: {}={} is out of range", key, val);
-    if (!key_ok || val.empty() || *stop != '\0') {
-      fail(Status::kParamInvalid,
-           "CANNON_TUNE: bad entry '{}' (expected NAME=INTEGER[,NAME=INTEGER...], NAME upper case)", item);
-    }
-    // One list for every operator, so a typo fails at once whichever operator runs first.
-    static const char* const kKnown[] = {"VARIANT",      "BLOCK_M",  "BLOCK_N",   "QK_KEYS",  "PV_COLS",
-                                         "MASK_PREPASS", "RAU_ROWS", "RAU_HEADS", "RAU_LOCAL"};
-    if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown)) {
-      fail(Status::kParamInvalid,
-           "CANNON_TUNE: unknown name '{}' (known: VARIANT, BLOCK_M, BLOCK_N, QK_KEYS, PV_COLS, MASK_PREPASS, "
-           "RAU_ROWS, RAU_HEADS, RAU_LOCAL)",
-           key);
-    }
-    out[key] = value;
+// CANNON_TUNE_DB="a.json:b.json", or "none".
+void parse_tune_db(const std::string& raw, Config& c) {
+  const std::string v = trim(raw);
+  if (v == "none") {
+    c.tune_shipped_db = false;
+    return;
   }
-  return out;
+  std::size_t pos = 0;
+  while (pos <= v.size()) {
+    std::size_t end = v.find(':', pos);
+    if (end == std::string::npos) end = v.size();
+    const std::string path = trim(v.substr(pos, end - pos));
+    pos = end + 1;
+    if (path == "none") fail(Status::kParamInvalid, "CANNON_TUNE_DB='{}': 'none' must stand alone", raw);
+    if (!path.empty()) c.tune_db.push_back(path);
+  }
 }
 
 }  // namespace
@@ -88,7 +68,9 @@ Config Config::parse(const std::function<const char*(const char*)>& lookup) {
   Config c;
   c.device = trim(get("CANNON_DEVICE"));
   c.verbose = parse_verbose(get("CANNON_VERBOSE"));
-  c.tune = parse_tune(get("CANNON_TUNE"));
+  c.tune = tune::parse_overrides(get("CANNON_TUNE"));
+  parse_tune_db(get("CANNON_TUNE_DB"), c);
+  c.pocl_cpu_name = trim(get("POCL_LLVM_CPU_NAME"));
   c.strict = parse_bool(get("CANNON_STRICT"), "CANNON_STRICT");
   return c;
 }

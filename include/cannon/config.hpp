@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace cannon {
 
@@ -14,8 +15,17 @@ enum class Verbosity : int { kError = 0, kDispatch = 1, kProfile = 2 };
 struct Config {
   std::string device;                     // CANNON_DEVICE: "" (default), index, "p:d", cpu, gpu, name substring
   Verbosity verbose = Verbosity::kError;  // CANNON_VERBOSE: error | dispatch | profile
-  std::map<std::string, long> tune;       // CANNON_TUNE: "NAME=VALUE[,NAME=VALUE...]" kernel macro overrides
-  bool strict = false;                    // CANNON_STRICT: 0/1/true/false/on/off
+  // CANNON_TUNE: "kernel.NAME=VALUE[,...]" overrides of the tuned kernel parameters, e.g. {"fa.QK_KEYS", 4}
+  // (docs/tuning.md lists the names); above the database and the heuristics.
+  std::map<std::string, long> tune;
+  // CANNON_TUNE_DB: the user's tuning databases (cannon-tune output), ':'-separated, searched in order before the
+  // one shipped in the library. "none" turns every database off (heuristics and CANNON_TUNE only).
+  std::vector<std::string> tune_db;
+  bool tune_shipped_db = true;  // false with CANNON_TUNE_DB=none
+  // POCL_LLVM_CPU_NAME: the CPU PoCL generates code for when set (e.g. haswell on an AVX-512 box); the database is
+  // then searched under that target ("pocl/pthread-haswell").
+  std::string pocl_cpu_name;
+  bool strict = false;  // CANNON_STRICT: 0/1/true/false/on/off
   // Extra -D NAME=VALUE for every program a Context with this Config builds (e.g. a test's fault hooks). Never read
   // from the environment; NAME must be an identifier.
   std::map<std::string, long> kernel_defines;

@@ -37,8 +37,8 @@ constexpr const char* kSampled[] = {
     "fa:n3g1d=59:layout=TND:dt=bf16:seqq=7,120:seqkv=113,120",
 };
 
-// Run again by the ctest entry that sets CANNON_TUNE=VARIANT=1, and in-process with a Context of its own Config
-// (FaForwardGenericContext), to cover the generic kernel variant.
+// Run again by the ctest entry that sets CANNON_TUNE=fa.VARIANT=1,nsa.VARIANT=1, and in-process with a Context of its
+// own Config (FaForwardGenericContext), to cover the generic kernel variant.
 constexpr const char* kGenericSubset[] = {
     "fa:b2n8g8s1=7s2=113d=59:layout=BSND:dt=fp32",
     "fa:b1n4g2s1=113s2=7dk=192dv=128:layout=BNSD:dt=bf16",
@@ -47,7 +47,7 @@ constexpr const char* kGenericSubset[] = {
 
 bool generic_variant_requested() {
   const auto& tune = test_context().config().tune;
-  auto it = tune.find("VARIANT");
+  auto it = tune.find("fa.VARIANT");
   return it != tune.end() && it->second == 1;
 }
 
@@ -56,7 +56,7 @@ class FaForward : public testing::TestWithParam<const char*> {};
 TEST_P(FaForward, MatchesReference) {
   CaseRun r = run_case(tools::parse_fa_problem(GetParam()));
   expect_case_passes(r);
-  if (generic_variant_requested()) EXPECT_TRUE(r.generic_kernel) << "CANNON_TUNE=VARIANT=1 did not pick the generic";
+  if (generic_variant_requested()) EXPECT_TRUE(r.generic_kernel) << "CANNON_TUNE=fa.VARIANT=1 did not pick the generic";
 }
 
 std::string case_name(const testing::TestParamInfo<const char*>& info) {
@@ -70,7 +70,7 @@ INSTANTIATE_TEST_SUITE_P(Generic, FaForward, testing::ValuesIn(kGenericSubset), 
 const Context& generic_context() {
   static const Context ctx = [] {
     Config config = Config::global();
-    config.tune["VARIANT"] = 1;
+    config.tune["fa.VARIANT"] = 1;
     return Context::create("", config);
   }();
   return ctx;
@@ -81,7 +81,7 @@ class FaForwardGenericContext : public testing::TestWithParam<const char*> {};
 TEST_P(FaForwardGenericContext, MatchesReference) {
   CaseRun r = run_case(tools::parse_fa_problem(GetParam()), generic_context());
   expect_case_passes(r);
-  EXPECT_TRUE(r.generic_kernel) << "a Context with tune VARIANT=1 did not pick the generic variant";
+  EXPECT_TRUE(r.generic_kernel) << "a Context with tune fa.VARIANT=1 did not pick the generic variant";
 }
 
 INSTANTIATE_TEST_SUITE_P(InProcess, FaForwardGenericContext, testing::ValuesIn(kGenericSubset), case_name);

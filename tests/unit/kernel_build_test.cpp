@@ -43,7 +43,7 @@ TEST(KernelBuild, EveryProgramCompilesWithoutWarnings) {
   std::vector<std::pair<std::string, std::string>> logs;
   for (int variant : {0, 1}) {
     Config config = Config::global();
-    config.tune = {{"VARIANT", variant}};
+    config.tune = {{"fa.VARIANT", variant}, {"nsa.VARIANT", variant}};
     const Context ctx = Context::create("", config);
     if (variant == 0 && !ctx.info().pocl) continue;  // the cpu variants run only on PoCL's CPU device
     for (DType dt : {DType::kFloat32, DType::kFloat16, DType::kBFloat16}) plan_everything(ctx, dt);

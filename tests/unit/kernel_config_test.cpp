@@ -56,7 +56,7 @@ TEST(FaKernelConfig, VariantComesFromThePlatformNotTheDeviceType) {
 // llvmpipe silently ends every loop after 65535 back-edges per invocation: the cpu variant is refused there, and
 // the generic one is refused for rows longer than its budget instead of leaving outputs unwritten.
 TEST(FaKernelConfig, LoopLimitedDevicesRefuseWhatCannotRun) {
-  EXPECT_THROW(choose_kernel_config(kRusticl, DType::kFloat32, 64, 64, {{"VARIANT", 0}}), Error);
+  EXPECT_THROW(choose_kernel_config(kRusticl, DType::kFloat32, 64, 64, {{"fa.VARIANT", 0}}), Error);
   const KernelConfig c = choose_kernel_config(kRusticl, DType::kFloat32, 128, 128, {});
   EXPECT_NO_THROW(check_loop_budget(kRusticl, fa_generic_loop_steps(c, 2048, false), "fa_fwd_generic", "S2"));
   try {
@@ -95,12 +95,12 @@ TEST(FaKernelConfig, GpuUsesTheGenericVariant) {
 
 TEST(FaKernelConfig, TuneOverridesDefaults) {
   KernelConfig c = choose_kernel_config(kPocl, DType::kFloat32, 64, 64,
-                                        {{"BLOCK_M", 32}, {"BLOCK_N", 16}, {"QK_KEYS", 2}, {"PV_COLS", 8}});
+                                        {{"fa.BLOCK_M", 32}, {"fa.BLOCK_N", 16}, {"fa.QK_KEYS", 2}, {"fa.PV_COLS", 8}});
   EXPECT_EQ(c.block_m, 32);
   EXPECT_EQ(c.block_n, 16);
   EXPECT_EQ(c.qk_keys, 2);
   EXPECT_EQ(c.pv_cols, 8);
-  EXPECT_EQ(choose_kernel_config(kPocl, DType::kFloat32, 64, 64, {{"VARIANT", 1}}).variant, KernelVariant::kGeneric);
+  EXPECT_EQ(choose_kernel_config(kPocl, DType::kFloat32, 64, 64, {{"fa.VARIANT", 1}}).variant, KernelVariant::kGeneric);
 }
 
 // The mask prepass runs on the device; where loops are cut short it is off unless asked for.
@@ -108,8 +108,8 @@ TEST(FaKernelConfig, MaskPrepassDefaultsByLoopLimit) {
   EXPECT_TRUE(choose_kernel_config(kPocl, DType::kFloat32, 64, 64, {}).mask_prepass);
   EXPECT_TRUE(choose_kernel_config(kGpu, DType::kFloat32, 64, 64, {}).mask_prepass);
   EXPECT_FALSE(choose_kernel_config(kRusticl, DType::kFloat32, 64, 64, {}).mask_prepass);
-  EXPECT_TRUE(choose_kernel_config(kRusticl, DType::kFloat32, 64, 64, {{"MASK_PREPASS", 1}}).mask_prepass);
-  EXPECT_FALSE(choose_kernel_config(kPocl, DType::kFloat32, 64, 64, {{"MASK_PREPASS", 0}}).mask_prepass);
+  EXPECT_TRUE(choose_kernel_config(kRusticl, DType::kFloat32, 64, 64, {{"fa.MASK_PREPASS", 1}}).mask_prepass);
+  EXPECT_FALSE(choose_kernel_config(kPocl, DType::kFloat32, 64, 64, {{"fa.MASK_PREPASS", 0}}).mask_prepass);
   const KernelConfig c = choose_kernel_config(kRusticl, DType::kFloat32, 64, 64, {});
   EXPECT_LT(fa_prepass_loop_steps(c, 512), 65535u);
   EXPECT_GT(fa_prepass_loop_steps(c, 1 << 16), 65535u);
@@ -117,14 +117,14 @@ TEST(FaKernelConfig, MaskPrepassDefaultsByLoopLimit) {
 
 TEST(FaKernelConfig, TuneRejectsBadValues) {
   const std::map<std::string, long> bad[] = {
-      {{"VARIANT", 2}}, {{"BLOCK_M", 0}}, {{"BLOCK_N", 12}}, {{"PV_COLS", 3}}, {{"QK_KEYS", 0}},
+      {{"fa.VARIANT", 2}}, {{"fa.BLOCK_M", 0}}, {{"fa.BLOCK_N", 12}}, {{"fa.PV_COLS", 3}}, {{"fa.QK_KEYS", 0}},
   };
   for (const auto& tune : bad) {
     EXPECT_THROW(choose_kernel_config(kPocl, DType::kFloat32, 64, 64, tune), Error) << tune.begin()->first;
   }
   // Tiles that would not fit a thread stack at D = 768.
   try {
-    choose_kernel_config(kPocl, DType::kFloat32, 768, 768, {{"BLOCK_M", 256}, {"BLOCK_N", 256}});
+    choose_kernel_config(kPocl, DType::kFloat32, 768, 768, {{"fa.BLOCK_M", 256}, {"fa.BLOCK_N", 256}});
     FAIL() << "accepted";
   } catch (const Error& e) {
     EXPECT_EQ(e.status(), Status::kParamInvalid);

@@ -62,10 +62,10 @@ TEST(ProgramCache, KeepsTheBuildLog) {
 
 TEST(Context, OwnConfig) {
   Config config = Config::global();
-  config.tune = {{"VARIANT", 1}};
+  config.tune = {{"fa.VARIANT", 1}};
   config.strict = true;
   const Context ctx = Context::create("", config);
-  EXPECT_EQ(ctx.config().tune.at("VARIANT"), 1);
+  EXPECT_EQ(ctx.config().tune.at("fa.VARIANT"), 1);
   EXPECT_TRUE(ctx.config().strict);
   const Context adopted = Context::adopt(ctx.cl_context_handle(), ctx.cl_device_handle(), ctx.cl_queue_handle());
   EXPECT_EQ(adopted.config().tune, Config::global().tune);
