@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,8 @@
 #include "cannon/context.hpp"
 #include "cannon/error.hpp"
 #include "host/runtime/device_select.hpp"
+#include "host/tune/database.hpp"
+#include "host/tune/device_key.hpp"
 
 namespace {
 
@@ -25,6 +28,50 @@ std::string device_string(cl_device_id id, cl_device_info param) {
 }
 
 const char* kind_name(const cannon::DeviceEntry& e) { return e.is_cpu ? "cpu" : e.is_gpu ? "gpu" : "other"; }
+
+// The tuning database's keys for the device and which databases hold entries under them (docs/tuning.md).
+void print_tuning(const cannon::Context& ctx) {
+  namespace tune = cannon::tune;
+  const cannon::Config& config = ctx.config();
+  const std::vector<std::string> keys = tune::device_keys(ctx.info(), config.pocl_cpu_name);
+  std::string joined;
+  for (const std::string& k : keys) joined += (joined.empty() ? "" : ", ") + k;
+  fmt::print("  tuning keys        {}{}\n", joined,
+             config.pocl_cpu_name.empty() ? "" : fmt::format(" (POCL_LLVM_CPU_NAME={})", config.pocl_cpu_name));
+  if (!config.tune_shipped_db && config.tune_db.empty()) {
+    fmt::print("  tuning databases   none (CANNON_TUNE_DB=none): heuristics only\n");
+    return;
+  }
+  std::vector<std::shared_ptr<const tune::Database>> user;
+  std::vector<const tune::Database*> dbs;
+  try {
+    for (const std::string& path : config.tune_db) {
+      user.push_back(tune::load_database(path));
+      dbs.push_back(user.back().get());
+    }
+  } catch (const std::exception& e) {
+    fmt::print("  tuning databases   error: {}\n", e.what());
+    return;
+  }
+  if (config.tune_shipped_db) {
+    for (const tune::Database& db : tune::shipped_databases()) dbs.push_back(&db);
+  }
+  bool any = false;
+  for (const tune::Database* db : dbs) {
+    for (const std::string& key : keys) {
+      auto d = db->devices.find(key);
+      if (d == db->devices.end()) continue;
+      std::string counts;
+      for (const auto& [kernel, classes] : d->second) {
+        counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", kernel, classes.size());
+      }
+      fmt::print("  tuning database    {} [{}]: {} classes{}\n", db->origin, key, counts,
+                 any ? "" : " (searched first)");
+      any = true;
+    }
+  }
+  if (!any) fmt::print("  tuning databases   no entry for this device: heuristics (docs/tuning.md)\n");
+}
 
 void print_details(const cannon::Context& ctx) {
   const cannon::DeviceInfo& info = ctx.info();
@@ -52,6 +99,7 @@ void print_details(const cannon::Context& ctx) {
                info.loop_limit);
   }
   fmt::print("  why                {}\n", ctx.selection_reason());
+  print_tuning(ctx);
 }
 
 int run_main(int argc, char** argv) {

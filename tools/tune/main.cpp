@@ -121,6 +121,7 @@ struct ClassResult {
   double best_rate = 0, heuristic_rate = 0;
   int tried = 0, failed = 0;
   std::string problem, check_problem;
+  std::vector<tune::Values> candidates;  // every assignment tried
 };
 
 ClassResult tune_class(const Context& ctx, const Options& o, const std::string& kernel, const tune::ProblemClass& cls,
@@ -143,6 +144,7 @@ ClassResult tune_class(const Context& ctx, const Options& o, const std::string& 
   std::shuffle(all.begin() + 1, all.end(), gen);
   std::size_t limit = static_cast<std::size_t>(o.space == "small" ? std::min(o.max_candidates, 3) : o.max_candidates);
   if (all.size() > limit) all.resize(limit);
+  res.candidates = all;
 
   check->generate(o.seed);
   nlohmann::json metrics;
@@ -184,11 +186,18 @@ ClassResult tune_class(const Context& ctx, const Options& o, const std::string& 
   return res;
 }
 
-// The parameters cannon-tune varied for this class (the others stay with the heuristics when looked up).
-tune::Values searched_params(const tune::KernelDecl& decl, const ClassResult& r, const tune::ProblemClass& cls) {
+// The parameters whose value differed between the candidates tried: only those were measured. The others stay with
+// the heuristics when the entry is looked up, so a later build's better heuristic (say, a vector width the kernels
+// did not take when this ran) is not pinned by a value that was never compared.
+tune::Values searched_params(const ClassResult& r) {
   tune::Values out;
-  for (const tune::ParamDecl& p : decl.params) {
-    if (!p.search.empty() && decl.relevant(p.name, r.heuristic, cls)) out[p.name] = r.best.at(p.name);
+  for (const auto& [name, value] : r.best) {
+    for (const tune::Values& c : r.candidates) {
+      if (c.at(name) != r.heuristic.at(name)) {
+        out[name] = value;
+        break;
+      }
+    }
   }
   return out;
 }
@@ -265,9 +274,8 @@ int run_main(int argc, char** argv) {
       ++failures;
       continue;
     }
-    const tune::KernelDecl& decl = *tune::find_kernel(job.kernel);
     const bool bytes = job.kernel == "rau";
-    json entry = {{"params", json(searched_params(decl, r, job.cls))},
+    json entry = {{"params", json(searched_params(r))},
                   {bytes ? "gbps" : "gflops", r.best_rate},
                   {"source", "cannon-tune"},
                   {"tuner",
