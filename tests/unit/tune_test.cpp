@@ -269,7 +269,7 @@ TEST(TuneLookup, Precedence) {
   EXPECT_EQ(u.block_m, 48);
   EXPECT_EQ(u.qk_keys, 2);
   EXPECT_EQ(ur.db_origin, user);
-  EXPECT_EQ(u.block_n, s.block_n);  // not in the user entry: the heuristics' value
+  EXPECT_EQ(u.block_n, h.block_n);  // not in the user entry: the heuristics' value, not the shipped entry's
   EXPECT_EQ(ur.sources.at("BLOCK_N"), tune::Source::kHeuristic);
   // ... but only for its classes: D = 64 still comes from the shipped one.
   EXPECT_EQ(resolved(with_user, 64).second.db_origin.rfind("shipped:", 0), 0u);
