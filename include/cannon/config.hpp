@@ -1,4 +1,5 @@
-// Every CANNON_* environment variable, parsed once into one Config. Config::global() is what a Context gets by
+// Every CANNON_* environment variable (and PoCL's POCL_LLVM_CPU_NAME, which picks the tuning database's target),
+// parsed once into one Config. Config::global() is what a Context gets by
 // default; Context::create(spec, config) gives one Context its own (a test can pick a kernel variant in-process).
 // Nothing else in the library reads the environment.
 #pragma once
