@@ -1,7 +1,12 @@
 // Builds and caches OpenCL programs; see program_cache.hpp.
 #include "host/runtime/program_cache.hpp"
 
+#include <unistd.h>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <functional>
+#include <iterator>
 
 #include "host/runtime/check.hpp"
 
@@ -15,6 +20,87 @@ std::string read_build_log(cl_program program, cl_device_id device) {
   if (clGetProgramBuildInfo(program, device, CL_PROGRAM_BUILD_LOG, size, log.data(), nullptr) != CL_SUCCESS) return {};
   while (!log.empty() && (log.back() == '\0' || log.back() == '\n' || log.back() == ' ')) log.pop_back();
   return log;
+}
+
+std::string device_text(cl_device_id device, cl_device_info what) {
+  std::size_t size = 0;
+  if (clGetDeviceInfo(device, what, 0, nullptr, &size) != CL_SUCCESS) return {};
+  std::string s(size, '\0');
+  if (clGetDeviceInfo(device, what, size, s.data(), nullptr) != CL_SUCCESS) return {};
+  while (!s.empty() && s.back() == '\0') s.pop_back();
+  return s;
+}
+
+// 64-bit FNV-1a: a file name that is the same in every process and build (std::hash need not be).
+uint64_t fnv1a(const std::string& text) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+// CANNON_PROGRAM_CACHE=DIR: an on-disk cache of built program binaries (opt-in). Why: with PoCL's own cache warm,
+// clBuildProgram from source still runs clang's preprocessor to compute PoCL's cache key (~50 ms of a ~67 ms build
+// on a 2-core EPYC), while a build from the binary took ~17 ms; the first call of a process pays it once per
+// program (docs/performance.md, "Start-up"). The file name hashes everything the binary depends on: platform and
+// device names and versions, the driver version (a PoCL upgrade misses), the source and the full options; PoCL's
+// device name carries its LLVM target, so an emulated ISA (POCL_KERNELLIB_NAME) gets its own entries. Any failure
+// to read, create or build from a cached binary falls back to the source build.
+std::string binary_cache_path(cl_device_id device, const std::string& source, const std::string& options) {
+  const char* dir = std::getenv("CANNON_PROGRAM_CACHE");
+  if (!dir || !*dir) return {};
+  cl_platform_id platform = nullptr;
+  if (clGetDeviceInfo(device, CL_DEVICE_PLATFORM, sizeof platform, &platform, nullptr) != CL_SUCCESS) return {};
+  std::size_t size = 0;
+  std::string platform_version;
+  if (clGetPlatformInfo(platform, CL_PLATFORM_VERSION, 0, nullptr, &size) == CL_SUCCESS) {
+    platform_version.resize(size);
+    clGetPlatformInfo(platform, CL_PLATFORM_VERSION, size, platform_version.data(), nullptr);
+  }
+  const std::string key =
+      fmt::format("{}\n{}\n{}\n{}\n{}\n{}", platform_version, device_text(device, CL_DEVICE_NAME),
+                  device_text(device, CL_DEVICE_VERSION), device_text(device, CL_DRIVER_VERSION), options, source);
+  return fmt::format("{}/{:016x}-{:016x}.bin", dir, fnv1a(key), fnv1a(source));
+}
+
+cl_program program_from_binary(cl_context context, cl_device_id device, const std::string& path,
+                               const std::string& options) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return nullptr;
+  const std::string bin((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (bin.empty()) return nullptr;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(bin.data());
+  const std::size_t length = bin.size();
+  cl_int status = CL_SUCCESS, err = CL_SUCCESS;
+  cl_program program = clCreateProgramWithBinary(context, 1, &device, &length, &bytes, &status, &err);
+  if (err != CL_SUCCESS || status != CL_SUCCESS) {
+    if (program) clReleaseProgram(program);
+    return nullptr;
+  }
+  if (clBuildProgram(program, 1, &device, options.c_str(), nullptr, nullptr) != CL_SUCCESS) {
+    clReleaseProgram(program);
+    return nullptr;
+  }
+  return program;
+}
+
+// Writes the program's binary to `path` through a temporary file and a rename, so a reader never sees half a file.
+void store_binary(cl_program program, const std::string& path) {
+  std::size_t size = 0;
+  if (clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, nullptr) != CL_SUCCESS || size == 0) {
+    return;
+  }
+  std::string bin(size, '\0');
+  unsigned char* data = reinterpret_cast<unsigned char*>(bin.data());
+  if (clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof data, &data, nullptr) != CL_SUCCESS) return;
+  const std::string tmp = fmt::format("{}.{}.tmp", path, static_cast<long>(getpid()));
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    if (!out || !out.write(bin.data(), static_cast<std::streamsize>(bin.size()))) {
+      std::remove(tmp.c_str());
+      return;
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) std::remove(tmp.c_str());
 }
 
 }  // namespace
@@ -51,6 +137,14 @@ cl_program ProgramCache::get(cl_context context, cl_device_id device, const std:
   auto it = programs_.find(key);
   if (it != programs_.end()) return it->second.program;
 
+  const std::string binary_path = binary_cache_path(device, source, options);
+  if (!binary_path.empty()) {
+    if (cl_program program = program_from_binary(context, device, binary_path, options)) {
+      if (verbose >= Verbosity::kDispatch) fmt::print(stderr, "cannon: program from {} {}\n", binary_path, options);
+      programs_.emplace(key, Entry{program, options, read_build_log(program, device)});
+      return program;
+    }
+  }
   const char* text = source.c_str();
   std::size_t length = source.size();
   cl_int err = CL_SUCCESS;
@@ -64,6 +158,7 @@ cl_program ProgramCache::get(cl_context context, cl_device_id device, const std:
     fail(Status::kRuntimeError, "clBuildProgram failed ({}) with options '{}':\n{}", cl_error_name(err), options, log);
   }
   if (verbose >= Verbosity::kDispatch && !log.empty()) fmt::print(stderr, "cannon: build log:\n{}\n", log);
+  if (!binary_path.empty()) store_binary(program, binary_path);
   programs_.emplace(key, Entry{program, options, std::move(log)});
   return program;
 }

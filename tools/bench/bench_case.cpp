@@ -24,7 +24,7 @@ Timing time_case(const Context& ctx, OpCase& c, int repeat, const std::function<
   if (!problems.empty()) throw Error(Status::kInnerError, "guard or output check failed: " + problems.front());
   std::vector<double> secs;
   for (int r = 0; r < repeat; ++r) secs.push_back(run.timed_run());
-  return Timing{median(secs), run.planned().work()};
+  return Timing{median(secs), run.planned().work(), secs};
 }
 
 Timing time_problem(const Context& ctx, const std::string& text, uint64_t seed, int repeat) {

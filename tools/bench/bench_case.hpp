@@ -14,8 +14,9 @@
 namespace cannon::tools {
 
 struct Timing {
-  double seconds = 0;  // median of the timed runs
-  double work = 0;     // of one run: FLOPs or bytes (the driver's WorkUnit)
+  double seconds = 0;           // median of the timed runs
+  double work = 0;              // of one run: FLOPs or bytes (the driver's WorkUnit)
+  std::vector<double> samples;  // every timed run's seconds, in run order
 };
 
 // Plans `c`, calls `fill(c)` (generate or load its inputs), runs it once checked, then `repeat` timed runs.

@@ -6,12 +6,17 @@
 // measures what pse and dropout cost: in-kernel ALiBi (pse_type 2/3, limit 1.15x), a full pse tensor
 // and the dropout generator, against the same shape without them. `--suite ring` and `--suite nsa` are the
 // RingAttentionUpdate GB/s (beside a device copy) and NsaSelectedAttention S2 scaling (op_suites.hpp).
+// `--startup` times the first small call of a fresh process phase by phase (startup.hpp). `--json` carries what
+// tools/bench/compare_torch.py needs to put cannon beside PyTorch: the device's name and version string (PoCL's
+// target), the thread settings, and per case the median, every sample and the plan's FLOPs.
 #include <cblas.h>
+#include <dlfcn.h>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -22,6 +27,7 @@
 #include "cannon/error.hpp"
 #include "tools/bench/bench_case.hpp"
 #include "tools/bench/op_suites.hpp"
+#include "tools/bench/startup.hpp"
 #include "tools/drivers/fa/fa_problem.hpp"
 
 namespace cannon::tools {
@@ -89,8 +95,43 @@ double sgemm_gflops(int n, int repeat) {
 
 struct Row {
   std::string problem;
-  double ms = 0, gflops = 0, dense_flops = 0;
+  double ms = 0, gflops = 0, dense_flops = 0, flops = 0;
+  std::vector<double> samples_ms;
 };
+
+// OpenBLAS's kernel choice ("Haswell", "SkylakeX"; OPENBLAS_CORETYPE overrides it), looked up at run time since
+// the BLAS found at configure time need not be OpenBLAS. Empty for another BLAS.
+std::string blas_core() {
+  using CoreName = char* (*)();
+  auto fn = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  const char* name = fn ? fn() : nullptr;
+  return name ? name : "";
+}
+
+// What the JSON report says about the run's conditions: the device (PoCL's name carries its LLVM target, e.g.
+// pthread-haswell; the version string its HSTR triple) and the thread settings compare_torch.py matches.
+nlohmann::json device_report(const Context& ctx) {
+  const DeviceInfo& info = ctx.info();
+  auto env = [](const char* name) {
+    const char* v = std::getenv(name);
+    return v ? std::string(v) : std::string();
+  };
+  return {{"name", info.name},
+          {"version", info.version},
+          {"platform", info.platform_name},
+          {"platform_version", info.platform_version},
+          {"compute_units", info.compute_units},
+          {"native_float_width", info.native_float_width},
+          {"blas_core", blas_core()},
+          {"env",
+           {{"POCL_MAX_PTHREAD_COUNT", env("POCL_MAX_PTHREAD_COUNT")},
+            {"POCL_KERNELLIB_NAME", env("POCL_KERNELLIB_NAME")},
+            {"POCL_LLVM_CPU_NAME", env("POCL_LLVM_CPU_NAME")},
+            {"POCL_CACHE_DIR", env("POCL_CACHE_DIR")},
+            {"OPENBLAS_NUM_THREADS", env("OPENBLAS_NUM_THREADS")},
+            {"OPENBLAS_CORETYPE", env("OPENBLAS_CORETYPE")},
+            {"CANNON_TUNE", env("CANNON_TUNE")}}}};
+}
 
 // FLOPs of the same shape with nothing masked: 2 (Dk + Dv) per score, every score (non-TND problems).
 double dense_flops(const FaProblem& p) {
@@ -100,7 +141,9 @@ double dense_flops(const FaProblem& p) {
 
 Row bench_case(const Context& ctx, const std::string& text, int repeat, uint64_t seed) {
   const Timing t = time_problem(ctx, text, seed, repeat);
-  return {text, t.seconds * 1e3, t.work / t.seconds * 1e-9, dense_flops(parse_fa_problem(text))};
+  std::vector<double> samples_ms;
+  for (double s : t.samples) samples_ms.push_back(s * 1e3);
+  return {text, t.seconds * 1e3, t.work / t.seconds * 1e-9, dense_flops(parse_fa_problem(text)), t.work, samples_ms};
 }
 
 // A suite: ms, GFLOP/s of the plan's FLOPs (what the op counts as computed), dense-equivalent GFLOP/s
@@ -139,6 +182,7 @@ int run_suite(const Context& ctx, const std::vector<SuiteCase>& suite, int repea
 }
 
 int run_main(int argc, char** argv) {
+  const auto entered = std::chrono::steady_clock::now();
   CLI::App app{"cannon-bench: FlashAttentionScore forward GFLOP/s vs OpenBLAS SGEMM on the same cores"};
   std::vector<std::string> problems;
   int repeat = 5;
@@ -146,6 +190,7 @@ int run_main(int argc, char** argv) {
   std::string device, json_path;
   uint64_t seed = 1;
   std::string suite;
+  bool startup = false;
   auto* suite_opt =
       app.add_option("--suite", suite,
                      "a predefined comparison instead of the problems: masks (causal and band vs dense), "
@@ -159,7 +204,17 @@ int run_main(int argc, char** argv) {
   app.add_option("--device", device, "device spec, as CANNON_DEVICE");
   app.add_option("--json", json_path, "also write the results as JSON");
   app.add_option("--seed", seed, "input generator seed");
+  app.add_flag("--startup", startup,
+               "time the first small call of this process phase by phase (context, plan, upload, run, download); "
+               "run it in a fresh process, with PoCL's cache warm or with an empty POCL_CACHE_DIR for a cold build")
+      ->excludes(suite_opt);
   CLI11_PARSE(app, argc, argv);
+  if (startup) {
+    nlohmann::json report;
+    const int rc = run_startup(device, entered, report);
+    if (!json_path.empty()) std::ofstream(json_path) << report.dump(2) << "\n";
+    return rc;
+  }
   if (problems.empty()) problems.assign(std::begin(kDefaultCases), std::end(kDefaultCases));
 
   Context ctx = Context::create(device);
@@ -181,15 +236,21 @@ int run_main(int argc, char** argv) {
     return failures ? 1 : 0;
   }
   fmt::print("{:<44} {:>10} {:>10} {:>10} {:>8}\n", "case", "ms", "GFLOP/s", "SGEMM", "ratio");
-  nlohmann::json report = {{"device", ctx.info().name}, {"sgemm_gflops", gemm}, {"cases", nlohmann::json::array()}};
+  nlohmann::json report = {{"device", ctx.info().name}, {"device_info", device_report(ctx)},
+                           {"sgemm_gflops", gemm},      {"sgemm_n", gemm_n},
+                           {"repeat", repeat},          {"cases", nlohmann::json::array()}};
   int failures = 0;
   for (const std::string& p : problems) {
     try {
       Row row = bench_case(ctx, p, repeat, seed);
       fmt::print("{:<44} {:>10.2f} {:>10.1f} {:>10.1f} {:>8.3f}\n", row.problem, row.ms, row.gflops, gemm,
                  row.gflops / gemm);
-      report["cases"].push_back(
-          {{"problem", row.problem}, {"ms", row.ms}, {"gflops", row.gflops}, {"ratio_to_sgemm", row.gflops / gemm}});
+      report["cases"].push_back({{"problem", row.problem},
+                                 {"ms", row.ms},
+                                 {"gflops", row.gflops},
+                                 {"ratio_to_sgemm", row.gflops / gemm},
+                                 {"flops", row.flops},
+                                 {"samples_ms", row.samples_ms}});
     } catch (const std::exception& e) {
       ++failures;
       fmt::print("{:<44} error: {}\n", p, e.what());
