@@ -52,8 +52,11 @@ bool use_generic(const DeviceInfo& device, const std::map<std::string, long>& tu
   return it->second == 1;
 }
 
-// Every -D that changes the binary; QK_KEYS and PV_COLS may be overridden through CANNON_TUNE.
-BuildOptions build_options(const NsaProblem& p, const std::map<std::string, long>& tune, bool generic) {
+// Every -D that changes the binary; QK_KEYS, PV_COLS and VW may be overridden through CANNON_TUNE. The G heads
+// of a group fill ceil(G / VW) row vectors; the register tiles default to the most keys (columns) whose
+// accumulators fit the device's registers (8 with AVX-512's 32 at G <= 32, 4 with AVX2's 16 at G = 16).
+BuildOptions build_options(const NsaProblem& p, const DeviceInfo& device, const std::map<std::string, long>& tune,
+                           bool generic) {
   auto tuned = [&](const char* name, long def) {
     auto it = tune.find(name);
     if (it == tune.end()) return def;
@@ -61,6 +64,9 @@ BuildOptions build_options(const NsaProblem& p, const std::map<std::string, long
             "CANNON_TUNE: {}={} must divide 16", name, it->second);
     return it->second;
   };
+  const int vw = tuned_vector_width(device, tune);
+  const int row_vecs = (p.group() + vw - 1) / vw;
+  const long tile = fit_register_tile(cpu_vector_registers(device, vw), row_vecs, 8);
   BuildOptions options;
   options.define("DTYPE", dtype_macro(p.dtype))
       .define("DK", p.dk)
@@ -68,8 +74,10 @@ BuildOptions build_options(const NsaProblem& p, const std::map<std::string, long
       .define("BS", p.block_size)
       .define("COUNT", p.block_count)
       .define("GROUP", p.group())
-      .define("QK_KEYS", tuned("QK_KEYS", 8))
-      .define("PV_COLS", tuned("PV_COLS", 8));
+      .define("QK_KEYS", tuned("QK_KEYS", tile))
+      .define("PV_COLS", tuned("PV_COLS", tile));
+  // As for FlashAttentionScore's generic variant, VW would not change nsa_fwd_generic's binary.
+  if (!generic) options.define("VW", vw);
   if (generic) options.define("GENERIC_ONLY");
   return options;
 }
@@ -209,7 +217,7 @@ NsaSelectedAttentionPlan plan_nsa_selected_attention(const PlanTarget& target, c
       descs, [&] { return validate_nsa_selected_attention(descs, attrs, target.config.strict); });
   const NsaProblem& p = data->problem;
   data->generic = use_generic(target.device, target.config.tune);
-  const BuildOptions options = build_options(p, target.config.tune, data->generic);
+  const BuildOptions options = build_options(p, target.device, target.config.tune, data->generic);
   if (data->generic) {
     check_loop_budget(
         target.device, nsa_generic_loop_steps(p), "nsa_fwd_generic",
@@ -217,12 +225,14 @@ NsaSelectedAttentionPlan plan_nsa_selected_attention(const PlanTarget& target, c
   }
 
   // Entries all cost count·bs keys, so a few work-groups per compute unit balance; each owns a score slice of
-  // count·bs × (G rounded up to 16 lanes) floats, as Ascend gives each core its own workspace.
+  // count·bs × (G rounded up to whole VW-lane row vectors, the kernel's LANES) floats, as Ascend gives each core its
+  // own workspace.
   const int64_t entries = p.t1 * p.n2;
   constexpr int64_t kSlotsPerComputeUnit = 8;
   data->slots = static_cast<std::size_t>(
       std::max<int64_t>(1, std::min<int64_t>(entries, kSlotsPerComputeUnit * target.device.compute_units)));
-  const int64_t lanes = (p.group() + 15) / 16 * 16;
+  const int64_t vw = data->generic ? 16 : tuned_vector_width(target.device, target.config.tune);
+  const int64_t lanes = (p.group() + vw - 1) / vw * vw;
   const TensorDesc out{p.dtype, {p.t1, p.n1, p.dv}}, stats{DType::kFloat32, {p.t1, p.n1, 8}};
   std::vector<DeviceBuffer> buffers{
       buffer_of("query", descs.query),
