@@ -88,7 +88,8 @@ const IsaNames kIsaNames[] = {
     {{8, 16}, {"x86-64-v3", "haswell",   "broadwell",   "skylake",   "alderlake",    "raptorlake",  "meteorlake",
                "arrowlake", "lunarlake", "pantherlake", "gracemont", "sierraforest", "grandridge",  "clearwaterforest",
                "znver",     "bdver",     "btver2",      "core-avx",  "corei7-avx",   "sandybridge", "ivybridge"}},
-    {{4, 16}, {"x86-64", "nehalem", "westmere", "core2", "penryn", "silvermont", "goldmont", "tremont", "btver1"}},
+    {{4, 16},
+     {"x86-64", "athlon64", "nehalem", "westmere", "core2", "penryn", "silvermont", "goldmont", "tremont", "btver1"}},
     {{4, 32}, {"aarch64", "arm64", "neoverse", "cortex-a", "apple-", "armv8", "armv9"}},
     {{4, 16}, {"armv7"}},
 };
@@ -96,9 +97,9 @@ const IsaNames kIsaNames[] = {
 }  // namespace
 
 CpuVectorUnit cpu_vector_unit(const DeviceInfo& device) {
-  // POCL_LLVM_CPU_NAME changes the code PoCL generates but not its device name (docs/devices.md).
-  const std::string text =
-      lower(device.pocl_cpu_override.empty() ? device.name + " " + device.version : device.pocl_cpu_override);
+  // PoCL names the LLVM CPU it generates code for; its vector widths describe the host CPU even when
+  // POCL_KERNELLIB_NAME picks an older target (docs/devices.md), so the name comes first.
+  const std::string text = lower(device.name + " " + device.version);
   for (const IsaNames& isa : kIsaNames) {
     for (const char* name : isa.names) {
       if (text.find(name) != std::string::npos) return isa.unit;

@@ -37,8 +37,8 @@ struct KernelConfig {
 bool use_cpu_kernels(const DeviceInfo& device);
 
 // The vector unit the CPU-shaped kernels are sized for: the lane count of one float register (the kernels' VW) and
-// how many such registers the ISA has. From PoCL's LLVM target (POCL_LLVM_CPU_NAME, else the device name and
-// version, e.g. "pthread-haswell-…"), else CL_DEVICE_NATIVE/PREFERRED_VECTOR_WIDTH_FLOAT; widths clamped to 4..16.
+// how many such registers the ISA has. From PoCL's LLVM target in the device name or version ("pthread-haswell-…",
+// "HSTR: pthread-x86_64-pc-linux-gnu-haswell"), else CL_DEVICE_NATIVE/PREFERRED_VECTOR_WIDTH_FLOAT, clamped to 4..16.
 struct CpuVectorUnit {
   int width = 4;       // floats per register: AVX-512 16, AVX/AVX2 8, SSE/NEON 4
   int registers = 16;  // architectural vector registers: 32 for AVX-512 and AArch64, else 16

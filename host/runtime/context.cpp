@@ -1,8 +1,6 @@
 // Context creation (owned or adopted handles) and device property queries.
 #include "cannon/context.hpp"
 
-#include <cstdlib>
-
 #include "cannon/config.hpp"
 #include "host/runtime/check.hpp"
 #include "host/runtime/context_impl.hpp"
@@ -67,8 +65,6 @@ DeviceInfo query_device_info(cl_device_id device) {
   info.local_mem_size = device_value<cl_ulong>(device, CL_DEVICE_LOCAL_MEM_SIZE);
   info.native_float_width = device_value<cl_uint>(device, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT);
   info.preferred_float_width = device_value<cl_uint>(device, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT);
-  // PoCL reads the same variable in this process when it compiles a kernel (docs/devices.md, vector width).
-  if (const char* cpu = std::getenv("POCL_LLVM_CPU_NAME"); info.pocl && cpu != nullptr) info.pocl_cpu_override = cpu;
   // CL_DEVICE_MEM_BASE_ADDR_ALIGN is in bits.
   info.base_addr_align = std::max<std::size_t>(device_value<cl_uint>(device, CL_DEVICE_MEM_BASE_ADDR_ALIGN) / 8, 1);
   info.max_work_group_size = device_value<std::size_t>(device, CL_DEVICE_MAX_WORK_GROUP_SIZE);

@@ -33,10 +33,7 @@ struct DeviceInfo {
   std::size_t local_mem_size = 0;      // CL_DEVICE_LOCAL_MEM_SIZE
   unsigned native_float_width = 1;     // CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT
   unsigned preferred_float_width = 1;  // CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT
-  // The LLVM CPU PoCL generates code for when POCL_LLVM_CPU_NAME overrides it (empty otherwise): PoCL's device
-  // name and vector widths keep describing the host CPU, so only this says e.g. "haswell" on an AVX-512 machine.
-  std::string pocl_cpu_override;
-  std::size_t base_addr_align = 128;  // CL_DEVICE_MEM_BASE_ADDR_ALIGN, in bytes
+  std::size_t base_addr_align = 128;   // CL_DEVICE_MEM_BASE_ADDR_ALIGN, in bytes
   std::size_t max_work_group_size = 1;
   unsigned compute_units = 1;
   std::size_t global_mem_size = 0;

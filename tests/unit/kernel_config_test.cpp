@@ -134,8 +134,8 @@ TEST(FaKernelConfig, TuneRejectsBadValues) {
   }
 }
 
-// The lane width comes from PoCL's target (device name, or POCL_LLVM_CPU_NAME, which PoCL's name does not show),
-// else from the OpenCL vector widths; never a fixed 16.
+// The lane width comes from PoCL's target in the device name or version, else from the OpenCL vector widths; never
+// a fixed 16.
 TEST(FaKernelConfig, VectorWidthComesFromTheTarget) {
   auto pocl = [](const char* name, const char* version = "") {
     DeviceInfo d = device("Portable Computing Language", "The pocl project", name, DeviceKind::kCpu);
@@ -169,12 +169,11 @@ TEST(FaKernelConfig, VectorWidthComesFromTheTarget) {
     EXPECT_EQ(cpu_vector_width(c.d), c.width) << c.d.name;
     EXPECT_EQ(choose_kernel_config(c.d, DType::kFloat32, 64, 64, {}).vw, c.width) << c.d.name;
   }
-  // POCL_LLVM_CPU_NAME (read into pocl_cpu_override) wins over the host CPU PoCL's name describes.
-  DeviceInfo emulated = pocl("pthread-skylake-avx512-AMD EPYC");
-  emulated.pocl_cpu_override = "haswell";
+  // POCL_KERNELLIB_NAME=avx2 on an AVX-512 host (Debian's PoCL 3.1): the name says haswell, the widths still 16.
+  DeviceInfo emulated = pocl("pthread-haswell-AMD EPYC", "OpenCL 3.0 PoCL HSTR: pthread-x86_64-pc-linux-gnu-haswell");
+  emulated.native_float_width = emulated.preferred_float_width = 16;
   EXPECT_EQ(cpu_vector_width(emulated), 8);
-  emulated.pocl_cpu_override = "x86-64";
-  EXPECT_EQ(cpu_vector_width(emulated), 4);
+  EXPECT_EQ(cpu_vector_width(pocl("pthread-athlon64-AMD EPYC")), 4);  // POCL_KERNELLIB_NAME=sse2
   // Unknown names: the device's vector widths, clamped to 4..16.
   for (const auto& [native, preferred, width] :
        {std::tuple{16u, 16u, 16}, {8u, 4u, 8}, {4u, 8u, 8}, {32u, 1u, 16}, {1u, 1u, 4}, {2u, 0u, 4}}) {

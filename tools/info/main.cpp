@@ -50,8 +50,8 @@ void print_details(const cannon::Context& ctx) {
                                               : "generic (docs/devices.md)");
   if (cannon::use_cpu_kernels(info)) {
     const cannon::CpuVectorUnit unit = cannon::cpu_vector_unit(info);
-    fmt::print("  vector unit        {} float lanes (VW), {} registers{}\n", unit.width, unit.registers,
-               info.pocl_cpu_override.empty() ? "" : " (POCL_LLVM_CPU_NAME=" + info.pocl_cpu_override + ")");
+    fmt::print("  vector unit        {} float lanes (VW), {} registers (docs/devices.md)\n", unit.width,
+               unit.registers);
   }
   if (info.loop_limit != 0) {
     fmt::print("  loop limit         {} loop iterations per kernel invocation (llvmpipe; docs/devices.md)\n",
