@@ -6,9 +6,10 @@
 //                   device, and few enough loop iterations per key for Mesa's llvmpipe (docs/devices.md).
 // Both visit only the S2 tiles the host's scheduler listed for the entry, mask only PARTIAL tiles, and take
 // the per-element rules (band, pse, dropout keep bit) from vector/element_rules.clh.
-// Compile-time config (-D): DTYPE, DK, DV, BLOCK_M, BLOCK_N, QK_KEYS, PV_COLS, GENERIC_ONLY; CANNON_FAULT only in
+// Compile-time config (-D): DTYPE, DK, DV, BLOCK_M, BLOCK_N, QK_KEYS, PV_COLS, VW, GENERIC_ONLY; CANNON_FAULT only in
 // tests (common/fault.clh).
 #include "common/dtype.clh"
+#include "common/vec.clh"
 #include "common/round.clh"
 #include "common/problem.clh"
 #include "common/args.clh"
@@ -30,10 +31,11 @@
 #define BLOCK_N 64
 #endif
 
-// CPU variant tile shapes: BLOCK_M query rows padded to whole 16-lane row vectors, head dims padded to
-// 16 in the packed K/V rows, keys padded to whole QK register tiles (QK_KEYS keys; the register tile
-// sizes QK_KEYS and PV_COLS are parameters of the cube stages).
-#define ROW_VECS ((BLOCK_M + 15) / 16)
+// CPU variant tile shapes: BLOCK_M query rows padded to whole VW-lane row vectors (LANES rows; common/vec.clh),
+// head dims padded to 16 in the packed K/V rows, keys padded to whole QK register tiles (QK_KEYS keys; the register
+// tile sizes QK_KEYS and PV_COLS are parameters of the cube stages).
+#define ROW_VECS ((BLOCK_M + VW - 1) / VW)
+#define LANES (ROW_VECS * VW)
 #define DK_PAD ((DK + 15) / 16 * 16)
 #define DV_PAD ((DV + 15) / 16 * 16)
 #define KEYS_PAD ((BLOCK_N + QK_KEYS - 1) / QK_KEYS * QK_KEYS)
@@ -73,7 +75,7 @@ inline void store_rows(__global DATA_T* out, __global float* smax, __global floa
 #else
     const float inv = 1.0f / l[r];
 #endif
-    for (int d = 0; d < DV; ++d) row[d] = ot[d * ROW_VECS * 16 + r];
+    for (int d = 0; d < DV; ++d) row[d] = ot[d * LANES + r];
     for (int c = 0; c < DV; c += 16) {
       float16 x = vload16(0, row + c) * inv;
       if (c + 16 <= DV)
@@ -108,18 +110,18 @@ __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __g
 #if CANNON_FAULT_IS(4)
   scale *= 1.0f + 0x1p-10f;  // test hook: a wrong scale (common/fault.clh)
 #endif
-  float qt[DK * ROW_VECS * 16];
+  float qt[DK * LANES];
   load_q_transposed(q, h.q + row0 * q_seq, q_seq, rows, qt);
-  float ot[DV_TILES * PV_COLS * ROW_VECS * 16];
-  for (int i = 0; i < DV_TILES * PV_COLS * ROW_VECS * 16; ++i) ot[i] = 0.0f;
-  float m[ROW_VECS * 16], l[ROW_VECS * 16], alpha[ROW_VECS * 16];
-  for (int r = 0; r < ROW_VECS * 16; ++r) {
+  float ot[DV_TILES * PV_COLS * LANES];
+  for (int i = 0; i < DV_TILES * PV_COLS * LANES; ++i) ot[i] = 0.0f;
+  float m[LANES], l[LANES], alpha[LANES];
+  for (int r = 0; r < LANES; ++r) {
     m[r] = -INFINITY;
     l[r] = 0.0f;
   }
   float kv[KV_PACK];
   const bool dropout = (flags & (FLAG_DROP_EXPLICIT | FLAG_DROP_GEN)) != 0;
-  float st[KEYS_PAD * ROW_VECS * 16];
+  float st[KEYS_PAD * LANES];
 
   for (int t = 0; t < wk[WK_TILES]; ++t) {
     const int tile = tiles[wk[WK_TILE0] + t];

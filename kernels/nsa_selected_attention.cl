@@ -5,8 +5,9 @@
 // read. Like Ascend's per-core workspace, each work-group owns a slice of the score scratch and loops over
 // entries with a stride of the work-group count; it runs with local size 1 and no barriers. That shape is tuned
 // for PoCL's CPU device; every other device runs nsa_fwd_generic (end of file; docs/devices.md).
-// Compile-time config (-D): DTYPE, DK, DV, BS, COUNT, GROUP, QK_KEYS, PV_COLS, GENERIC_ONLY.
+// Compile-time config (-D): DTYPE, DK, DV, BS, COUNT, GROUP, QK_KEYS, PV_COLS, VW, GENERIC_ONLY.
 #include "common/dtype.clh"
+#include "common/vec.clh"
 #include "common/round.clh"
 #include "common/args.clh"
 
@@ -32,8 +33,10 @@
 // Keys gathered per step (BS is a multiple of 16); the packed K chunk (16 × DK_PAD floats) stays in L1.
 #define NSA_CHUNK 16
 #define SEL (COUNT * BS)
-#define ROW_VECS ((GROUP + 15) / 16)
-#define LANES (ROW_VECS * 16)
+// The G heads of a kv group padded to whole VW-lane row vectors (common/vec.clh); the host sizes the score
+// scratch with the same LANES.
+#define ROW_VECS ((GROUP + VW - 1) / VW)
+#define LANES (ROW_VECS * VW)
 #define DK_PAD ((DK + 15) / 16 * 16)
 #define DV_PAD ((DV + 15) / 16 * 16)
 #define NSA_NEG_FLT_MAX (-0x1.fffffep127f)

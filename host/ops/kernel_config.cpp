@@ -1,9 +1,11 @@
-// Kernel config defaults per device (platform and properties, never the device type alone): these heuristics are
-// the fallback below the tuning database and CANNON_TUNE (host/tune); and the -D options.
+// Kernel config defaults per device (platform and properties, never the device type alone), CANNON_TUNE
+// overrides and -D options.
 #include "host/ops/kernel_config.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <climits>
+#include <initializer_list>
 
 #include "host/runtime/check.hpp"
 #include "host/tune/resolve.hpp"
@@ -11,16 +13,22 @@
 namespace cannon {
 namespace {
 
-// CPU variant tiles by max(DK, DV). Private tiles take about 4·(BLOCK_M·(DK + DV) + BLOCK_N·max(DK, DV) +
-// BLOCK_N·BLOCK_M) bytes of a PoCL thread stack; every row keeps that at or below ~125 KB (D = 128 and
-// D = 768). The register tiles (BLOCK_M/16)·QK_KEYS and (BLOCK_M/16)·PV_COLS hold 16–24 of AVX-512's 32
-// vector registers. Measured on the 2-core box (fp32, N = 8, S = 2048): 96-row entries beat 64-row ones
-// by 5–8% at D = 64 and 128, and 32-row entries with BLOCK_N = 32 are the largest that fit at D = 256.
+// CPU variant tiles by max(DK, DV), in row vectors of one register (BLOCK_M = row_vecs·VW at the target's own
+// width), for a register file of 32 vector registers (AVX-512, AArch64) or 16 (AVX2, SSE). Private tiles take about
+// 4·(BLOCK_M·(DK + DV) + BLOCK_N·max(DK, DV) + BLOCK_N·BLOCK_M) bytes of a PoCL thread stack; every row keeps that at
+// or below ~125 KB (D = 128 and D = 768). The register tiles row_vecs·QK_KEYS and row_vecs·PV_COLS plus their row_vecs
+// operands and one broadcast fit the register file (fit_register_tile's rule): with 32 registers 16–24 accumulators,
+// with 16 at most 12. 32 registers, measured on the 2-core AVX-512 box (fp32, N = 8, S = 2048): 96-row entries beat
+// 64-row ones by 5–8% at D = 64 and 128, and 32-row entries with BLOCK_N = 32 are the largest that fit at D = 256. 16
+// registers: a hand sweep on a 2-core AVX2 EPYC (issue 10, float16 rows = two ymm registers each) found BLOCK_M = 16,
+// QK_KEYS = 6, PV_COLS = 4 at D = 64 and BLOCK_M = 32, QK_KEYS = 2, PV_COLS = 2 at D = 128 twice as fast as the
+// 32-register tiles; in 8-lane row vectors those are the same registers (2 and 4 row vectors).
 struct CpuTiles {
-  int max_d, block_m, block_n, qk_keys, pv_cols;
+  int max_d, row_vecs, block_n, qk_keys, pv_cols;
 };
-constexpr CpuTiles kCpuTiles[] = {
-    {64, 96, 64, 4, 4}, {128, 96, 32, 4, 4}, {256, 32, 32, 8, 8}, {INT_MAX, 16, 8, 8, 16}};
+constexpr CpuTiles kCpuTiles32[] = {{64, 6, 64, 4, 4}, {128, 6, 32, 4, 4}, {256, 2, 32, 8, 8}, {INT_MAX, 1, 8, 8, 16}};
+constexpr CpuTiles kCpuTiles16[] = {{64, 2, 64, 6, 4}, {128, 4, 32, 2, 2}, {256, 4, 32, 2, 2}, {INT_MAX, 2, 8, 4, 4}};
+
 
 }  // namespace
 
@@ -43,11 +51,72 @@ BuildOptions KernelConfig::build_options() const {
       .define("BLOCK_N", block_n)
       .define("QK_KEYS", qk_keys)
       .define("PV_COLS", pv_cols);
+  // The generic variant has no lane vectors: leaving VW out keeps its binary (and PoCL's cache entry) one.
+  if (variant == KernelVariant::kCpu) options.define("VW", vw);
   if (variant == KernelVariant::kGeneric) options.define("GENERIC_ONLY");
   return options;
 }
 
 bool use_cpu_kernels(const DeviceInfo& device) { return device.pocl && device.kind == DeviceKind::kCpu; }
+
+namespace {
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// LLVM CPU names (as PoCL puts them in the device name, "pthread-<cpu>-<model>", and in CL_DEVICE_VERSION's
+// "HSTR: pthread-<triple>-<cpu>") by vector unit; the first list with a name found in the text wins, so the
+// AVX-512 names come before "skylake" and "x86-64-v3" before "x86-64".
+struct IsaNames {
+  CpuVectorUnit unit;
+  std::initializer_list<const char*> names;
+};
+const IsaNames kIsaNames[] = {
+    {{16, 32},
+     {"avx512", "cascadelake", "cooperlake", "cannonlake", "icelake", "tigerlake", "rocketlake", "sapphirerapids",
+      "emeraldrapids", "graniterapids", "znver4", "znver5", "x86-64-v4", "knl", "knm"}},
+    {{8, 16}, {"x86-64-v3", "haswell",   "broadwell",   "skylake",   "alderlake",    "raptorlake",  "meteorlake",
+               "arrowlake", "lunarlake", "pantherlake", "gracemont", "sierraforest", "grandridge",  "clearwaterforest",
+               "znver",     "bdver",     "btver2",      "core-avx",  "corei7-avx",   "sandybridge", "ivybridge"}},
+    {{4, 16},
+     {"x86-64", "athlon64", "nehalem", "westmere", "core2", "penryn", "silvermont", "goldmont", "tremont", "btver1"}},
+    {{4, 32}, {"aarch64", "arm64", "neoverse", "cortex-a", "apple-", "armv8", "armv9"}},
+    {{4, 16}, {"armv7"}},
+};
+
+}  // namespace
+
+CpuVectorUnit cpu_vector_unit(const DeviceInfo& device) {
+  // PoCL names the LLVM CPU it generates code for; its vector widths describe the host CPU even when
+  // POCL_KERNELLIB_NAME picks an older target (docs/devices.md), so the name comes first.
+  const std::string text = lower(device.name + " " + device.version);
+  for (const IsaNames& isa : kIsaNames) {
+    for (const char* name : isa.names) {
+      if (text.find(name) != std::string::npos) return isa.unit;
+    }
+  }
+  const unsigned w = std::max(device.native_float_width, device.preferred_float_width);
+  CpuVectorUnit unit;
+  unit.width = w >= 16 ? 16 : w >= 8 ? 8 : 4;
+  unit.registers = unit.width == 16 ? 32 : 16;  // 512-bit vectors come with AVX-512's 32 registers
+  return unit;
+}
+
+int cpu_vector_width(const DeviceInfo& device) { return cpu_vector_unit(device).width; }
+
+int cpu_vector_registers(const DeviceInfo& device, int vw) {
+  const CpuVectorUnit unit = cpu_vector_unit(device);
+  return vw > unit.width ? unit.registers * unit.width / vw : unit.registers;
+}
+
+int fit_register_tile(int registers, int row_vecs, int most) {
+  int n = 1;
+  while (n * 2 <= most && (n * 2) * row_vecs + row_vecs + 1 <= registers) n *= 2;
+  return n;
+}
+
 
 // Generic variant: 32 rows per work-group fits every device's CL_KERNEL_WORK_GROUP_SIZE seen so far (rusticl reports
 // 32 for every kernel); smaller when the device allows less.
@@ -79,20 +148,26 @@ uint64_t fa_prepass_loop_steps(const KernelConfig& c, int64_t max_keys) {
   return m * 2 * (keys / 16 + 16) + tiles * (1 + m * (n / 16 + 16));
 }
 
-KernelConfig choose_kernel_config(const DeviceInfo& device, DType dtype, int dk, int dv, const Config& config,
-                                  tune::MaskClass mask, int64_t query_rows) {
-  const tune::ProblemClass cls = tune::make_class(dtype, std::max(dk, dv), mask, query_rows);
+namespace {
+
+// The heuristic defaults for the device, head dims and lane width vw: the tile tables above for PoCL's CPU
+// device, the generic shapes elsewhere.
+KernelConfig heuristic_config(const DeviceInfo& device, DType dtype, int dk, int dv, int vw) {
   KernelConfig c;
   c.dtype = dtype;
   c.dk = dk;
   c.dv = dv;
+  c.vw = vw;
   c.mask_prepass = device.loop_limit == 0;
   if (use_cpu_kernels(device)) {
     c.variant = KernelVariant::kCpu;
+    // The tables count registers of the target's width: a narrower VW keeps their rows, a wider one (VW = 16 on
+    // AVX2 takes two registers per row vector) keeps their registers.
+    const CpuVectorUnit unit = cpu_vector_unit(device);
     const int d = std::max(dk, dv);
-    for (const CpuTiles& t : kCpuTiles) {
+    for (const CpuTiles& t : unit.registers >= 32 ? kCpuTiles32 : kCpuTiles16) {
       if (d > t.max_d) continue;
-      c.block_m = t.block_m;
+      c.block_m = (t.row_vecs * std::min(c.vw, unit.width) + c.vw - 1) / c.vw * c.vw;
       c.block_n = t.block_n;
       c.qk_keys = t.qk_keys;
       c.pv_cols = t.pv_cols;
@@ -103,24 +178,42 @@ KernelConfig choose_kernel_config(const DeviceInfo& device, DType dtype, int dk,
     c.block_m = generic_block_m(device);
     c.block_n = 16;
   }
-  // Heuristics (above), then the tuning database, then CANNON_TUNE (host/tune/resolve.hpp, docs/tuning.md).
-  // VW and SPLIT_KV are declared but not yet taken by the kernels: only 16 and 0 pass their constraints.
-  const tune::Values heuristics = {{"VARIANT", c.variant == KernelVariant::kCpu ? 0 : 1},
-                                   {"VW", 16},
-                                   {"BLOCK_M", c.block_m},
-                                   {"BLOCK_N", c.block_n},
-                                   {"QK_KEYS", c.qk_keys},
-                                   {"PV_COLS", c.pv_cols},
-                                   {"MASK_PREPASS", c.mask_prepass ? 1 : 0},
-                                   {"SPLIT_KV", 0}};
-  const tune::Resolved r = tune::resolve("fa", device, cls, heuristics, config,
-                                         {device.name, dk, dv, device.loop_limit, device.max_work_group_size});
+  return c;
+}
+
+tune::Values heuristic_values(const KernelConfig& c) {
+  return {{"VARIANT", c.variant == KernelVariant::kCpu ? 0 : 1},
+          {"VW", c.vw},
+          {"BLOCK_M", c.block_m},
+          {"BLOCK_N", c.block_n},
+          {"QK_KEYS", c.qk_keys},
+          {"PV_COLS", c.pv_cols},
+          {"MASK_PREPASS", c.mask_prepass ? 1 : 0},
+          {"SPLIT_KV", c.split_kv}};
+}
+
+}  // namespace
+
+KernelConfig choose_kernel_config(const DeviceInfo& device, DType dtype, int dk, int dv, const Config& config,
+                                  tune::MaskClass mask, int64_t query_rows) {
+  const tune::ProblemClass cls = tune::make_class(dtype, std::max(dk, dv), mask, query_rows);
+  const tune::ConstraintInput limits{device.name, dk, dv, device.loop_limit, device.max_work_group_size};
+  // Heuristics, then the tuning database, then CANNON_TUNE (host/tune/resolve.hpp, docs/tuning.md). The default
+  // tiles are counted in row vectors of VW lanes, so a VW from the database or CANNON_TUNE re-derives them.
+  KernelConfig c = heuristic_config(device, dtype, dk, dv, cpu_vector_width(device));
+  tune::Resolved r = tune::resolve("fa", device, cls, heuristic_values(c), config, limits);
+  if (r.values.at("VW") != c.vw) {
+    c = heuristic_config(device, dtype, dk, dv, static_cast<int>(r.values.at("VW")));
+    r = tune::resolve("fa", device, cls, heuristic_values(c), config, limits);
+  }
   c.variant = r.values.at("VARIANT") == 0 ? KernelVariant::kCpu : KernelVariant::kGeneric;
+  c.vw = static_cast<int>(r.values.at("VW"));
   c.block_m = static_cast<int>(r.values.at("BLOCK_M"));
   c.block_n = static_cast<int>(r.values.at("BLOCK_N"));
   c.qk_keys = static_cast<int>(r.values.at("QK_KEYS"));
   c.pv_cols = static_cast<int>(r.values.at("PV_COLS"));
   c.mask_prepass = r.values.at("MASK_PREPASS") == 1;
+  c.split_kv = static_cast<int>(r.values.at("SPLIT_KV"));
   return c;
 }
 

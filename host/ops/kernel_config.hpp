@@ -21,10 +21,12 @@ struct KernelConfig {
   KernelVariant variant = KernelVariant::kCpu;
   DType dtype = DType::kFloat32;
   int dk = 64, dv = 64;
-  int block_m = 32;          // query rows per work entry
-  int block_n = 64;          // keys per inner step (CPU variant); multiple of 8
-  int qk_keys = 8;           // CPU variant Q·Kᵀ register tile: keys × (block_m / 16) row vectors
-  int pv_cols = 8;           // CPU variant P·V register tile: output columns × (block_m / 16) row vectors; divides 16
+  int block_m = 32;  // query rows per work entry
+  int block_n = 64;  // keys per inner step (CPU variant); multiple of 8
+  int vw = 16;       // CPU variant lanes per row vector (4, 8 or 16; kernels/common/vec.clh)
+  int qk_keys = 8;   // CPU variant Q·Kᵀ register tile: keys × ceil(block_m / vw) row vectors
+  int pv_cols = 8;   // CPU variant P·V register tile: output columns × ceil(block_m / vw) row vectors; divides 16
+  int split_kv = 0;  // decode: key splits per work entry (0 = the plan chooses; not a -D)
   bool mask_prepass = true;  // refine the tiles with a dense atten_mask's contents before each run (not a -D)
 
   std::string kernel_name(const std::string& base) const;  // e.g. "fa_fwd_cpu"
@@ -36,10 +38,26 @@ struct KernelConfig {
 // only; every other device (rusticl or clover on llvmpipe, any GPU, anything unknown) gets the generic shapes.
 bool use_cpu_kernels(const DeviceInfo& device);
 
+// The vector unit the CPU-shaped kernels are sized for: the lane count of one float register (the kernels' VW) and
+// how many such registers the ISA has. From PoCL's LLVM target in the device name or version ("pthread-haswell-…",
+// "HSTR: pthread-x86_64-pc-linux-gnu-haswell"), else CL_DEVICE_NATIVE/PREFERRED_VECTOR_WIDTH_FLOAT, clamped to 4..16.
+struct CpuVectorUnit {
+  int width = 4;       // floats per register: AVX-512 16, AVX/AVX2 8, SSE/NEON 4
+  int registers = 16;  // architectural vector registers: 32 for AVX-512 and AArch64, else 16
+};
+CpuVectorUnit cpu_vector_unit(const DeviceInfo& device);
+int cpu_vector_width(const DeviceInfo& device);  // cpu_vector_unit(device).width
+// Row vectors of vw lanes the register file holds: a row vector wider than a register takes several.
+int cpu_vector_registers(const DeviceInfo& device, int vw);
+
+// The largest power of two up to `most` keys (or columns) whose register tile of `row_vecs` accumulators per key,
+// plus the row_vecs operands and one broadcast, fits `registers` registers (at least 1).
+int fit_register_tile(int registers, int row_vecs, int most);
+
 // Picks heuristic defaults for the device and head dims, then the tuning database's entry for the device and the
 // problem class (dtype, max(dk, dv), mask class, decode when query_rows <= 16), then the config's CANNON_TUNE
-// values fa.VARIANT (0 = cpu, 1 = generic), fa.BLOCK_M, fa.BLOCK_N, fa.QK_KEYS, fa.PV_COLS, fa.MASK_PREPASS (0/1;
-// off by default on devices with a loop limit); host/tune/params.cpp declares them. Throws Error(kParamInvalid)
+// values fa.VARIANT (0 = cpu, 1 = generic), fa.VW (4, 8 or 16), fa.BLOCK_M, fa.BLOCK_N, fa.QK_KEYS, fa.PV_COLS, fa.MASK_PREPASS (0/1;
+// off by default on devices with a loop limit), fa.SPLIT_KV; host/tune/params.cpp declares them. Throws Error(kParamInvalid)
 // naming CANNON_TUNE for an unusable value, and for the cpu variant on a device with a loop limit (its loops exceed
 // it), and naming the file for a malformed database.
 KernelConfig choose_kernel_config(const DeviceInfo& device, DType dtype, int dk, int dv, const Config& config,

@@ -44,16 +44,26 @@ uint64_t nsa_generic_loop_steps(const NsaProblem& p) {
 // CANNON_TUNE's nsa.* values (host/tune, docs/tuning.md). The class: causal when the mask applies (sparse_mode 2),
 // decode when no batch has more than 16 query tokens.
 tune::Resolved resolve_tuning(const DeviceInfo& device, const NsaProblem& p, const Config& config) {
-  const tune::Values heuristics = {
-      {"VARIANT", use_cpu_kernels(device) ? 0 : 1}, {"VW", 16}, {"QK_KEYS", 8}, {"PV_COLS", 8}};
   const int64_t rows = p.seqs.q_len.empty() ? 0 : *std::max_element(p.seqs.q_len.begin(), p.seqs.q_len.end());
   const tune::ProblemClass cls = tune::make_class(p.dtype, std::max(p.dk, p.dv),
                                                   p.causal ? tune::MaskClass::kCausal : tune::MaskClass::kDense, rows);
-  return tune::resolve("nsa", device, cls, heuristics, config,
-                       {device.name, static_cast<int>(p.dk), static_cast<int>(p.dv), device.loop_limit, 0});
+  const tune::ConstraintInput limits{device.name, static_cast<int>(p.dk), static_cast<int>(p.dv), device.loop_limit,
+                                     0};
+  // The register tiles default to the most keys (columns) whose accumulators fit the device's registers: 8 with
+  // AVX-512's 32 at G <= 32, 4 with AVX2's 16 at G = 16. They are counted in row vectors of VW lanes, so a VW from
+  // the database or CANNON_TUNE re-derives them.
+  auto heuristics = [&](int vw) {
+    const int row_vecs = static_cast<int>((p.group() + vw - 1) / vw);
+    const long tile = fit_register_tile(cpu_vector_registers(device, vw), row_vecs, 8);
+    return tune::Values{{"VARIANT", use_cpu_kernels(device) ? 0 : 1}, {"VW", vw}, {"QK_KEYS", tile}, {"PV_COLS", tile}};
+  };
+  const int vw = cpu_vector_width(device);
+  tune::Resolved r = tune::resolve("nsa", device, cls, heuristics(vw), config, limits);
+  if (r.values.at("VW") != vw) r = tune::resolve("nsa", device, cls, heuristics(static_cast<int>(r.values.at("VW"))), config, limits);
+  return r;
 }
 
-// Every -D that changes the binary.
+// Every -D that changes the binary. The G heads of a group fill ceil(G / VW) row vectors.
 BuildOptions build_options(const NsaProblem& p, const tune::Resolved& tuned, bool generic) {
   BuildOptions options;
   options.define("DTYPE", dtype_macro(p.dtype))
@@ -64,6 +74,8 @@ BuildOptions build_options(const NsaProblem& p, const tune::Resolved& tuned, boo
       .define("GROUP", p.group())
       .define("QK_KEYS", tuned.values.at("QK_KEYS"))
       .define("PV_COLS", tuned.values.at("PV_COLS"));
+  // As for FlashAttentionScore's generic variant, VW would not change nsa_fwd_generic's binary.
+  if (!generic) options.define("VW", tuned.values.at("VW"));
   if (generic) options.define("GENERIC_ONLY");
   return options;
 }
@@ -212,12 +224,14 @@ NsaSelectedAttentionPlan plan_nsa_selected_attention(const PlanTarget& target, c
   }
 
   // Entries all cost count·bs keys, so a few work-groups per compute unit balance; each owns a score slice of
-  // count·bs × (G rounded up to 16 lanes) floats, as Ascend gives each core its own workspace.
+  // count·bs × (G rounded up to whole VW-lane row vectors, the kernel's LANES) floats, as Ascend gives each core its
+  // own workspace.
   const int64_t entries = p.t1 * p.n2;
   constexpr int64_t kSlotsPerComputeUnit = 8;
   data->slots = static_cast<std::size_t>(
       std::max<int64_t>(1, std::min<int64_t>(entries, kSlotsPerComputeUnit * target.device.compute_units)));
-  const int64_t lanes = (p.group() + 15) / 16 * 16;
+  const int64_t vw = data->generic ? 16 : tuned.values.at("VW");
+  const int64_t lanes = (p.group() + vw - 1) / vw * vw;
   const TensorDesc out{p.dtype, {p.t1, p.n1, p.dv}}, stats{DType::kFloat32, {p.t1, p.n1, 8}};
   std::vector<DeviceBuffer> buffers{
       buffer_of("query", descs.query),

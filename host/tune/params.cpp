@@ -59,9 +59,6 @@ std::string loop_limit_problem(const char* kernel, const ConstraintInput& in) {
 
 // Until the kernels take a vector width (issue 10 part 1) and split-KV decode, only today's values build.
 std::string not_yet_wired(const char* kernel, const Values& v) {
-  if (v.count("VW") && at(v, "VW") != 16) {
-    return fmt::format("{}.VW={}: this build's kernels use 16-lane row vectors only", kernel, at(v, "VW"));
-  }
   if (v.count("SPLIT_KV") && at(v, "SPLIT_KV") != 0) {
     return fmt::format("{}.SPLIT_KV={}: this build has no split-KV decode (0 only)", kernel, at(v, "SPLIT_KV"));
   }
@@ -72,9 +69,6 @@ std::string fa_constraint(const Values& v, const ConstraintInput& in) {
   const bool cpu = at(v, "VARIANT") == 0;
   if (cpu && in.loop_limit != 0) return loop_limit_problem("fa", in);
   if (std::string s = not_yet_wired("fa", v); !s.empty()) return s;
-  if (cpu && at(v, "VW") % at(v, "PV_COLS") != 0) {
-    return fmt::format("fa.PV_COLS={} must divide fa.VW={}", at(v, "PV_COLS"), at(v, "VW"));
-  }
   if (cpu) {
     const std::size_t bytes = fa_cpu_private_bytes(at(v, "BLOCK_M"), at(v, "BLOCK_N"), at(v, "VW"), in.dk, in.dv);
     if (bytes > kMaxCpuPrivateBytes) {
@@ -101,9 +95,6 @@ std::string nsa_constraint(const Values& v, const ConstraintInput& in) {
   const bool cpu = at(v, "VARIANT") == 0;
   if (cpu && in.loop_limit != 0) return loop_limit_problem("nsa", in);
   if (std::string s = not_yet_wired("nsa", v); !s.empty()) return s;
-  if (at(v, "VW") % at(v, "PV_COLS") != 0) {
-    return fmt::format("nsa.PV_COLS={} must divide nsa.VW={}", at(v, "PV_COLS"), at(v, "VW"));
-  }
   return {};
 }
 
@@ -150,11 +141,11 @@ const std::vector<KernelDecl>& kernels() {
        "FlashAttentionScore",
        {
            {"VARIANT", 0, 1, 1, {}, {}, "0: cpu (PoCL CPU-shaped register tiles), 1: generic (any OpenCL 1.2 device)"},
-           {"VW", 4, 16, 1, kVectorWidths, {4, 8, 16}, "lanes of the cpu variant's row vectors"},
+           {"VW", 4, 16, 1, kVectorWidths, {}, "lanes of the cpu variant's row vectors (not searched: the device's width)"},
            {"BLOCK_M", 1, 256, 1, {}, {16, 32, 48, 64, 96, 128}, "query rows per work entry"},
            {"BLOCK_N", 8, 256, 8, {}, {16, 32, 64, 128}, "keys per inner step"},
            {"QK_KEYS", 1, 32, 1, {}, {2, 4, 6, 8}, "cpu Q·Kᵀ register tile: keys × (BLOCK_M / VW) row vectors"},
-           {"PV_COLS", 1, 16, 1, kDivisorsOf16, {2, 4, 8}, "cpu P·V register tile: output columns; divides VW"},
+           {"PV_COLS", 1, 16, 1, kDivisorsOf16, {2, 4, 8}, "cpu P·V register tile: output columns; divides 16"},
            {"MASK_PREPASS", 0, 1, 1, {}, {}, "1: refine the tiles with a dense atten_mask's contents first"},
            {"SPLIT_KV", 0, 256, 1, {}, {0, 2, 4, 8}, "decode: key splits merged by max/sum (0: automatic)"},
        },
@@ -165,9 +156,9 @@ const std::vector<KernelDecl>& kernels() {
        "NsaSelectedAttention",
        {
            {"VARIANT", 0, 1, 1, {}, {}, "0: nsa_fwd_cpu, 1: nsa_fwd_generic"},
-           {"VW", 4, 16, 1, kVectorWidths, {4, 8, 16}, "lanes of the cpu kernel's row vectors"},
+           {"VW", 4, 16, 1, kVectorWidths, {}, "lanes of the cpu kernel's row vectors (not searched: the device's width)"},
            {"QK_KEYS", 1, 16, 1, kDivisorsOf16, {2, 4, 8, 16}, "cpu Q·Kᵀ register tile (keys)"},
-           {"PV_COLS", 1, 16, 1, kDivisorsOf16, {2, 4, 8, 16}, "cpu P·V register tile (columns); divides VW"},
+           {"PV_COLS", 1, 16, 1, kDivisorsOf16, {2, 4, 8, 16}, "cpu P·V register tile (columns); divides 16"},
        },
        nsa_constraint,
        nsa_relevant,

@@ -30,9 +30,10 @@ struct DeviceInfo {
   // Loop back-edges one kernel invocation may take before the implementation silently ends every loop, 0 for no
   // known limit. Mesa's llvmpipe (rusticl, clover) stops at 65535, shared by all loops of an invocation.
   std::size_t loop_limit = 0;
-  std::size_t local_mem_size = 0;     // CL_DEVICE_LOCAL_MEM_SIZE
-  unsigned native_float_width = 1;    // CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT
-  std::size_t base_addr_align = 128;  // CL_DEVICE_MEM_BASE_ADDR_ALIGN, in bytes
+  std::size_t local_mem_size = 0;      // CL_DEVICE_LOCAL_MEM_SIZE
+  unsigned native_float_width = 1;     // CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT
+  unsigned preferred_float_width = 1;  // CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT
+  std::size_t base_addr_align = 128;   // CL_DEVICE_MEM_BASE_ADDR_ALIGN, in bytes
   std::size_t max_work_group_size = 1;
   unsigned compute_units = 1;
   std::size_t global_mem_size = 0;

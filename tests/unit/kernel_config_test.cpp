@@ -2,7 +2,9 @@
 // rejections that keep a tuning choice from overflowing a PoCL thread stack or llvmpipe's loop limit.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
+#include <tuple>
 
 #include "cannon/config.hpp"
 #include "cannon/error.hpp"
@@ -130,6 +132,129 @@ TEST(FaKernelConfig, TuneRejectsBadValues) {
     EXPECT_EQ(e.status(), Status::kParamInvalid);
     EXPECT_NE(std::string(e.what()).find("CANNON_TUNE"), std::string::npos) << e.what();
   }
+}
+
+// The lane width comes from PoCL's target in the device name or version, else from the OpenCL vector widths; never
+// a fixed 16.
+TEST(FaKernelConfig, VectorWidthComesFromTheTarget) {
+  auto pocl = [](const char* name, const char* version = "") {
+    DeviceInfo d = device("Portable Computing Language", "The pocl project", name, DeviceKind::kCpu);
+    d.version = version;
+    d.native_float_width = 0;  // only the names may decide in these cases
+    return d;
+  };
+  struct Case {
+    DeviceInfo d;
+    int width, registers;
+  };
+  const Case cases[] = {
+      {pocl("pthread-skylake-avx512-AMD EPYC"), 16, 32},
+      {pocl("pthread-icelake-server-Intel(R) Xeon(R)"), 16, 32},
+      {pocl("cpu-znver4-AMD Ryzen 9 7950X"), 16, 32},
+      {pocl("pthread-haswell-AMD EPYC"), 8, 16},
+      {pocl("pthread-skylake-Intel(R) Core(TM) i7-6700"), 8, 16},
+      {pocl("pthread-znver3-AMD EPYC 7763"), 8, 16},
+      {pocl("pthread-sandybridge-Intel(R) Xeon(R)"), 8, 16},
+      {pocl("pthread-nehalem-Intel(R) Core(TM) i7"), 4, 16},
+      {pocl("cpu-neoverse-n1-ARM"), 4, 32},
+      {pocl("pthread-cortex-a72-ARM"), 4, 32},
+      // the version's HSTR names the target where the device name does not
+      {pocl("pthread-AMD EPYC", "OpenCL 3.0 PoCL HSTR: pthread-x86_64-pc-linux-gnu-haswell"), 8, 16},
+      {pocl("pthread-AMD EPYC", "OpenCL 3.0 PoCL HSTR: pthread-x86_64-pc-linux-gnu-skylake-avx512"), 16, 32},
+  };
+  for (const Case& c : cases) {
+    const CpuVectorUnit unit = cpu_vector_unit(c.d);
+    EXPECT_EQ(unit.width, c.width) << c.d.name << " " << c.d.version;
+    EXPECT_EQ(unit.registers, c.registers) << c.d.name << " " << c.d.version;
+    EXPECT_EQ(cpu_vector_width(c.d), c.width) << c.d.name;
+    EXPECT_EQ(choose_kernel_config(c.d, DType::kFloat32, 64, 64, {}).vw, c.width) << c.d.name;
+  }
+  // POCL_KERNELLIB_NAME=avx2 on an AVX-512 host (Debian's PoCL 3.1): the name says haswell, the widths still 16.
+  DeviceInfo emulated = pocl("pthread-haswell-AMD EPYC", "OpenCL 3.0 PoCL HSTR: pthread-x86_64-pc-linux-gnu-haswell");
+  emulated.native_float_width = emulated.preferred_float_width = 16;
+  EXPECT_EQ(cpu_vector_width(emulated), 8);
+  EXPECT_EQ(cpu_vector_width(pocl("pthread-athlon64-AMD EPYC")), 4);  // POCL_KERNELLIB_NAME=sse2
+  // Unknown names: the device's vector widths, clamped to 4..16.
+  for (const auto& [native, preferred, width] :
+       {std::tuple{16u, 16u, 16}, {8u, 4u, 8}, {4u, 8u, 8}, {32u, 1u, 16}, {1u, 1u, 4}, {2u, 0u, 4}}) {
+    DeviceInfo d = pocl("pthread-riscv64-SiFive");
+    d.native_float_width = native;
+    d.preferred_float_width = preferred;
+    EXPECT_EQ(cpu_vector_width(d), width) << native << "/" << preferred;
+    EXPECT_EQ(cpu_vector_unit(d).registers, width == 16 ? 32 : 16) << native << "/" << preferred;
+  }
+}
+
+// The default tiles are counted in row vectors of VW lanes and fit the register file: today's AVX-512 shapes at
+// VW = 16 (their bits must not change), the AVX2 hand-sweep shapes at VW = 8 on a 16-register target.
+TEST(FaKernelConfig, DefaultTilesFitTheRegisterFile) {
+  const KernelConfig avx512 = choose_kernel_config(kPocl, DType::kFloat32, 64, 64, {});
+  EXPECT_EQ(avx512.vw, 16);
+  EXPECT_EQ(avx512.block_m, 96);
+  EXPECT_EQ(avx512.block_n, 64);
+  EXPECT_EQ(avx512.qk_keys, 4);
+  EXPECT_EQ(avx512.pv_cols, 4);
+  EXPECT_NE(avx512.build_options().str(Config{}).find("-DVW=16"), std::string::npos);
+  EXPECT_EQ(choose_kernel_config(kPocl, DType::kFloat32, 128, 128, {}).block_m, 96);
+
+  DeviceInfo avx2 = kPocl;
+  avx2.name = "pthread-haswell-AMD EPYC";
+  const KernelConfig d64 = choose_kernel_config(avx2, DType::kFloat32, 64, 64, {});
+  EXPECT_EQ(d64.vw, 8);
+  EXPECT_EQ(d64.block_m, 16);
+  EXPECT_EQ(d64.block_n, 64);
+  EXPECT_EQ(d64.qk_keys, 6);
+  EXPECT_EQ(d64.pv_cols, 4);
+  EXPECT_NE(d64.build_options().str(Config{}).find("-DVW=8"), std::string::npos);
+  const KernelConfig d128 = choose_kernel_config(avx2, DType::kFloat32, 128, 128, {});
+  EXPECT_EQ(d128.block_m, 32);
+  EXPECT_EQ(d128.qk_keys, 2);
+  EXPECT_EQ(d128.pv_cols, 2);
+
+  // Every default on every target: accumulators plus operands and a broadcast within the registers, the row count
+  // a whole number of row vectors, and the private tiles accepted.
+  for (const char* name : {"pthread-skylake-avx512-X", "pthread-haswell-X", "pthread-nehalem-X", "cpu-neoverse-n1-X"}) {
+    DeviceInfo d = kPocl;
+    d.name = name;
+    for (int vw : {0, 4, 8, 16}) {
+      const std::map<std::string, long> tune =
+          vw ? std::map<std::string, long>{{"fa.VW", vw}} : std::map<std::string, long>{};
+      for (int dim : {16, 64, 96, 128, 192, 256, 512, 768}) {
+        const KernelConfig c = choose_kernel_config(d, DType::kFloat16, dim, dim, tune);
+        const int row_vecs = c.block_m / c.vw;
+        EXPECT_EQ(c.block_m % c.vw, 0) << name << " VW " << c.vw << " D " << dim;
+        if (vw == 0 || vw <= cpu_vector_width(d)) {
+          const int registers = cpu_vector_unit(d).registers;
+          EXPECT_LE(row_vecs * c.qk_keys + row_vecs + 1, registers) << name << " VW " << c.vw << " D " << dim;
+          EXPECT_LE(row_vecs * c.pv_cols + row_vecs + 1, registers) << name << " VW " << c.vw << " D " << dim;
+        }
+      }
+    }
+  }
+}
+
+TEST(FaKernelConfig, TuneVectorWidth) {
+  for (long vw : {4, 8, 16}) {
+    const KernelConfig c = choose_kernel_config(kPocl, DType::kFloat32, 64, 64, {{"fa.VW", vw}});
+    EXPECT_EQ(c.vw, vw);
+    EXPECT_EQ(c.block_m % vw, 0);
+    EXPECT_NE(c.build_options().str(Config{}).find("-DVW=" + std::to_string(vw)), std::string::npos);
+  }
+  for (long bad : {0L, 2L, 12L, 32L, -8L}) {
+    EXPECT_THROW(choose_kernel_config(kPocl, DType::kFloat32, 64, 64, {{"fa.VW", bad}}), Error) << bad;
+  }
+  // The generic variant has no lane vectors, so VW stays out of its build options.
+  EXPECT_EQ(choose_kernel_config(kGpu, DType::kFloat32, 64, 64, {}).build_options().str(Config{}).find("-DVW"),
+            std::string::npos);
+  EXPECT_NO_THROW(Config::parse([](const char* n) { return std::string(n) == "CANNON_TUNE" ? "VW=8" : nullptr; }));
+}
+
+TEST(FaKernelConfig, RegisterTileFit) {
+  EXPECT_EQ(fit_register_tile(32, 1, 8), 8);
+  EXPECT_EQ(fit_register_tile(32, 4, 8), 4);  // 8·4 + 5 = 37 > 32
+  EXPECT_EQ(fit_register_tile(16, 2, 8), 4);  // 4·2 + 3 = 11; 8·2 + 3 = 19 > 16
+  EXPECT_EQ(fit_register_tile(16, 8, 8), 1);
+  EXPECT_EQ(fit_register_tile(8, 16, 16), 1);  // always at least one
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "cannon/config.hpp"
 #include "cannon/context.hpp"
 #include "cannon/error.hpp"
+#include "host/ops/kernel_config.hpp"
 #include "host/runtime/device_select.hpp"
 #include "host/tune/database.hpp"
 #include "host/tune/device_key.hpp"
@@ -94,6 +95,11 @@ void print_details(const cannon::Context& ctx) {
   fmt::print("  kernel shapes      {}\n", info.pocl && info.kind == cannon::DeviceKind::kCpu
                                               ? "CPU-shaped (PoCL's CPU device)"
                                               : "generic (docs/devices.md)");
+  if (cannon::use_cpu_kernels(info)) {
+    const cannon::CpuVectorUnit unit = cannon::cpu_vector_unit(info);
+    fmt::print("  vector unit        {} float lanes (VW), {} registers (docs/devices.md)\n", unit.width,
+               unit.registers);
+  }
   if (info.loop_limit != 0) {
     fmt::print("  loop limit         {} loop iterations per kernel invocation (llvmpipe; docs/devices.md)\n",
                info.loop_limit);
