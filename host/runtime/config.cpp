@@ -65,12 +65,12 @@ std::map<std::string, long> parse_tune(const std::string& raw) {
            "CANNON_TUNE: bad entry '{}' (expected NAME=INTEGER[,NAME=INTEGER...], NAME upper case)", item);
     }
     // One list for every operator, so a typo fails at once whichever operator runs first.
-    static const char* const kKnown[] = {"VARIANT",      "BLOCK_M",  "BLOCK_N",   "QK_KEYS",  "PV_COLS",
-                                         "MASK_PREPASS", "RAU_ROWS", "RAU_HEADS", "RAU_LOCAL"};
+    static const char* const kKnown[] = {"VARIANT",      "BLOCK_M",  "BLOCK_N",   "QK_KEYS",   "PV_COLS",
+                                         "MASK_PREPASS", "RAU_ROWS", "RAU_HEADS", "RAU_LOCAL", "SPLIT_KV"};
     if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown)) {
       fail(Status::kParamInvalid,
            "CANNON_TUNE: unknown name '{}' (known: VARIANT, BLOCK_M, BLOCK_N, QK_KEYS, PV_COLS, MASK_PREPASS, "
-           "RAU_ROWS, RAU_HEADS, RAU_LOCAL)",
+           "RAU_ROWS, RAU_HEADS, RAU_LOCAL, SPLIT_KV)",
            key);
     }
     out[key] = value;

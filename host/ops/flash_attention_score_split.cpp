@@ -1,0 +1,62 @@
+// Split-KV for FlashAttentionScore decode: see flash_attention_score_split.hpp.
+#include "host/ops/flash_attention_score_split.hpp"
+
+#include <algorithm>
+
+#include "host/ops/plan_base.hpp"
+#include "host/runtime/check.hpp"
+#include "host/runtime/checked.hpp"
+#include "host/runtime/command_chain.hpp"
+
+namespace cannon {
+namespace {
+
+// Decode entries hold one 16-row block: a multiple of the lane width at 8 and 16 lanes.
+constexpr int kDecodeRows = 16;
+// Upper bound on SPLIT_KV: more chunks than this only add merge work (and a chunk has at least one tile anyway).
+constexpr long kMaxSplitKv = 65536;
+
+}  // namespace
+
+void apply_decode_block_m(KernelConfig& c, int64_t max_s1, const std::map<std::string, long>& tune) {
+  if (c.variant != KernelVariant::kCpu || max_s1 > kDecodeRows || tune.count("BLOCK_M")) return;
+  c.block_m = std::min(c.block_m, kDecodeRows);
+}
+
+schedule::SplitRule choose_fa_split(const KernelConfig& c, const schedule::TileCounts& unsplit, unsigned threads,
+                                    const std::map<std::string, long>& tune) {
+  auto it = tune.find("SPLIT_KV");
+  if (it != tune.end()) {
+    require(it->second >= 1 && it->second <= kMaxSplitKv, "CANNON_TUNE: SPLIT_KV={} (expected 1..{})", it->second,
+            kMaxSplitKv);
+  }
+  if (c.variant != KernelVariant::kCpu) return {};  // fa_fwd_generic writes every row itself
+  if (it != tune.end()) return {static_cast<int>(it->second), 1};
+  return schedule::choose_split(unsplit, static_cast<int>(std::max(threads, 1u)));
+}
+
+uint64_t split_partial_bytes(const KernelConfig& c, int64_t parts) {
+  const uint64_t slot = static_cast<uint64_t>(SPLIT_SLOT_FLOATS(int64_t{c.block_m}, int64_t{c.dv})) * sizeof(float);
+  return checked_mul_u64(static_cast<uint64_t>(parts), slot, "workspace split_partials");
+}
+
+std::vector<int32_t> merge_list(const schedule::TilePlan& tp) {
+  std::vector<int32_t> list;
+  list.reserve(tp.merges.size() * WK_STRIDE);
+  for (const schedule::MergeEntry& m : tp.merges) {
+    list.insert(list.end(), {m.batch, m.head, m.row0, m.part_begin, m.part_count, -1});
+  }
+  static_assert(WK_STRIDE == 6, "a merge entry is (batch, head, row0, first slot, chunks, -1)");
+  return list;
+}
+
+void enqueue_split_merge(const detail::PlanBase& base, const FaSplitPlan& split, CommandChain& chain, cl_mem out,
+                         cl_mem smax, cl_mem ssum, cl_mem batches, cl_mem partials, const FaArgs& args) {
+  Kernel& merge = base.kernel_at(split.kernel);
+  merge.set_all(out, smax, ssum, batches, split.merges_mem, partials, args);
+  chain.enqueue(merge, split.merges.size() / WK_STRIDE, 1,
+                {fmt::format("split-KV merge: {} entries, {} partial slots", split.merges.size() / WK_STRIDE,
+                             split.parts)});
+}
+
+}  // namespace cannon
