@@ -127,11 +127,11 @@ FlashAttentionScorePlan plan_flash_attention_score(const PlanTarget& target, con
   // The work and tile lists are sized in closed form and checked against the device before they are built; the
   // split-KV rule (decode) comes from the unsplit sizes.
   const KernelConfig& kc = data->kernel;
-  data->split.rule = choose_fa_split(
-      kc, schedule::count_tiles(p.masks, p.seqs.q_len, p.seqs.kv_len, p.n1, kc.block_m, kc.block_n),
-      target.device.compute_units, target.config.tune);
-  const schedule::TileCounts counts = schedule::count_tiles(p.masks, p.seqs.q_len, p.seqs.kv_len, p.n1, kc.block_m,
-                                                            kc.block_n, data->split.rule);
+  data->split.rule =
+      choose_fa_split(kc, schedule::count_tiles(p.masks, p.seqs.q_len, p.seqs.kv_len, p.n1, kc.block_m, kc.block_n),
+                      target.device.compute_units, target.config.tune);
+  const schedule::TileCounts counts =
+      schedule::count_tiles(p.masks, p.seqs.q_len, p.seqs.kv_len, p.n1, kc.block_m, kc.block_n, data->split.rule);
   check_index_limit("split-KV partial slots", static_cast<uint64_t>(counts.parts), INT32_MAX,
                     "the kernels' int32 slot index");
   const uint64_t partial_bytes = split_partial_bytes(kc, counts.parts);

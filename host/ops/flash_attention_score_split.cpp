@@ -54,9 +54,9 @@ void enqueue_split_merge(const detail::PlanBase& base, const FaSplitPlan& split,
                          cl_mem smax, cl_mem ssum, cl_mem batches, cl_mem partials, const FaArgs& args) {
   Kernel& merge = base.kernel_at(split.kernel);
   merge.set_all(out, smax, ssum, batches, split.merges_mem, partials, args);
-  chain.enqueue(merge, split.merges.size() / WK_STRIDE, 1,
-                {fmt::format("split-KV merge: {} entries, {} partial slots", split.merges.size() / WK_STRIDE,
-                             split.parts)});
+  chain.enqueue(
+      merge, split.merges.size() / WK_STRIDE, 1,
+      {fmt::format("split-KV merge: {} entries, {} partial slots", split.merges.size() / WK_STRIDE, split.parts)});
 }
 
 }  // namespace cannon

@@ -26,10 +26,10 @@ class PlanBase;
 // and its partial-result workspace are.
 struct FaSplitPlan {
   schedule::SplitRule rule;
-  int64_t parts = 0;             // partial slots; 0: nothing is split
-  std::vector<int32_t> merges;   // the merge list
-  std::size_t kernel = 0;        // fa_split_merge's index among the plan's kernels
-  cl_mem merges_mem = nullptr;   // owned by PlanBase
+  int64_t parts = 0;            // partial slots; 0: nothing is split
+  std::vector<int32_t> merges;  // the merge list
+  std::size_t kernel = 0;       // fa_split_merge's index among the plan's kernels
+  cl_mem merges_mem = nullptr;  // owned by PlanBase
   bool on() const { return parts > 0; }
 };
 

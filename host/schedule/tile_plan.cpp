@@ -137,8 +137,7 @@ TileCounts count_tiles(const MaskPlan& masks, const std::vector<int64_t>& s1, co
   for (size_t b = 0; b < s1.size(); ++b) {
     const BandRule rule = masks.masked ? masks.rules[b] : BandRule{};
     for (int64_t row0 = 0; row0 < s1[b]; row0 += block_m) {
-      const int64_t tiles =
-          row_tile_ranges(masks, rule, row0, std::min(row0 + block_m, s1[b]), s2[b], block_n).count();
+      const int64_t tiles = row_tile_ranges(masks, rule, row0, std::min(row0 + block_m, s1[b]), s2[b], block_n).count();
       const int64_t chunks = split_chunks(split, tiles);
       c.rows += 1;
       c.tiles += tiles;

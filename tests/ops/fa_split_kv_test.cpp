@@ -77,18 +77,23 @@ TEST(FaSplitKv, GenericVariantNeverSplits) {
 TEST(FaSplitKv, RejectsBadSplitKv) {
   const tools::FaCase fa = make_case("fa:b1n1s1=1s2=64d=64:layout=BSND:dt=fp32");
   for (const long bad : {0L, -1L, 65537L}) {
-    expect_error([&] { plan_flash_attention_score(tuned_context({{"SPLIT_KV", bad}}), fa.descs(), fa.attrs); },
-                 Status::kParamInvalid, {"CANNON_TUNE", "SPLIT_KV"});
+    expect_error(
+        [&] {
+          plan_flash_attention_score(tuned_context({{"SPLIT_KV", bad}}), fa.descs(), fa.attrs);
+        },
+        Status::kParamInvalid, {"CANNON_TUNE", "SPLIT_KV"});
   }
 }
 
 // 16-row entries compute each row's lanes exactly as 96-row entries do: same bits, unsplit.
 TEST(FaSplitKv, SixteenRowEntriesKeepTheBits) {
   for (const char* text : {"fa:b2n4g2s1=7s2=1023d=64:layout=BSH:dt=bf16:sparse=0:mask=bnss:keep_prob=0.9",
-                           "fa:n2g1d=128:layout=TND:dt=fp16:seqq=1,17,17:seqkv=300,300,1000:pse_type=0:pse=bn1s"}) {
+                           "fa:n2g1d=128:layout=TND:dt=fp16:seqq=1,17,20:seqkv=300,600,1000:pse_type=0:pse=bn1s"}) {
     const tools::FaProblem problem = tools::parse_fa_problem(text);
     const CaseRun small = run_case(problem, tuned_context({{"SPLIT_KV", 1}}));
     const CaseRun wide = run_case(problem, tuned_context({{"SPLIT_KV", 1}, {"BLOCK_M", 96}}));
+    EXPECT_EQ(plan_data(plan_of(text, tuned_context({{"SPLIT_KV", 1}}))).kernel.block_m, 16);
+    EXPECT_EQ(plan_data(plan_of(text, tuned_context({{"SPLIT_KV", 1}, {"BLOCK_M", 96}}))).kernel.block_m, 96);
     expect_case_passes(small);
     for (int i = 0; i < 3; ++i) {
       EXPECT_EQ(small.dev.list()[i].bytes, wide.dev.list()[i].bytes) << small.repro << ": output " << i;
@@ -117,7 +122,8 @@ TEST_P(FaSplitKvForced, MatchesReference) {
   expect_case_passes(run_case(tools::parse_fa_problem(text), ctx));
 }
 
-INSTANTIATE_TEST_SUITE_P(Chunks, FaSplitKvForced, testing::Combine(testing::ValuesIn(kForced), testing::Values(2L, 5000L)),
+INSTANTIATE_TEST_SUITE_P(Chunks, FaSplitKvForced,
+                         testing::Combine(testing::ValuesIn(kForced), testing::Values(2L, 5000L)),
                          [](const testing::TestParamInfo<std::tuple<const char*, long>>& info) {
                            return std::to_string(info.index) + "_k" + std::to_string(std::get<1>(info.param));
                          });

@@ -51,7 +51,8 @@ std::string check_split(const MaskPlan& m, const V& s1, const V& s2, int64_t hea
     const WorkEntry& w = whole.at(key);
     const int want = split_chunks(rule, w.tile_count);
     if (static_cast<int>(list.size()) != want) return "chunk count";
-    std::sort(list.begin(), list.end(), [](const WorkEntry& a, const WorkEntry& b) { return a.tile_begin < b.tile_begin; });
+    std::sort(list.begin(), list.end(),
+              [](const WorkEntry& a, const WorkEntry& b) { return a.tile_begin < b.tile_begin; });
     int32_t next = w.tile_begin;
     for (const WorkEntry& e : list) {
       if (e.tile_begin != next) return "chunks do not tile the list";
@@ -92,7 +93,7 @@ TEST(SchedSplit, ChunksCoverEveryEntryOnce) {
 TEST(SchedSplit, ChunkCountFollowsRule) {
   EXPECT_EQ(split_chunks({}, 1000), 1);
   EXPECT_EQ(split_chunks({8, 4}, 1), 1);
-  EXPECT_EQ(split_chunks({8, 4}, 7), 1);    // 7 tiles make one chunk of at least 4
+  EXPECT_EQ(split_chunks({8, 4}, 7), 1);  // 7 tiles make one chunk of at least 4
   EXPECT_EQ(split_chunks({8, 4}, 8), 2);
   EXPECT_EQ(split_chunks({8, 4}, 1000), 8);
   EXPECT_EQ(split_chunks({100, 1}, 5), 5);  // more chunks than tiles: one tile each
