@@ -129,7 +129,7 @@ FlashAttentionScorePlan plan_flash_attention_score(const PlanTarget& target, con
   const KernelConfig& kc = data->kernel;
   data->split.rule =
       choose_fa_split(kc, schedule::count_tiles(p.masks, p.seqs.q_len, p.seqs.kv_len, p.n1, kc.block_m, kc.block_n),
-                      target.device.compute_units, target.config.tune);
+                      target.device.compute_units, target.config.tune, max_rows, p.group());
   const schedule::TileCounts counts =
       schedule::count_tiles(p.masks, p.seqs.q_len, p.seqs.kv_len, p.n1, kc.block_m, kc.block_n, data->split.rule);
   check_index_limit("split-KV partial slots", static_cast<uint64_t>(counts.parts), INT32_MAX,

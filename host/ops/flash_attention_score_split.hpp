@@ -39,10 +39,11 @@ struct FaSplitPlan {
 void apply_decode_block_m(KernelConfig& c, int64_t max_s1, const std::map<std::string, long>& tune);
 
 // The split rule: CANNON_TUNE's SPLIT_KV=k forces up to k chunks per entry (chunks of at least one tile; 1 never
-// splits); otherwise the scheduler's choose_split from the device's compute units. The generic variant never splits.
-// Throws Error(kParamInvalid) for an unusable SPLIT_KV.
+// splits); otherwise the scheduler's choose_split from the device's compute units, or, for GQA decode (max_s1 <= 16,
+// group = N1/N2 > 1), chunks of about 1 MiB of K and V if that makes more of them. The generic variant never
+// splits. Throws Error(kParamInvalid) for an unusable SPLIT_KV.
 schedule::SplitRule choose_fa_split(const KernelConfig& c, const schedule::TileCounts& unsplit, unsigned threads,
-                                    const std::map<std::string, long>& tune);
+                                    const std::map<std::string, long>& tune, int64_t max_s1, int64_t group);
 
 // Workspace bytes of `parts` partial slots (overflow-checked).
 uint64_t split_partial_bytes(const KernelConfig& c, int64_t parts);

@@ -87,14 +87,18 @@ void check_plan_inputs(const MaskPlan& masks, const std::vector<int64_t>& s1, co
 // expensive or the cheap end, whichever keeps the running cost closer to the ideal line total * k / n. A causal
 // list thus becomes long, short, long, short...; equal costs (dense, or most of a band) keep (batch, head, row0)
 // order, so neighbouring work-groups read the same K/V head. Cost = tiles + 1 (the +1: Q load and output write).
-std::vector<WorkEntry> balanced_order(std::vector<WorkEntry> entries) {
+// With split-KV, `group` query heads share each K/V head: equal-cost chunks are then ordered (batch, K/V head, row0,
+// chunk, head), so the heads of a group read the same K/V slice one after another while it is still in cache.
+std::vector<WorkEntry> balanced_order(std::vector<WorkEntry> entries, int group) {
   auto cost = [](const WorkEntry& e) { return int64_t{e.tile_count} + 1; };
   std::sort(entries.begin(), entries.end(), [&](const WorkEntry& a, const WorkEntry& b) {
     if (cost(a) != cost(b)) return cost(a) > cost(b);
     if (a.batch != b.batch) return a.batch < b.batch;
-    if (a.head != b.head) return a.head < b.head;
+    if (a.head / group != b.head / group) return a.head / group < b.head / group;
+    if (group == 1 && a.head != b.head) return a.head < b.head;
     if (a.row0 != b.row0) return a.row0 < b.row0;
-    return a.tile_begin < b.tile_begin;  // split-KV chunks of one entry
+    if (a.tile_begin != b.tile_begin) return a.tile_begin < b.tile_begin;  // split-KV chunks of one entry
+    return a.head < b.head;
   });
   const size_t n = entries.size();
   double total = 0;
@@ -215,7 +219,7 @@ TilePlan plan_tiles(const MaskPlan& masks, const std::vector<int64_t>& s1, const
       plan.parts += chunks;
     }
   }
-  plan.entries = balanced_order(std::move(entries));
+  plan.entries = balanced_order(std::move(entries), plan.parts > 0 ? std::max(split.group, 1) : 1);
   return plan;
 }
 

@@ -38,6 +38,7 @@ struct WorkEntry {
 struct SplitRule {
   int chunks = 1;
   int min_tiles = 1;
+  int group = 1;  // query heads per K/V head (GQA): the work order keeps a group's chunks of one K/V slice together
 };
 // The number of chunks an entry with `tiles` tiles is cut into (1: not split).
 int split_chunks(const SplitRule& rule, int64_t tiles);

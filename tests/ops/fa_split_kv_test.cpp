@@ -58,6 +58,23 @@ TEST(FaSplitKv, DecodePlanUsesSixteenRowsAndSplits) {
   EXPECT_EQ(tiles, d.tiles.size());
 }
 
+// GQA decode with enough entries for the threads is still cut, into chunks of about 1 MiB of K and V (1 KiB of fp32
+// K and V per key at D = 128: 32 tiles of 32 keys), and the heads of a group run each chunk back to back.
+TEST(FaSplitKv, GqaDecodeCutsCacheSizedChunks) {
+  const FlashAttentionScorePlan plan = plan_of("fa:b1n64g4s1=1s2=8192d=128:layout=BSND:dt=fp32");
+  const auto& d = plan_data(plan);
+  ASSERT_TRUE(d.split.on());
+  EXPECT_EQ(d.split.rule.group, 4);
+  EXPECT_EQ(d.split.rule.min_tiles, 32);  // 1 MiB / (32 keys · 256 floats · 4 bytes)
+  EXPECT_EQ(d.split.parts, 64 * 8);       // 256 tiles in chunks of 32
+  // The first four entries are the four query heads of K/V head 0 on one chunk.
+  for (int k = 0; k < 4; ++k) {
+    EXPECT_EQ(d.work[k * WK_STRIDE + WK_TILE0], d.work[WK_TILE0]);
+    EXPECT_EQ(d.work[k * WK_STRIDE + WK_HEAD] / 4, d.work[WK_HEAD] / 4);
+  }
+  expect_case_passes(run_case(tools::parse_fa_problem("fa:b1n8g4s1=3s2=8192d=128:layout=BNSD:dt=fp16")));
+}
+
 TEST(FaSplitKv, PrefillPlanIsUnchanged) {
   const FlashAttentionScorePlan plan = plan_of("fa:b2n4g2s=256d=128:layout=BSND:dt=fp32");
   const auto& d = plan_data(plan);

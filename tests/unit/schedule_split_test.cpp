@@ -131,5 +131,20 @@ TEST(SchedSplit, ChunksBalanceOverThreads) {
   EXPECT_EQ(first, second);
 }
 
+// GQA: with group = 4, the chunks of one K/V slice run for the group's heads back to back, (K/V head, chunk, head).
+TEST(SchedSplit, GroupHeadsShareEachChunk) {
+  const V s1{1}, s2{4096};
+  const MaskPlan m = plan_masks(MaskAttrs{}, s1, s2);
+  SplitRule rule{4, 1, 4};
+  EXPECT_EQ(check_split(m, s1, s2, 8, 16, 32, rule), "");
+  const TilePlan p = plan_tiles(m, s1, s2, 8, 16, 32, 2, rule);
+  ASSERT_EQ(p.entries.size(), 32u);
+  for (size_t k = 0; k < p.entries.size(); ++k) {
+    const WorkEntry& e = p.entries[k];
+    EXPECT_EQ(e.head, static_cast<int32_t>(k / 16 * 4 + k % 4)) << k;    // K/V head k / 16, query head k % 4 of it
+    EXPECT_EQ(e.tile_begin, static_cast<int32_t>(k / 4 % 4 * 32)) << k;  // chunk k / 4 % 4 of 128 tiles
+  }
+}
+
 }  // namespace
 }  // namespace cannon::schedule
