@@ -20,6 +20,9 @@ constexpr long kMaxSplitKv = 65536;
 // B=1, N1=32, N2=8, S1=1, S2=32768, BSND, 1 thread): 550 ms unsplit, 440 ms with 16 chunks (2 MiB slices), 410 ms
 // with 32 (1 MiB), 470–520 ms with 64 (noisy box: medians of 5, minima similar).
 constexpr int64_t kGqaSliceBytes = int64_t{1} << 20;
+// The default split's partial results stay below this (fewer chunks, or none): a split is an optimization and must
+// never make a problem that fits the device fail its memory checks. SPLIT_KV is exempt.
+constexpr uint64_t kMaxSplitWorkspace = uint64_t{64} << 20;
 
 }  // namespace
 
@@ -51,6 +54,9 @@ schedule::SplitRule choose_fa_split(const KernelConfig& c, const schedule::TileC
         rule = {static_cast<int>(chunks), static_cast<int>(slice_tiles)};
       }
     }
+    const uint64_t per_chunk = split_partial_bytes(c, std::max<int64_t>(unsplit.entries, 1));
+    const auto affordable = static_cast<int64_t>(kMaxSplitWorkspace / per_chunk);
+    if (rule.chunks > affordable) rule.chunks = static_cast<int>(affordable < 2 ? 1 : affordable);
   }
   rule.group = static_cast<int>(std::max<int64_t>(group, 1));
   return rule;

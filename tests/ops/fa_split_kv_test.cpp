@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "cannon/config.hpp"
+#include "host/ops/dry_plan.hpp"
 #include "tests/ops/op_test_util.hpp"
 
 namespace cannon::optest {
@@ -73,6 +74,19 @@ TEST(FaSplitKv, GqaDecodeCutsCacheSizedChunks) {
     EXPECT_EQ(d.work[k * WK_STRIDE + WK_HEAD] / 4, d.work[WK_HEAD] / 4);
   }
   expect_case_passes(run_case(tools::parse_fa_problem("fa:b1n8g4s1=3s2=8192d=128:layout=BNSD:dt=fp16")));
+}
+
+// Many GQA decode entries: the default split keeps its partial results under 64 MiB (fewer chunks, then none), so
+// it never makes a problem fail the device checks. Host-only plans: no inputs are generated.
+TEST(FaSplitKv, DefaultSplitWorkspaceIsBounded) {
+  for (const char* text :
+       {"fa:b16n64g8s1=1s2=32768d=128:layout=BSND:dt=fp32", "fa:b64n64g8s1=16s2=16384d=128:layout=BSND:dt=bf16"}) {
+    const tools::FaCase fa = tools::describe_case(tools::parse_fa_problem(text));
+    const FlashAttentionScorePlan plan = plan_flash_attention_score(
+        PlanTarget{test_context().info(), test_context().config(), nullptr}, fa.descs(), fa.attrs);
+    EXPECT_LE(plan.workspace_size, std::size_t{64} << 20) << text;
+    EXPECT_EQ(plan_data(plan).split.on(), text[4] == '1') << text;  // 1024 entries: 7 chunks; 4096: none
+  }
 }
 
 TEST(FaSplitKv, PrefillPlanIsUnchanged) {
