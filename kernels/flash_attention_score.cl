@@ -6,6 +6,7 @@
 //                   device, and few enough loop iterations per key for Mesa's llvmpipe (docs/devices.md).
 // Both visit only the S2 tiles the host's scheduler listed for the entry, mask only PARTIAL tiles, and take
 // the per-element rules (band, pse, dropout keep bit) from vector/element_rules.clh.
+//   fa_split_merge: split-KV's merge of fa_fwd_cpu's partial results (vector/split_merge.clh).
 // Compile-time config (-D): DTYPE, DK, DV, BLOCK_M, BLOCK_N, QK_KEYS, PV_COLS, VW, GENERIC_ONLY; CANNON_FAULT only in
 // tests (common/fault.clh).
 #include "common/dtype.clh"
@@ -87,6 +88,8 @@ inline void store_rows(__global DATA_T* out, __global float* smax, __global floa
   }
 }
 
+#include "vector/split_merge.clh"
+
 // GENERIC_ONLY leaves the CPU kernel out of the program: llvmpipe spends tens of seconds translating its
 // unrolled vector tiles even though only the generic kernel is launched there.
 #ifndef GENERIC_ONLY
@@ -94,7 +97,7 @@ __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __g
                          __global DATA_T* out, __global float* smax, __global float* ssum,
                          __global const long* batches, __global const int* work, __global const int* tiles,
                          __global const uchar* mask, __global const DATA_T* pse, __global const float* slopes,
-                         __global const uchar* drop_mask, const FaArgs args) {
+                         __global const uchar* drop_mask, __global float* part, const FaArgs args) {
   FA_UNPACK_ARGS(args);
   __global const int* wk = work + (long)get_global_id(0) * WK_STRIDE;
   HeadView h = head_view(batches, wk[WK_BATCH], wk[WK_HEAD], args);
@@ -144,6 +147,10 @@ __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __g
 #else
     pv_tile(st, kv, nkeys, true, alpha, ot);
 #endif
+  }
+  if (wk[WK_PART] >= 0) {  // a split-KV chunk: fa_split_merge writes the rows (vector/split_merge.clh)
+    store_partial(part + (long)wk[WK_PART] * SPLIT_SLOT_FLOATS(BLOCK_M, DV), rows, ot, LANES, m, l);
+    return;
   }
   store_rows(out, smax, ssum, h, row0, rows, o_seq, ot, m, l, flags);
 }

@@ -51,7 +51,14 @@ typedef float cn_f32;
 #define WK_ROW0 2
 #define WK_TILE0 3 /* first tile of this entry in the tile list */
 #define WK_TILES 4 /* number of tiles */
-#define WK_STRIDE 5
+#define WK_PART 5  /* split-KV: this chunk's partial slot (it writes no output row); -1: an unsplit entry */
+#define WK_STRIDE 6
+
+// Split-KV (host/schedule/tile_plan.hpp): a chunk's partial result, SPLIT_SLOT_FLOATS fp32 per slot in the
+// workspace: the running max m[BLOCK_M], the sum l[BLOCK_M], then the unnormalized O transposed, o[DV][BLOCK_M]
+// (row r of column d at o[d·BLOCK_M + r]). The merge list has WK_STRIDE int32 per split entry: batch, head, row0,
+// its first partial slot (WK_TILE0), its chunk count (WK_TILES), -1.
+#define SPLIT_SLOT_FLOATS(block_m, dv) ((block_m) * ((dv) + 2))
 
 // A tile is (col0 << TILE_COL0_SHIFT) | TILE_PARTIAL_BIT·partial: col0 is its first key; partial tiles need the
 // rule and/or the mask.

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <tuple>
 #include <utility>
 
 #include "host/ops/convenience.hpp"
@@ -31,21 +32,23 @@ int64_t clamp_int(int64_t v) {
 // The scheduler's tile plan flattened into the kernel's work and tile lists; also the FLOPs of the tiles
 // the kernel will compute (masked-out tiles are never visited, so they cost nothing).
 double list_work(const FaProblem& p, const KernelConfig& k, unsigned threads, Data& d) {
-  schedule::TilePlan tp =
-      schedule::plan_tiles(p.masks, p.seqs.q_len, p.seqs.kv_len, p.n1, k.block_m, k.block_n, static_cast<int>(threads));
+  schedule::TilePlan tp = schedule::plan_tiles(p.masks, p.seqs.q_len, p.seqs.kv_len, p.n1, k.block_m, k.block_n,
+                                               static_cast<int>(threads), d.split.rule);
   d.tiles = std::move(tp.tiles);
+  d.split.merges = merge_list(tp);
+  d.split.parts = tp.parts;
   d.work.clear();
   d.work.reserve(tp.entries.size() * WK_STRIDE);
   double scores = 0;
   for (const schedule::WorkEntry& e : tp.entries) {
-    d.work.insert(d.work.end(), {e.batch, e.head, e.row0, e.tile_begin, e.tile_count});
+    d.work.insert(d.work.end(), {e.batch, e.head, e.row0, e.tile_begin, e.tile_count, e.part});
     const int64_t rows = std::min<int64_t>(k.block_m, p.seqs.q_len[e.batch] - e.row0);
     for (int32_t t = e.tile_begin; t < e.tile_begin + e.tile_count; ++t) {
       const int64_t col0 = schedule::tile_col0(d.tiles[t]);
       scores += static_cast<double>(rows * std::min<int64_t>(k.block_n, p.seqs.kv_len[e.batch] - col0));
     }
   }
-  static_assert(WK_STRIDE == 5, "one work entry is (batch, head, row0, first tile, tile count)");
+  static_assert(WK_STRIDE == 6, "one work entry is (batch, head, row0, first tile, tile count, partial slot)");
   return scores * 2.0 * static_cast<double>(p.dk + p.dv);
 }
 
@@ -71,17 +74,19 @@ std::vector<int64_t> batch_table(const FaProblem& p) {
 
 // The mask prepass's slot of each work entry in the refined tile list. Entries that read the same mask slice
 // (heads, when atten_mask broadcasts over them) share one refined list: only the first refines, the others copy.
+// Split-KV chunks of one entry list different tiles, so the first tile is part of what is shared.
 // Returns the number of refined tile slots.
 std::size_t prepass_slots(const FlashAttentionScoreDescs& descs, Data& d) {
   const std::vector<int64_t>& mask_shape = descs.atten_mask->shape;
   const bool heads_share = mask_shape.size() == 2 || mask_shape[1] == 1;
-  std::map<std::pair<int32_t, int32_t>, int32_t> first;  // (batch, row0) -> representative entry
+  std::map<std::tuple<int32_t, int32_t, int32_t>, int32_t> first;  // (batch, row0, tile0) -> representative entry
   d.prepass_slots.clear();
   std::size_t slots = 0;
   for (std::size_t e = 0; e * WK_STRIDE < d.work.size(); ++e) {
     const int32_t* wk = &d.work[e * WK_STRIDE];
     if (heads_share) {
-      auto [it, fresh] = first.emplace(std::make_pair(wk[WK_BATCH], wk[WK_ROW0]), static_cast<int32_t>(e));
+      auto [it, fresh] =
+          first.emplace(std::make_tuple(wk[WK_BATCH], wk[WK_ROW0], wk[WK_TILE0]), static_cast<int32_t>(e));
       if (!fresh) {
         d.prepass_slots.push_back(-1 - it->second);
         continue;
@@ -124,6 +129,7 @@ FlashAttentionScorePlan plan_flash_attention_score(const PlanTarget& target, con
   data->kernel = choose_kernel_config(target.device, p.dtype, static_cast<int>(p.dk), static_cast<int>(p.dv),
                                       target.config, tune_mask_class(p.masks), max_query_rows(p));
   const int64_t max_keys = p.seqs.kv_len.empty() ? 0 : *std::max_element(p.seqs.kv_len.begin(), p.seqs.kv_len.end());
+  const int64_t max_rows = p.seqs.q_len.empty() ? 0 : *std::max_element(p.seqs.q_len.begin(), p.seqs.q_len.end());
   if (data->kernel.variant == KernelVariant::kGeneric) {
     check_loop_budget(target.device,
                       fa_generic_loop_steps(data->kernel, max_keys, p.dropout.mode != DropoutMode::kNone),
@@ -132,11 +138,19 @@ FlashAttentionScorePlan plan_flash_attention_score(const PlanTarget& target, con
   data->prepass = p.masks.reads_mask_tensor && data->kernel.mask_prepass;
   if (data->prepass) {
     check_loop_budget(target.device, fa_prepass_loop_steps(data->kernel, max_keys), "fa_mask_prepass",
-                      fmt::format("CANNON_TUNE=MASK_PREPASS=1 at S2 = {}", max_keys));
+                      fmt::format("CANNON_TUNE=fa.MASK_PREPASS=1 at S2 = {}", max_keys));
   }
-  // The work and tile lists are sized in closed form and checked against the device before they are built.
+  // The work and tile lists are sized in closed form and checked against the device before they are built; the
+  // split-KV rule (decode) comes from the unsplit sizes.
+  const KernelConfig& kc = data->kernel;
+  data->split.rule =
+      choose_fa_split(kc, schedule::count_tiles(p.masks, p.seqs.q_len, p.seqs.kv_len, p.n1, kc.block_m, kc.block_n),
+                      target.device.compute_units, max_rows, p.group());
   const schedule::TileCounts counts =
-      schedule::count_tiles(p.masks, p.seqs.q_len, p.seqs.kv_len, p.n1, data->kernel.block_m, data->kernel.block_n);
+      schedule::count_tiles(p.masks, p.seqs.q_len, p.seqs.kv_len, p.n1, kc.block_m, kc.block_n, data->split.rule);
+  check_index_limit("split-KV partial slots", static_cast<uint64_t>(counts.parts), INT32_MAX,
+                    "the kernels' int32 slot index");
+  const uint64_t partial_bytes = split_partial_bytes(kc, counts.parts);
   const uint64_t work_bytes =
       checked_mul_u64(static_cast<uint64_t>(counts.entries), WK_STRIDE * sizeof(int32_t), "plan work_list");
   // The mask prepass may give each work entry its own tiles: up to every head's copy of its row's tiles.
@@ -153,6 +167,11 @@ FlashAttentionScorePlan plan_flash_attention_score(const PlanTarget& target, con
     buffers.push_back(
         {"workspace prepass_tiles", checked_mul_u64(prepass_tiles, sizeof(int32_t), "workspace prepass_tiles")});
   }
+  if (counts.parts > 0) {
+    buffers.push_back({"plan merge_list", checked_mul_u64(static_cast<uint64_t>(counts.merges),
+                                                          WK_STRIDE * sizeof(int32_t), "plan merge_list")});
+    buffers.push_back({"workspace split_partials", partial_bytes});
+  }
   check_buffers_fit(limits, buffers);
   const double flops = list_work(p, data->kernel, target.device.compute_units, *data);
   data->batch_table = batch_table(p);
@@ -163,6 +182,7 @@ FlashAttentionScorePlan plan_flash_attention_score(const PlanTarget& target, con
     data->ledger.book("prepass_work", data->work.size() * sizeof(int32_t));
     data->ledger.book("prepass_tiles", std::max<std::size_t>(slots, 1) * sizeof(int32_t));
   }
+  if (data->split.on()) data->ledger.book("split_partials", partial_bytes, sizeof(float) * 16);
 
   FlashAttentionScorePlan plan;
   const bool tnd = p.layout == Layout::kTND;
@@ -180,11 +200,16 @@ FlashAttentionScorePlan plan_flash_attention_score(const PlanTarget& target, con
   if (const Context* ctx = target.ctx) {
     std::vector<detail::PlanBase::KernelUse> kernels{{data->kernel.kernel_name("fa_fwd"), data->kernel.local_size()}};
     if (data->prepass) kernels.insert(kernels.end(), {{"fa_mask_prepass", 1}, {"fa_mask_prepass_share", 1}});
+    if (data->split.on()) {
+      data->split.kernel = kernels.size();
+      kernels.push_back({"fa_split_merge", 1});
+    }
     data->build(*ctx, "flash_attention_score", data->kernel.build_options(), kernels);
     data->batch_mem = data->add_table(*ctx, data->batch_table);
     data->work_mem = data->add_table(*ctx, data->work);
     data->tiles_mem = data->add_table(*ctx, data->tiles);
     if (data->prepass) data->slots_mem = data->add_table(*ctx, data->prepass_slots);
+    if (data->split.on()) data->split.merges_mem = data->add_table(*ctx, data->split.merges);
   }
   detail::PlanAccess::attach(plan, std::move(data));
   return plan;

@@ -9,6 +9,7 @@
 
 #include "cannon/flash_attention_score.hpp"
 #include "host/layout/layout.hpp"
+#include "host/ops/flash_attention_score_split.hpp"
 #include "host/ops/kernel_config.hpp"
 #include "host/ops/plan_base.hpp"
 #include "host/runtime/device_limits.hpp"
@@ -107,6 +108,7 @@ struct FlashAttentionScorePlanData : PlanBase {
   std::vector<int32_t> tiles;          // the scheduler's tile list: (col0 << 1) | partial
   std::vector<int32_t> prepass_slots;  // per entry: its first refined tile, or -1 - the entry whose list it shares
   cl_mem batch_mem = nullptr, work_mem = nullptr, tiles_mem = nullptr, slots_mem = nullptr;  // owned by PlanBase
+  FaSplitPlan split;  // split-KV (decode): the merge list and kernel; off unless parts > 0
 };
 
 }  // namespace detail

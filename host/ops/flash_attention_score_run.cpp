@@ -1,7 +1,9 @@
 // FlashAttentionScore run(): checks every view against the plan (nothing is read or written outside a buffer),
 // gathers the views' offsets and strides into FaArgs, and enqueues: with a dense atten_mask first the mask
-// prepass into the workspace, then the attention kernel over the plan's tables. Nothing here blocks.
+// prepass into the workspace, then the attention kernel over the plan's tables, then (split-KV) the merge of its
+// partial results. Nothing here blocks.
 #include <algorithm>
+#include <optional>
 
 #include "cannon/flash_attention_score.hpp"
 #include "host/ops/flash_attention_score_problem.hpp"
@@ -126,11 +128,29 @@ Event run_flash_attention_score(const Context& ctx, const FlashAttentionScorePla
   const cl_mem pse = t.pse ? t.pse->buffer : d.tiles_mem;
   const cl_mem drop_mask = t.drop_mask ? t.drop_mask->buffer : d.tiles_mem;
   Kernel& attention = d.kernel_at(0);
-  attention.set_all(t.query.buffer, t.key.buffer, t.value.buffer, t.attention_out.buffer, t.softmax_max.buffer,
-                    t.softmax_sum.buffer, d.batch_mem, work, tiles, mask, pse, pse, drop_mask, args);
+  // Split-KV chunks store their partial results in the workspace and fa_split_merge writes their rows; without a
+  // split no entry has a partial slot and the argument is never touched.
+  std::optional<SubBuffer> partials;
+  if (d.split.on()) {
+    partials.emplace(workspace, d.ledger.offset("split_partials"), d.ledger.bytes("split_partials"));
+  }
+  if (d.kernel.variant == KernelVariant::kCpu) {
+    attention.set_all(t.query.buffer, t.key.buffer, t.value.buffer, t.attention_out.buffer, t.softmax_max.buffer,
+                      t.softmax_sum.buffer, d.batch_mem, work, tiles, mask, pse, pse, drop_mask,
+                      partials ? partials->mem() : d.tiles_mem, args);
+  } else {
+    attention.set_all(t.query.buffer, t.key.buffer, t.value.buffer, t.attention_out.buffer, t.softmax_max.buffer,
+                      t.softmax_sum.buffer, d.batch_mem, work, tiles, mask, pse, pse, drop_mask, args);
+  }
   const std::size_t local = d.kernel.local_size();
   chain.enqueue(attention, entries * local, local,
-                {fmt::format("tiles={}{}", d.tiles.size(), d.prepass ? " (mask prepass)" : ""), plan.flops, "GFLOP/s"});
+                {fmt::format("tiles={}{}{}", d.tiles.size(), d.prepass ? " (mask prepass)" : "",
+                             d.split.on() ? fmt::format(" (split-KV: {} chunks)", d.split.parts) : ""),
+                 plan.flops, "GFLOP/s"});
+  if (partials) {
+    enqueue_split_merge(d, d.split, chain, t.attention_out.buffer, t.softmax_max.buffer, t.softmax_sum.buffer,
+                        d.batch_mem, partials->mem(), args);
+  }
   return chain.done();
 }
 

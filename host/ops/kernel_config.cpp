@@ -152,7 +152,11 @@ namespace {
 
 // The heuristic defaults for the device, head dims and lane width vw: the tile tables above for PoCL's CPU
 // device, the generic shapes elsewhere.
-KernelConfig heuristic_config(const DeviceInfo& device, DType dtype, int dk, int dv, int vw) {
+// Decode entries (every batch's S1 <= 16) hold one 16-row block (one row vector at 16 lanes, two at 8) instead of
+// the table's BLOCK_M (96 at D <= 128), which would compute 96 lanes for 1 valid row.
+constexpr int64_t kDecodeRows = 16;
+
+KernelConfig heuristic_config(const DeviceInfo& device, DType dtype, int dk, int dv, int vw, int64_t query_rows) {
   KernelConfig c;
   c.dtype = dtype;
   c.dk = dk;
@@ -173,6 +177,7 @@ KernelConfig heuristic_config(const DeviceInfo& device, DType dtype, int dk, int
       c.pv_cols = t.pv_cols;
       break;
     }
+    if (query_rows <= kDecodeRows) c.block_m = std::min(c.block_m, static_cast<int>((kDecodeRows + vw - 1) / vw * vw));
   } else {
     c.variant = KernelVariant::kGeneric;
     c.block_m = generic_block_m(device);
@@ -200,10 +205,10 @@ KernelConfig choose_kernel_config(const DeviceInfo& device, DType dtype, int dk,
   const tune::ConstraintInput limits{device.name, dk, dv, device.loop_limit, device.max_work_group_size};
   // Heuristics, then the tuning database, then CANNON_TUNE (host/tune/resolve.hpp, docs/tuning.md). The default
   // tiles are counted in row vectors of VW lanes, so a VW from the database or CANNON_TUNE re-derives them.
-  KernelConfig c = heuristic_config(device, dtype, dk, dv, cpu_vector_width(device));
+  KernelConfig c = heuristic_config(device, dtype, dk, dv, cpu_vector_width(device), query_rows);
   tune::Resolved r = tune::resolve("fa", device, cls, heuristic_values(c), config, limits);
   if (r.values.at("VW") != c.vw) {
-    c = heuristic_config(device, dtype, dk, dv, static_cast<int>(r.values.at("VW")));
+    c = heuristic_config(device, dtype, dk, dv, static_cast<int>(r.values.at("VW")), query_rows);
     r = tune::resolve("fa", device, cls, heuristic_values(c), config, limits);
   }
   c.variant = r.values.at("VARIANT") == 0 ? KernelVariant::kCpu : KernelVariant::kGeneric;

@@ -87,13 +87,18 @@ void check_plan_inputs(const MaskPlan& masks, const std::vector<int64_t>& s1, co
 // expensive or the cheap end, whichever keeps the running cost closer to the ideal line total * k / n. A causal
 // list thus becomes long, short, long, short...; equal costs (dense, or most of a band) keep (batch, head, row0)
 // order, so neighbouring work-groups read the same K/V head. Cost = tiles + 1 (the +1: Q load and output write).
-std::vector<WorkEntry> balanced_order(std::vector<WorkEntry> entries) {
+// With split-KV, `group` query heads share each K/V head: equal-cost chunks are then ordered (batch, K/V head, row0,
+// chunk, head), so the heads of a group read the same K/V slice one after another while it is still in cache.
+std::vector<WorkEntry> balanced_order(std::vector<WorkEntry> entries, int group) {
   auto cost = [](const WorkEntry& e) { return int64_t{e.tile_count} + 1; };
   std::sort(entries.begin(), entries.end(), [&](const WorkEntry& a, const WorkEntry& b) {
     if (cost(a) != cost(b)) return cost(a) > cost(b);
     if (a.batch != b.batch) return a.batch < b.batch;
-    if (a.head != b.head) return a.head < b.head;
-    return a.row0 < b.row0;
+    if (a.head / group != b.head / group) return a.head / group < b.head / group;
+    if (group == 1 && a.head != b.head) return a.head < b.head;
+    if (a.row0 != b.row0) return a.row0 < b.row0;
+    if (a.tile_begin != b.tile_begin) return a.tile_begin < b.tile_begin;  // split-KV chunks of one entry
+    return a.head < b.head;
   });
   const size_t n = entries.size();
   double total = 0;
@@ -115,18 +120,42 @@ std::vector<WorkEntry> balanced_order(std::vector<WorkEntry> entries) {
 
 }  // namespace
 
+int split_chunks(const SplitRule& rule, int64_t tiles) {
+  if (rule.chunks <= 1 || tiles < 2) return 1;
+  const int64_t by_size = tiles / std::max(rule.min_tiles, 1);
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(rule.chunks, by_size)));
+}
+
+SplitRule choose_split(const TileCounts& unsplit, int threads) {
+  const int64_t target = int64_t{kSplitEntriesPerThread} * std::max(threads, 1);
+  if (unsplit.entries == 0 || unsplit.entries >= target || unsplit.max_row_tiles < 2 * kSplitMinTiles) return {};
+  const int64_t chunks = std::min<int64_t>((target + unsplit.entries - 1) / unsplit.entries, kSplitMaxChunks);
+  return {static_cast<int>(chunks), kSplitMinTiles};
+}
+
 TileCounts count_tiles(const MaskPlan& masks, const std::vector<int64_t>& s1, const std::vector<int64_t>& s2,
-                       int64_t heads, int block_m, int block_n) {
+                       int64_t heads, int block_m, int block_n, const SplitRule& split) {
   check_plan_inputs(masks, s1, s2, heads, block_m, block_n);
   TileCounts c;
+  int64_t chunk_rows = 0, split_rows = 0, split_chunk_rows = 0;  // per head: entries, split entries, their chunks
   for (size_t b = 0; b < s1.size(); ++b) {
     const BandRule rule = masks.masked ? masks.rules[b] : BandRule{};
     for (int64_t row0 = 0; row0 < s1[b]; row0 += block_m) {
+      const int64_t tiles = row_tile_ranges(masks, rule, row0, std::min(row0 + block_m, s1[b]), s2[b], block_n).count();
+      const int64_t chunks = split_chunks(split, tiles);
       c.rows += 1;
-      c.tiles += row_tile_ranges(masks, rule, row0, std::min(row0 + block_m, s1[b]), s2[b], block_n).count();
+      c.tiles += tiles;
+      c.max_row_tiles = std::max(c.max_row_tiles, tiles);
+      chunk_rows += chunks;
+      if (chunks > 1) {
+        split_rows += 1;
+        split_chunk_rows += chunks;
+      }
     }
   }
-  c.entries = checked_mul(c.rows, heads, "work entries (S1 tiles × heads)");
+  c.entries = checked_mul(chunk_rows, heads, "work entries (S1 tiles × heads × split-KV chunks)");
+  c.parts = checked_mul(split_chunk_rows, heads, "split-KV partial slots");
+  c.merges = checked_mul(split_rows, heads, "split-KV merge entries");
   return c;
 }
 
@@ -144,13 +173,14 @@ TileClass classify_tile(const BandRule& rule, int64_t r0, int64_t r1, int64_t c0
 }
 
 TilePlan plan_tiles(const MaskPlan& masks, const std::vector<int64_t>& s1, const std::vector<int64_t>& s2,
-                    int64_t heads, int block_m, int block_n, int threads) {
+                    int64_t heads, int block_m, int block_n, int threads, const SplitRule& split) {
   require(threads > 0, "threads = {} must be positive", threads);
   // Sizes first, in closed form: the lists below are only built once they are known to fit their int32 indices.
-  const TileCounts counts = count_tiles(masks, s1, s2, heads, block_m, block_n);
+  const TileCounts counts = count_tiles(masks, s1, s2, heads, block_m, block_n, split);
   require(counts.tiles <= kInt32Max, "tile plan exceeds 2^31 tiles ({})", counts.tiles);
-  require(counts.entries <= kInt32Max, "tile plan exceeds 2^31 work entries ({} S1 tiles x {} heads)", counts.rows,
-          heads);
+  require(counts.entries <= kInt32Max, "tile plan exceeds 2^31 work entries ({} S1 tiles x {} heads, {} with split-KV)",
+          counts.rows, heads, counts.entries);
+  require(counts.parts <= kInt32Max, "tile plan exceeds 2^31 split-KV partial slots ({})", counts.parts);
   TilePlan plan;
   plan.tiles.reserve(static_cast<size_t>(counts.tiles));
   plan.block_m = block_m;
@@ -166,15 +196,30 @@ TilePlan plan_tiles(const MaskPlan& masks, const std::vector<int64_t>& s1, const
     }
   }
   std::vector<WorkEntry> entries;
-  entries.reserve(rows.size() * static_cast<size_t>(heads));
+  entries.reserve(static_cast<size_t>(counts.entries));
+  plan.merges.reserve(static_cast<size_t>(counts.merges));
   for (const RowTiles& r : rows) {
+    const int chunks = split_chunks(split, r.tile_count);
     for (int64_t h = 0; h < heads; ++h) {
-      entries.push_back({r.batch, static_cast<int32_t>(h), r.row0, r.tile_begin, r.tile_count});
+      const auto head = static_cast<int32_t>(h);
       plan.visited_tiles += r.tile_count;
       plan.dense_tiles += r.dense;
+      if (chunks == 1) {
+        entries.push_back({r.batch, head, r.row0, r.tile_begin, r.tile_count});
+        continue;
+      }
+      // Contiguous chunks of near-equal length (each at least min_tiles, so none is empty), in key order.
+      const auto part0 = static_cast<int32_t>(plan.parts);
+      plan.merges.push_back({r.batch, head, r.row0, part0, chunks});
+      for (int k = 0; k < chunks; ++k) {
+        const auto t0 = static_cast<int32_t>(int64_t{r.tile_count} * k / chunks);
+        const auto t1 = static_cast<int32_t>(int64_t{r.tile_count} * (k + 1) / chunks);
+        entries.push_back({r.batch, head, r.row0, r.tile_begin + t0, t1 - t0, part0 + k});
+      }
+      plan.parts += chunks;
     }
   }
-  plan.entries = balanced_order(std::move(entries));
+  plan.entries = balanced_order(std::move(entries), plan.parts > 0 ? std::max(split.group, 1) : 1);
   return plan;
 }
 

@@ -58,17 +58,9 @@ std::string loop_limit_problem(const char* kernel, const ConstraintInput& in) {
 }
 
 // Until the kernels take a vector width (issue 10 part 1) and split-KV decode, only today's values build.
-std::string not_yet_wired(const char* kernel, const Values& v) {
-  if (v.count("SPLIT_KV") && at(v, "SPLIT_KV") != 0) {
-    return fmt::format("{}.SPLIT_KV={}: this build has no split-KV decode (0 only)", kernel, at(v, "SPLIT_KV"));
-  }
-  return {};
-}
-
 std::string fa_constraint(const Values& v, const ConstraintInput& in) {
   const bool cpu = at(v, "VARIANT") == 0;
   if (cpu && in.loop_limit != 0) return loop_limit_problem("fa", in);
-  if (std::string s = not_yet_wired("fa", v); !s.empty()) return s;
   if (cpu) {
     const std::size_t bytes = fa_cpu_private_bytes(at(v, "BLOCK_M"), at(v, "BLOCK_N"), at(v, "VW"), in.dk, in.dv);
     if (bytes > kMaxCpuPrivateBytes) {
@@ -94,7 +86,6 @@ bool fa_relevant(const std::string& param, const Values& v, const ProblemClass& 
 std::string nsa_constraint(const Values& v, const ConstraintInput& in) {
   const bool cpu = at(v, "VARIANT") == 0;
   if (cpu && in.loop_limit != 0) return loop_limit_problem("nsa", in);
-  if (std::string s = not_yet_wired("nsa", v); !s.empty()) return s;
   return {};
 }
 
@@ -147,7 +138,7 @@ const std::vector<KernelDecl>& kernels() {
            {"QK_KEYS", 1, 32, 1, {}, {2, 4, 6, 8}, "cpu Q·Kᵀ register tile: keys × (BLOCK_M / VW) row vectors"},
            {"PV_COLS", 1, 16, 1, kDivisorsOf16, {2, 4, 8}, "cpu P·V register tile: output columns; divides 16"},
            {"MASK_PREPASS", 0, 1, 1, {}, {}, "1: refine the tiles with a dense atten_mask's contents first"},
-           {"SPLIT_KV", 0, 256, 1, {}, {0, 2, 4, 8}, "decode: key splits merged by max/sum (0: automatic)"},
+           {"SPLIT_KV", 0, 65536, 1, {}, {0, 1, 4, 16}, "decode: key splits merged by max/sum (0: automatic, 1: none)"},
        },
        fa_constraint,
        fa_relevant,
