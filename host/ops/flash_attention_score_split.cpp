@@ -11,6 +11,8 @@
 namespace cannon {
 namespace {
 
+// Decode: every batch's S1 at most this (the tuning classes' decode phase, host/tune/problem_class.hpp).
+constexpr int64_t kDecodeRows = 16;
 // GQA decode: K and V bytes one chunk reads. The G query heads of a K/V head run a chunk one after another
 // (schedule::SplitRule::group), so the later ones find the slice in cache. Measured on the 2-core EPYC (fp32,
 // B=1, N1=32, N2=8, S1=1, S2=32768, BSND, 1 thread): 550 ms unsplit, 440 ms with 16 chunks (2 MiB slices), 410 ms
