@@ -1,4 +1,4 @@
-// Parses every CANNON_* variable once (and PoCL's POCL_LLVM_CPU_NAME, for the tuning database's device key). A
+// Parses every CANNON_* variable once. A
 // malformed value is an error naming the variable and the accepted forms, raised the first time the Config is
 // needed, never a silent default.
 #include "cannon/config.hpp"
@@ -70,7 +70,6 @@ Config Config::parse(const std::function<const char*(const char*)>& lookup) {
   c.verbose = parse_verbose(get("CANNON_VERBOSE"));
   c.tune = tune::parse_overrides(get("CANNON_TUNE"));
   parse_tune_db(get("CANNON_TUNE_DB"), c);
-  c.pocl_cpu_name = trim(get("POCL_LLVM_CPU_NAME"));
   c.strict = parse_bool(get("CANNON_STRICT"), "CANNON_STRICT");
   return c;
 }

@@ -46,14 +46,8 @@ std::string target_part(const DeviceInfo& device) {
   return t;
 }
 
-std::vector<std::string> device_keys(const DeviceInfo& device, const std::string& pocl_cpu_name) {
+std::vector<std::string> device_keys(const DeviceInfo& device) {
   const std::string platform = platform_key(device);
-  if (device.pocl && !pocl_cpu_name.empty()) {
-    const std::string target = target_part(device);
-    const std::size_t dash = target.find('-');
-    const std::string driver = dash == std::string::npos ? target : target.substr(0, dash);
-    return {platform + "/" + driver + "-" + pocl_cpu_name};
-  }
   std::vector<std::string> keys{platform + "/" + device.name};
   const std::string target = platform + "/" + target_part(device);
   if (target != keys.front()) keys.push_back(target);

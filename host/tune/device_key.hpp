@@ -18,9 +18,9 @@ std::string platform_key(const DeviceInfo& device);
 // case, digits or '_'), otherwise the name up to " (".
 std::string target_part(const DeviceInfo& device);
 
-// The keys a lookup tries, most specific first. `pocl_cpu_name` (POCL_LLVM_CPU_NAME, when set) replaces the PoCL
-// target's CPU: code built for "haswell" on an AVX-512 box looks up "pocl/pthread-haswell", and the full name (the
-// host's model) is not used.
-std::vector<std::string> device_keys(const DeviceInfo& device, const std::string& pocl_cpu_name = "");
+// The keys a lookup tries, most specific first. PoCL names the device after the target it generates code for, so
+// AVX2 code on an AVX-512 box (POCL_KERNELLIB_NAME=avx2 on Debian's PoCL) is "pthread-haswell-…" and finds the
+// AVX2 entries (docs/tuning.md).
+std::vector<std::string> device_keys(const DeviceInfo& device);
 
 }  // namespace cannon::tune

@@ -89,15 +89,13 @@ std::vector<ProblemClass> fallback_classes(const ProblemClass& c) {
         return {MaskClass::kBand, MaskClass::kCausal, MaskClass::kDense};
     }
   };
-  const Phase other = c.phase == Phase::kPrefill ? Phase::kDecode : Phase::kPrefill;
+  // Never across phases: decode wants 16-row entries and split-KV, prefill the big row blocks, so a prefill entry
+  // would undo decode's heuristics (and the other way round).
   std::vector<ProblemClass> out;
-  for (Phase p : {c.phase, other}) {
-    for (MaskClass m : masks(c.mask)) {
-      ProblemClass x = c;
-      x.mask = m;
-      x.phase = p;
-      out.push_back(x);
-    }
+  for (MaskClass m : masks(c.mask)) {
+    ProblemClass x = c;
+    x.mask = m;
+    out.push_back(x);
   }
   return out;
 }

@@ -40,7 +40,7 @@ ProblemClass make_class(DType dtype, int64_t head_dim, MaskClass mask, int64_t q
 std::optional<ProblemClass> parse_class_key(std::string_view key, std::string* why = nullptr);
 
 // The classes a lookup tries, nearest first: `c` itself, then the other mask classes of the same phase (causal and
-// dense are nearer each other than band), then the same for the other phase. Dtype and bucket never change.
+// dense are nearer each other than band). Dtype, bucket and phase never change.
 std::vector<ProblemClass> fallback_classes(const ProblemClass& c);
 
 const char* mask_class_name(MaskClass m);  // dense, causal, band

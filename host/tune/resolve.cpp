@@ -159,7 +159,7 @@ Resolved resolve(const std::string& kernel, const DeviceInfo& device, const Prob
   if (config.tune_shipped_db) {
     for (const Database& db : shipped_databases()) dbs.push_back(&db);
   }
-  if (auto match = lookup(dbs, device_keys(device, config.pocl_cpu_name), kernel, cls)) {
+  if (auto match = lookup(dbs, device_keys(device), kernel, cls)) {
     Values candidate = r.values;
     for (const auto& [name, value] : match->entry->params) candidate[name] = value;
     const std::string why = decl->constraint(candidate, constraint);
@@ -191,7 +191,7 @@ Resolved resolve(const std::string& kernel, const DeviceInfo& device, const Prob
   if (!why.empty()) fail(Status::kParamInvalid, "{}: {}", !overridden.empty() ? "CANNON_TUNE" : "tune heuristics", why);
   if (config.verbose >= Verbosity::kDispatch) {
     fmt::print(stderr, "cannon: tune {} {} on {}: {}\n", kernel, cls.key(),
-               device_keys(device, config.pocl_cpu_name).front(), r.describe());
+               device_keys(device).front(), r.describe());
   }
   if (t_capture) t_capture->seen_.emplace_back(kernel, r);
   return r;

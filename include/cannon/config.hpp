@@ -1,4 +1,4 @@
-// Every CANNON_* environment variable (and PoCL's POCL_LLVM_CPU_NAME, which picks the tuning database's target),
+// Every CANNON_* environment variable,
 // parsed once into one Config. Config::global() is what a Context gets by
 // default; Context::create(spec, config) gives one Context its own (a test can pick a kernel variant in-process).
 // Nothing else in the library reads the environment.
@@ -23,9 +23,6 @@ struct Config {
   // one shipped in the library. "none" turns every database off (heuristics and CANNON_TUNE only).
   std::vector<std::string> tune_db;
   bool tune_shipped_db = true;  // false with CANNON_TUNE_DB=none
-  // POCL_LLVM_CPU_NAME: the CPU PoCL generates code for when set (e.g. haswell on an AVX-512 box); the database is
-  // then searched under that target ("pocl/pthread-haswell").
-  std::string pocl_cpu_name;
   bool strict = false;  // CANNON_STRICT: 0/1/true/false/on/off
   // Extra -D NAME=VALUE for every program a Context with this Config builds (e.g. a test's fault hooks). Never read
   // from the environment; NAME must be an identifier.

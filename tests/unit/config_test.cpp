@@ -40,7 +40,6 @@ TEST(Config, ReadsEveryVariable) {
                     {"CANNON_VERBOSE", "Profile"},
                     {"CANNON_TUNE", "fa.BLOCK_M=8, fa.BLOCK_N=64"},
                     {"CANNON_TUNE_DB", "/a/x.json:/b/y.json"},
-                    {"POCL_LLVM_CPU_NAME", "haswell"},
                     {"CANNON_STRICT", "on"}});
   EXPECT_EQ(c.device, "0:1");
   EXPECT_EQ(c.verbose, Verbosity::kProfile);
@@ -49,7 +48,6 @@ TEST(Config, ReadsEveryVariable) {
   EXPECT_EQ(c.tune.at("fa.BLOCK_N"), 64);
   EXPECT_EQ(c.tune_db, (std::vector<std::string>{"/a/x.json", "/b/y.json"}));
   EXPECT_TRUE(c.tune_shipped_db);
-  EXPECT_EQ(c.pocl_cpu_name, "haswell");
   const Config none = parse({{"CANNON_TUNE_DB", "none"}});
   EXPECT_TRUE(none.tune_db.empty());
   EXPECT_FALSE(none.tune_shipped_db);

@@ -246,7 +246,7 @@ TEST(FaKernelConfig, TuneVectorWidth) {
   // The generic variant has no lane vectors, so VW stays out of its build options.
   EXPECT_EQ(choose_kernel_config(kGpu, DType::kFloat32, 64, 64, {}).build_options().str(Config{}).find("-DVW"),
             std::string::npos);
-  EXPECT_NO_THROW(Config::parse([](const char* n) { return std::string(n) == "CANNON_TUNE" ? "VW=8" : nullptr; }));
+  EXPECT_NO_THROW(Config::parse([](const char* n) { return std::string(n) == "CANNON_TUNE" ? "fa.VW=8" : nullptr; }));
 }
 
 TEST(FaKernelConfig, RegisterTileFit) {

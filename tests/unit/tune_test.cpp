@@ -127,8 +127,7 @@ TEST(TuneClass, KeysAndFallbacks) {
   std::vector<std::string> keys;
   for (const auto& c : order) keys.push_back(c.key());
   EXPECT_EQ(keys, (std::vector<std::string>{"fp32.d128.causal.decode", "fp32.d128.dense.decode",
-                                            "fp32.d128.band.decode", "fp32.d128.causal.prefill",
-                                            "fp32.d128.dense.prefill", "fp32.d128.band.prefill"}));
+                                            "fp32.d128.band.decode"}));
 }
 
 TEST(TuneDevice, KeysArePlatformAndDeviceMostSpecificFirst) {
@@ -137,8 +136,6 @@ TEST(TuneDevice, KeysArePlatformAndDeviceMostSpecificFirst) {
   EXPECT_EQ(tune::device_keys(kPoclAvx2).back(), "pocl/pthread-haswell");
   EXPECT_EQ(tune::device_keys(kRusticl),
             (std::vector<std::string>{"rusticl/llvmpipe (LLVM 15.0.6, 256 bits)", "rusticl/llvmpipe"}));
-  // Code generated for another CPU (POCL_LLVM_CPU_NAME) is looked up under that target only.
-  EXPECT_EQ(tune::device_keys(kPocl, "haswell"), (std::vector<std::string>{"pocl/pthread-haswell"}));
   // Newer PoCL names: "cpu-<llvm cpu>-<model>", LLVM cpu names with dashes and digits.
   const DeviceInfo v3 =
       device("Portable Computing Language", "The pocl project", "cpu-x86-64-v3-AMD Ryzen 7", DeviceKind::kCpu);
@@ -169,10 +166,13 @@ TEST(TuneDatabase, ParsesAGoodFile) {
   EXPECT_EQ(*e->gflops, 99.5);
   EXPECT_EQ(e->source, "cannon-tune");
   EXPECT_EQ(db.find("pocl/pthread-skylake-avx512", "fa", "fp32.d64.dense.prefill"), nullptr);
-  // Lookup: the full name's key misses, the target's key matches; a causal decode falls back to dense prefill.
+  // Lookup: the full name's key misses, the target's key matches; a causal prefill falls back to dense prefill, a
+  // decode never to prefill.
   const auto m = tune::lookup({&db}, tune::device_keys(kPocl), "fa",
-                              tune::make_class(DType::kFloat32, 128, MaskClass::kCausal, 1));
+                              tune::make_class(DType::kFloat32, 128, MaskClass::kCausal, 4096));
   ASSERT_TRUE(m.has_value());
+  EXPECT_FALSE(tune::lookup({&db}, tune::device_keys(kPocl), "fa",
+                            tune::make_class(DType::kFloat32, 128, MaskClass::kCausal, 1)));
   EXPECT_EQ(m->class_key, "fp32.d128.dense.prefill");
   EXPECT_EQ(m->device_key, "pocl/pthread-skylake-avx512");
   // Never across dtypes or head-dim buckets.
@@ -307,16 +307,16 @@ TEST(TuneLookup, Precedence) {
   }
 }
 
-// POCL_LLVM_CPU_NAME=haswell on an AVX-512 box: the AVX2 entries are used.
-TEST(TuneLookup, PoclCpuNameSelectsThatTarget) {
+// AVX2 code on an AVX-512 box (POCL_KERNELLIB_NAME=avx2): PoCL names the device pthread-haswell, and the AVX2
+// entries are used.
+TEST(TuneLookup, TheDeviceNameSelectsTheTarget) {
   const std::string path = write_file("tune_isa.json", R"({"schema": 1, "devices": {
       "pocl/pthread-skylake-avx512": {"fa": {"fp32.d64.dense.prefill": {"params": {"BLOCK_M": 64}}}},
       "pocl/pthread-haswell": {"fa": {"fp32.d64.dense.prefill": {"params": {"BLOCK_M": 32}}}}}})");
   Config config;
   config.tune_db = {path};
   EXPECT_EQ(choose_kernel_config(kPocl, DType::kFloat32, 64, 64, config, MaskClass::kDense, 512).block_m, 64);
-  config.pocl_cpu_name = "haswell";
-  EXPECT_EQ(choose_kernel_config(kPocl, DType::kFloat32, 64, 64, config, MaskClass::kDense, 512).block_m, 32);
+  EXPECT_EQ(choose_kernel_config(kPoclAvx2, DType::kFloat32, 64, 64, config, MaskClass::kDense, 512).block_m, 32);
 }
 
 }  // namespace

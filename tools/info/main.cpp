@@ -34,11 +34,10 @@ const char* kind_name(const cannon::DeviceEntry& e) { return e.is_cpu ? "cpu" : 
 void print_tuning(const cannon::Context& ctx) {
   namespace tune = cannon::tune;
   const cannon::Config& config = ctx.config();
-  const std::vector<std::string> keys = tune::device_keys(ctx.info(), config.pocl_cpu_name);
+  const std::vector<std::string> keys = tune::device_keys(ctx.info());
   std::string joined;
   for (const std::string& k : keys) joined += (joined.empty() ? "" : ", ") + k;
-  fmt::print("  tuning keys        {}{}\n", joined,
-             config.pocl_cpu_name.empty() ? "" : fmt::format(" (POCL_LLVM_CPU_NAME={})", config.pocl_cpu_name));
+  fmt::print("  tuning keys        {}\n", joined);
   if (!config.tune_shipped_db && config.tune_db.empty()) {
     fmt::print("  tuning databases   none (CANNON_TUNE_DB=none): heuristics only\n");
     return;

@@ -224,7 +224,7 @@ int run_main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   const Context ctx = Context::create(o.device);
-  const std::vector<std::string> keys = tune::device_keys(ctx.info(), ctx.config().pocl_cpu_name);
+  const std::vector<std::string> keys = tune::device_keys(ctx.info());
   const std::string device_key = !o.device_key.empty() ? o.device_key : keys.back();
   fmt::print(stderr, "cannon-tune: device {} ({}), writing key '{}'\n", ctx.info().name, ctx.selection_reason(),
              device_key);
@@ -287,8 +287,7 @@ int run_main(int argc, char** argv) {
                     {"candidates", r.tried},
                     {"rejected", r.failed},
                     {"repeat", o.repeat},
-                    {"heuristic_rate", r.heuristic_rate},
-                    {"pocl_cpu_name", ctx.config().pocl_cpu_name}}}};
+                    {"heuristic_rate", r.heuristic_rate}}}};
     db["devices"][device_key][job.kernel][job.cls.key()] = entry;
     fmt::print(stderr, "{} best {} {:.1f} {} (heuristics {:.1f}); {:.0f} s so far\n", progress, values_text(r.best),
                r.best_rate, bytes ? "GB/s" : "GFLOP/s", r.heuristic_rate,
