@@ -33,10 +33,10 @@ struct FaSplitPlan {
   bool on() const { return parts > 0; }
 };
 
-// The split rule: a tuned SPLIT_KV=k (the database or CANNON_TUNE's fa.SPLIT_KV; 0 = automatic) forces up to k chunks per entry (chunks of at least one tile; 1 never
-// splits); otherwise the scheduler's choose_split from the device's compute units, or, for GQA decode (max_s1 <= 16,
-// group = N1/N2 > 1), chunks of about 1 MiB of K and V if that makes more of them. The generic variant never
-// splits. Throws Error(kParamInvalid) for an unusable SPLIT_KV.
+// The split rule: a tuned SPLIT_KV=k (the database or CANNON_TUNE's fa.SPLIT_KV; 0 = automatic) forces up to k chunks
+// per entry (chunks of at least one tile; 1 never splits); otherwise the scheduler's choose_split from the device's
+// compute units, or, for GQA decode (max_s1 <= 16, group = N1/N2 > 1), chunks of about 1 MiB of K and V if that makes
+// more of them. The generic variant never splits. Throws Error(kParamInvalid) for an unusable SPLIT_KV.
 schedule::SplitRule choose_fa_split(const KernelConfig& c, const schedule::TileCounts& unsplit, unsigned threads,
                                     int64_t max_s1, int64_t group);
 

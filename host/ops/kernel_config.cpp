@@ -29,7 +29,6 @@ struct CpuTiles {
 constexpr CpuTiles kCpuTiles32[] = {{64, 6, 64, 4, 4}, {128, 6, 32, 4, 4}, {256, 2, 32, 8, 8}, {INT_MAX, 1, 8, 8, 16}};
 constexpr CpuTiles kCpuTiles16[] = {{64, 2, 64, 6, 4}, {128, 4, 32, 2, 2}, {256, 4, 32, 2, 2}, {INT_MAX, 2, 8, 4, 4}};
 
-
 }  // namespace
 
 std::string KernelConfig::kernel_name(const std::string& base) const {
@@ -116,7 +115,6 @@ int fit_register_tile(int registers, int row_vecs, int most) {
   while (n * 2 <= most && (n * 2) * row_vecs + row_vecs + 1 <= registers) n *= 2;
   return n;
 }
-
 
 // Generic variant: 32 rows per work-group fits every device's CL_KERNEL_WORK_GROUP_SIZE seen so far (rusticl reports
 // 32 for every kernel); smaller when the device allows less.

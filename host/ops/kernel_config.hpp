@@ -56,10 +56,10 @@ int fit_register_tile(int registers, int row_vecs, int most);
 
 // Picks heuristic defaults for the device and head dims, then the tuning database's entry for the device and the
 // problem class (dtype, max(dk, dv), mask class, decode when query_rows <= 16), then the config's CANNON_TUNE
-// values fa.VARIANT (0 = cpu, 1 = generic), fa.VW (4, 8 or 16), fa.BLOCK_M, fa.BLOCK_N, fa.QK_KEYS, fa.PV_COLS, fa.MASK_PREPASS (0/1;
-// off by default on devices with a loop limit), fa.SPLIT_KV; host/tune/params.cpp declares them. Throws Error(kParamInvalid)
-// naming CANNON_TUNE for an unusable value, and for the cpu variant on a device with a loop limit (its loops exceed
-// it), and naming the file for a malformed database.
+// values fa.VARIANT (0 = cpu, 1 = generic), fa.VW (4, 8 or 16), fa.BLOCK_M, fa.BLOCK_N, fa.QK_KEYS, fa.PV_COLS,
+// fa.MASK_PREPASS (0/1; off by default on devices with a loop limit), fa.SPLIT_KV; host/tune/params.cpp declares them.
+// Throws Error(kParamInvalid) naming CANNON_TUNE for an unusable value, and for the cpu variant on a device with a loop
+// limit (its loops exceed it), and naming the file for a malformed database.
 KernelConfig choose_kernel_config(const DeviceInfo& device, DType dtype, int dk, int dv, const Config& config,
                                   tune::MaskClass mask, int64_t query_rows);
 // Heuristics and `tune` ({"fa.BLOCK_M", 16}, ...) only, no database: what the tests of the heuristics call.

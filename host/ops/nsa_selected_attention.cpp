@@ -47,8 +47,7 @@ tune::Resolved resolve_tuning(const DeviceInfo& device, const NsaProblem& p, con
   const int64_t rows = p.seqs.q_len.empty() ? 0 : *std::max_element(p.seqs.q_len.begin(), p.seqs.q_len.end());
   const tune::ProblemClass cls = tune::make_class(p.dtype, std::max(p.dk, p.dv),
                                                   p.causal ? tune::MaskClass::kCausal : tune::MaskClass::kDense, rows);
-  const tune::ConstraintInput limits{device.name, static_cast<int>(p.dk), static_cast<int>(p.dv), device.loop_limit,
-                                     0};
+  const tune::ConstraintInput limits{device.name, static_cast<int>(p.dk), static_cast<int>(p.dv), device.loop_limit, 0};
   // The register tiles default to the most keys (columns) whose accumulators fit the device's registers: 8 with
   // AVX-512's 32 at G <= 32, 4 with AVX2's 16 at G = 16. They are counted in row vectors of VW lanes, so a VW from
   // the database or CANNON_TUNE re-derives them.
@@ -59,7 +58,8 @@ tune::Resolved resolve_tuning(const DeviceInfo& device, const NsaProblem& p, con
   };
   const int vw = cpu_vector_width(device);
   tune::Resolved r = tune::resolve("nsa", device, cls, heuristics(vw), config, limits);
-  if (r.values.at("VW") != vw) r = tune::resolve("nsa", device, cls, heuristics(static_cast<int>(r.values.at("VW"))), config, limits);
+  if (r.values.at("VW") != vw)
+    r = tune::resolve("nsa", device, cls, heuristics(static_cast<int>(r.values.at("VW"))), config, limits);
   return r;
 }
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iterator>
@@ -38,7 +39,28 @@ uint64_t fnv1a(const std::string& text) {
   return h;
 }
 
-// CANNON_PROGRAM_CACHE=DIR: an on-disk cache of built program binaries (opt-in). Why: with PoCL's own cache warm,
+// The directory of the on-disk cache of built program binaries: CANNON_PROGRAM_CACHE=DIR, by default
+// $XDG_CACHE_HOME/cannon/programs (or ~/.cache/cannon/programs, beside PoCL's own kernel cache); "off", "0" or
+// "none" turns it off. Created on first use; empty when there is nowhere to put it.
+std::string binary_cache_dir() {
+  const char* env = std::getenv("CANNON_PROGRAM_CACHE");
+  std::string dir;
+  if (env && *env) {
+    dir = env;
+    if (dir == "off" || dir == "0" || dir == "none") return {};
+  } else if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) {
+    dir = std::string(xdg) + "/cannon/programs";
+  } else if (const char* home = std::getenv("HOME"); home && *home) {
+    dir = std::string(home) + "/.cache/cannon/programs";
+  } else {
+    return {};
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);  // a failure only means no cache: reads and writes then fail quietly
+  return dir;
+}
+
+// The on-disk cache of built program binaries (binary_cache_dir). Why: with PoCL's own cache warm,
 // clBuildProgram from source still runs clang's preprocessor to compute PoCL's cache key (~50 ms of a ~67 ms build
 // on a 2-core EPYC), while a build from the binary took ~17 ms; the first call of a process pays it once per
 // program (docs/performance.md, "Start-up"). The file name hashes everything the binary depends on: platform and
@@ -46,8 +68,8 @@ uint64_t fnv1a(const std::string& text) {
 // device name carries its LLVM target, so an emulated ISA (POCL_KERNELLIB_NAME) gets its own entries. Any failure
 // to read, create or build from a cached binary falls back to the source build.
 std::string binary_cache_path(cl_device_id device, const std::string& source, const std::string& options) {
-  const char* dir = std::getenv("CANNON_PROGRAM_CACHE");
-  if (!dir || !*dir) return {};
+  const std::string dir = binary_cache_dir();
+  if (dir.empty()) return {};
   cl_platform_id platform = nullptr;
   if (clGetDeviceInfo(device, CL_DEVICE_PLATFORM, sizeof platform, &platform, nullptr) != CL_SUCCESS) return {};
   std::size_t size = 0;

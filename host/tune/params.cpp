@@ -132,7 +132,7 @@ const std::vector<KernelDecl>& kernels() {
        "FlashAttentionScore",
        {
            {"VARIANT", 0, 1, 1, {}, {}, "0: cpu (PoCL CPU-shaped register tiles), 1: generic (any OpenCL 1.2 device)"},
-           {"VW", 4, 16, 1, kVectorWidths, {}, "lanes of the cpu variant's row vectors (not searched: the device's width)"},
+           {"VW", 4, 16, 1, kVectorWidths, {}, "cpu lanes per row vector (the device's; not searched)"},
            {"BLOCK_M", 1, 256, 1, {}, {16, 32, 48, 64, 96, 128}, "query rows per work entry"},
            {"BLOCK_N", 8, 256, 8, {}, {16, 32, 64, 128}, "keys per inner step"},
            {"QK_KEYS", 1, 32, 1, {}, {2, 4, 6, 8}, "cpu Q·Kᵀ register tile: keys × (BLOCK_M / VW) row vectors"},
@@ -147,7 +147,7 @@ const std::vector<KernelDecl>& kernels() {
        "NsaSelectedAttention",
        {
            {"VARIANT", 0, 1, 1, {}, {}, "0: nsa_fwd_cpu, 1: nsa_fwd_generic"},
-           {"VW", 4, 16, 1, kVectorWidths, {}, "lanes of the cpu kernel's row vectors (not searched: the device's width)"},
+           {"VW", 4, 16, 1, kVectorWidths, {}, "cpu lanes per row vector (the device's; not searched)"},
            {"QK_KEYS", 1, 16, 1, kDivisorsOf16, {2, 4, 8, 16}, "cpu Q·Kᵀ register tile (keys)"},
            {"PV_COLS", 1, 16, 1, kDivisorsOf16, {2, 4, 8, 16}, "cpu P·V register tile (columns); divides 16"},
        },

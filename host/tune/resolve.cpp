@@ -190,8 +190,7 @@ Resolved resolve(const std::string& kernel, const DeviceInfo& device, const Prob
   const std::string why = decl->constraint(r.values, constraint);
   if (!why.empty()) fail(Status::kParamInvalid, "{}: {}", !overridden.empty() ? "CANNON_TUNE" : "tune heuristics", why);
   if (config.verbose >= Verbosity::kDispatch) {
-    fmt::print(stderr, "cannon: tune {} {} on {}: {}\n", kernel, cls.key(),
-               device_keys(device).front(), r.describe());
+    fmt::print(stderr, "cannon: tune {} {} on {}: {}\n", kernel, cls.key(), device_keys(device).front(), r.describe());
   }
   if (t_capture) t_capture->seen_.emplace_back(kernel, r);
   return r;

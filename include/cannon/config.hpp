@@ -23,7 +23,7 @@ struct Config {
   // one shipped in the library. "none" turns every database off (heuristics and CANNON_TUNE only).
   std::vector<std::string> tune_db;
   bool tune_shipped_db = true;  // false with CANNON_TUNE_DB=none
-  bool strict = false;  // CANNON_STRICT: 0/1/true/false/on/off
+  bool strict = false;          // CANNON_STRICT: 0/1/true/false/on/off
   // Extra -D NAME=VALUE for every program a Context with this Config builds (e.g. a test's fault hooks). Never read
   // from the environment; NAME must be an identifier.
   std::map<std::string, long> kernel_defines;

@@ -126,8 +126,8 @@ TEST(TuneClass, KeysAndFallbacks) {
   const auto order = tune::fallback_classes(*tune::parse_class_key("fp32.d128.causal.decode"));
   std::vector<std::string> keys;
   for (const auto& c : order) keys.push_back(c.key());
-  EXPECT_EQ(keys, (std::vector<std::string>{"fp32.d128.causal.decode", "fp32.d128.dense.decode",
-                                            "fp32.d128.band.decode"}));
+  EXPECT_EQ(keys,
+            (std::vector<std::string>{"fp32.d128.causal.decode", "fp32.d128.dense.decode", "fp32.d128.band.decode"}));
 }
 
 TEST(TuneDevice, KeysArePlatformAndDeviceMostSpecificFirst) {
