@@ -11,21 +11,13 @@
 #include "host/ops/kernel_config.hpp"
 #include "host/runtime/context_impl.hpp"
 #include "host/runtime/launch_check.hpp"
+#include "tests/unit/test_devices.hpp"
 
 namespace cannon {
 namespace {
 
 // Devices as query_device_info() describes them (names and vendors as the drivers report them).
-DeviceInfo device(const char* platform, const char* vendor, const char* name, DeviceKind kind) {
-  DeviceInfo d;
-  d.platform_name = platform;
-  d.platform_vendor = vendor;
-  d.name = name;
-  d.kind = kind;
-  d.max_work_group_size = 1024;
-  classify_device(d);
-  return d;
-}
+using test::device;
 const DeviceInfo kPocl =
     device("Portable Computing Language", "The pocl project", "pthread-skylake-avx512-AMD EPYC", DeviceKind::kCpu);
 const DeviceInfo kRusticl = device("rusticl", "Mesa/X.org", "llvmpipe (LLVM 15.0.6, 256 bits)", DeviceKind::kCpu);

@@ -14,6 +14,7 @@
 #include "host/tune/database.hpp"
 #include "host/tune/device_key.hpp"
 #include "host/tune/resolve.hpp"
+#include "tests/unit/test_devices.hpp"
 
 namespace cannon {
 namespace {
@@ -21,14 +22,7 @@ namespace {
 using tune::MaskClass;
 
 DeviceInfo device(const char* platform, const char* vendor, const char* name, DeviceKind kind) {
-  DeviceInfo d;
-  d.platform_name = platform;
-  d.platform_vendor = vendor;
-  d.name = name;
-  d.kind = kind;
-  d.max_work_group_size = 4096;
-  classify_device(d);
-  return d;
+  return test::device(platform, vendor, name, kind, 4096);
 }
 const DeviceInfo kPocl =
     device("Portable Computing Language", "The pocl project", "pthread-skylake-avx512-AMD EPYC", DeviceKind::kCpu);
