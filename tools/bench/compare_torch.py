@@ -377,6 +377,55 @@ def header_lines(meta):
     return lines
 
 
+def merge_runs(paths, markdown_path):
+    """Several --json runs of one ISA in one table: medians across runs of each row's times and of its per-run
+    speed ratio, with the lowest and highest ratio (the machines are noisy; one run is not a figure)."""
+    runs = [json.loads(Path(p).read_text()) for p in paths]
+    isas = {r["meta"]["isa_label"] for r in runs}
+    if len(isas) != 1:
+        print("--merge: the runs mix code ISAs: " + "; ".join(sorted(isas)), file=sys.stderr)
+        return 1
+    med = statistics.median
+    sgemm = med(r["meta"]["sgemm_gflops"] for r in runs)
+    rows = []
+    for row in runs[0]["rows"]:
+        same = [x for r in runs for x in r["rows"] if x["id"] == row["id"]]
+        ratios = [x["speed_ratio"] for x in same if x["speed_ratio"]]
+        cms, tms = med(x["cannon_ms"] for x in same), med(x["torch_ms"] for x in same)
+        rows.append({"id": row["id"], "cannon_ms": cms, "torch_ms": tms,
+                     "cannon_gflops": gflops(row["flops"], cms), "torch_gflops": gflops(row["flops"], tms),
+                     "speed_ratio": med(ratios) if ratios else None,
+                     "ratio_span": (min(ratios), max(ratios)) if ratios else None,
+                     "ratio_to_sgemm": gflops(row["flops"], cms) / sgemm if sgemm else None})
+    meta = dict(runs[0]["meta"])
+    meta["sgemm_gflops"] = sgemm
+    lines = header_lines(meta)
+    lines[0] = "dates: " + ", ".join(r["meta"]["date"] for r in runs)
+    lines.append(f"{len(runs)} runs of compare_torch.py: medians across runs; speed ratio = median of the per-run "
+                 "ratios [lowest, highest]")
+    body = table_lines(rows, sgemm, markdown=bool(markdown_path))
+    spans = [f"[{r['ratio_span'][0]:.2f}, {r['ratio_span'][1]:.2f}]" if r["ratio_span"] else "-" for r in rows]
+    body = [body[0] + (" ratio range |" if markdown_path else "  ratio range")] + \
+           ([body[1] + "---|"] if markdown_path else []) + \
+           [b + (f" {sp} |" if markdown_path else f"  {sp}") for b, sp in zip(body[1 + bool(markdown_path):], spans)]
+    scaling = [x for r in runs for x in r.get("decode_scaling", [])]
+    if scaling:
+        threads = max(x["threads"] for x in scaling)
+        body += ["", f"decode, 1 thread vs {threads} threads, medians across runs (speed-up = 1-thread time / "
+                 f"{threads}-thread time; target >= 1.7):", ""]
+        for sid in sorted({x["id"] for x in scaling}):
+            for side in ("cannon", "torch"):
+                one = med(x[f"{side}_ms"] for x in scaling if x["id"] == sid and x["threads"] == 1)
+                many = med(x[f"{side}_ms"] for x in scaling if x["id"] == sid and x["threads"] == threads)
+                body.append(f"- {sid} {side}: 1 thread {one:.1f} ms, {threads} threads {many:.1f} ms, "
+                            f"speed-up {one / many if many else 0:.2f}x")
+    text = "\n".join(lines + [""] + body)
+    print(text)
+    if markdown_path:
+        Path(markdown_path).write_text("\n".join(["- " + line for line in lines] + [""] + body) + "\n")
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--torch-worker", nargs=2, metavar=("SPEC", "OUT"), help=argparse.SUPPRESS)
@@ -396,7 +445,12 @@ def main():
     ap.add_argument("--check-only", action="store_true",
                     help="no torch: run cannon-bench on one tiny shape and check its --json has what this script reads")
     ap.add_argument("--list", action="store_true", help="print the row ids and problem strings and exit")
+    ap.add_argument("--merge", nargs="+", metavar="JSON",
+                    help="no new runs: combine several --json files of one ISA into one table of medians")
     args = ap.parse_args()
+
+    if args.merge:
+        return merge_runs(args.merge, args.markdown)
 
     if args.torch_worker:
         torch_worker(*args.torch_worker)
