@@ -11,6 +11,7 @@
 
 #include "cannon/config.hpp"
 #include "host/ops/dry_plan.hpp"
+#include "host/ops/kernel_config.hpp"
 #include "tests/ops/op_test_util.hpp"
 
 namespace cannon::optest {
@@ -92,7 +93,10 @@ TEST(FaSplitKv, DefaultSplitWorkspaceIsBounded) {
 TEST(FaSplitKv, PrefillPlanIsUnchanged) {
   const FlashAttentionScorePlan plan = plan_of("fa:b2n4g2s=256d=128:layout=BSND:dt=fp32");
   const auto& d = plan_data(plan);
-  EXPECT_EQ(d.kernel.block_m, 96);
+  // The prefill rows per entry (heuristics or the tuning database), not decode's 16.
+  const KernelConfig prefill = choose_kernel_config(test_context().info(), DType::kFloat32, 128, 128,
+                                                    test_context().config(), tune::MaskClass::kDense, 256);
+  EXPECT_EQ(d.kernel.block_m, prefill.block_m);
   EXPECT_FALSE(d.split.on());
   EXPECT_EQ(plan.workspace_size, 0u);
   for (std::size_t e = 0; e < d.work.size(); e += WK_STRIDE) EXPECT_EQ(d.work[e + WK_PART], -1);
