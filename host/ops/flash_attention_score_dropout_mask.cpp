@@ -53,8 +53,8 @@ DeviceTensor flash_attention_score_dropout_mask(const Context& ctx, const FlashA
 
   auto& impl = detail::ContextAccess::impl(ctx);
   const std::string options = BuildOptions().str(impl.config);
-  cl_program program =
-      impl.programs.get(impl.context, impl.device, kernels::source("dropout_mask"), options, impl.config.verbose);
+  cl_program program = impl.programs.get(impl.context, impl.device, kernels::source("dropout_mask"), options,
+                                         impl.config.verbose, impl.config.program_cache);
   Kernel kernel(program, "dropout_mask", impl.config.verbose, options);
   kernel.set_all(out.buffer(), starts.buffer(), pads.buffer(), lens.buffer(),
                  DropoutMaskArgs{num_bytes, p.dropout.offset_groups, static_cast<cn_u32>(p.batch), p.dropout.key_lo,

@@ -19,8 +19,8 @@ void PlanBase::build(const Context& ctx, const char* source_name, const BuildOpt
                      const std::vector<KernelUse>& kernels) {
   auto& impl = ContextAccess::impl(ctx);
   options_ = options.str(impl.config);
-  cl_program program =
-      impl.programs.get(impl.context, impl.device, kernels::source(source_name), options_, impl.config.verbose);
+  cl_program program = impl.programs.get(impl.context, impl.device, kernels::source(source_name), options_,
+                                         impl.config.verbose, impl.config.program_cache);
   CANNON_CL(clRetainProgram(program));
   program_ = program;
   for (const KernelUse& use : kernels) {

@@ -58,6 +58,16 @@ void parse_tune_db(const std::string& raw, Config& c) {
   }
 }
 
+// CANNON_PROGRAM_CACHE's directory: the value, else under XDG_CACHE_HOME, else under HOME (beside PoCL's own kernel
+// cache); "off", "0" and "none" turn the cache off (an empty directory).
+std::string program_cache_dir(const std::string& raw, const std::string& xdg, const std::string& home) {
+  if (raw == "off" || raw == "0" || raw == "none") return {};
+  if (!raw.empty()) return raw;
+  if (!xdg.empty()) return xdg + "/cannon/programs";
+  if (!home.empty()) return home + "/.cache/cannon/programs";
+  return {};
+}
+
 }  // namespace
 
 Config Config::parse(const std::function<const char*(const char*)>& lookup) {
@@ -71,6 +81,7 @@ Config Config::parse(const std::function<const char*(const char*)>& lookup) {
   c.tune = tune::parse_overrides(get("CANNON_TUNE"));
   parse_tune_db(get("CANNON_TUNE_DB"), c);
   c.strict = parse_bool(get("CANNON_STRICT"), "CANNON_STRICT");
+  c.program_cache = program_cache_dir(trim(get("CANNON_PROGRAM_CACHE")), get("XDG_CACHE_HOME"), get("HOME"));
   return c;
 }
 

@@ -39,37 +39,18 @@ uint64_t fnv1a(const std::string& text) {
   return h;
 }
 
-// The directory of the on-disk cache of built program binaries: CANNON_PROGRAM_CACHE=DIR, by default
-// $XDG_CACHE_HOME/cannon/programs (or ~/.cache/cannon/programs, beside PoCL's own kernel cache); "off", "0" or
-// "none" turns it off. Created on first use; empty when there is nowhere to put it.
-std::string binary_cache_dir() {
-  const char* env = std::getenv("CANNON_PROGRAM_CACHE");
-  std::string dir;
-  if (env && *env) {
-    dir = env;
-    if (dir == "off" || dir == "0" || dir == "none") return {};
-  } else if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) {
-    dir = std::string(xdg) + "/cannon/programs";
-  } else if (const char* home = std::getenv("HOME"); home && *home) {
-    dir = std::string(home) + "/.cache/cannon/programs";
-  } else {
-    return {};
-  }
+// The on-disk cache of built program binaries in `dir` (Config::program_cache, CANNON_PROGRAM_CACHE; "" is off). Why:
+// with PoCL's own cache warm, clBuildProgram from source still runs clang's preprocessor to compute PoCL's cache key
+// (~50 ms of a ~67 ms build on a 2-core EPYC), while a build from the binary took ~17 ms; the first call of a process
+// pays it once per program (docs/performance.md, "Start-up"). The file name hashes everything the binary depends on:
+// platform and device names and versions, the driver version (a PoCL upgrade misses), the source and the full options;
+// PoCL's device name carries its LLVM target, so an emulated ISA (POCL_KERNELLIB_NAME) gets its own entries. Any
+// failure to read, create or build from a cached binary falls back to the source build.
+std::string binary_cache_path(const std::string& dir, cl_device_id device, const std::string& source,
+                              const std::string& options) {
+  if (dir.empty()) return {};
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);  // a failure only means no cache: reads and writes then fail quietly
-  return dir;
-}
-
-// The on-disk cache of built program binaries (binary_cache_dir). Why: with PoCL's own cache warm,
-// clBuildProgram from source still runs clang's preprocessor to compute PoCL's cache key (~50 ms of a ~67 ms build
-// on a 2-core EPYC), while a build from the binary took ~17 ms; the first call of a process pays it once per
-// program (docs/performance.md, "Start-up"). The file name hashes everything the binary depends on: platform and
-// device names and versions, the driver version (a PoCL upgrade misses), the source and the full options; PoCL's
-// device name carries its LLVM target, so an emulated ISA (POCL_KERNELLIB_NAME) gets its own entries. Any failure
-// to read, create or build from a cached binary falls back to the source build.
-std::string binary_cache_path(cl_device_id device, const std::string& source, const std::string& options) {
-  const std::string dir = binary_cache_dir();
-  if (dir.empty()) return {};
   cl_platform_id platform = nullptr;
   if (clGetDeviceInfo(device, CL_DEVICE_PLATFORM, sizeof platform, &platform, nullptr) != CL_SUCCESS) return {};
   std::size_t size = 0;
@@ -152,14 +133,14 @@ std::vector<std::pair<std::string, std::string>> ProgramCache::build_logs() cons
 }
 
 cl_program ProgramCache::get(cl_context context, cl_device_id device, const std::string& source,
-                             const std::string& options, Verbosity verbose) {
+                             const std::string& options, Verbosity verbose, const std::string& binary_dir) {
   const std::string key = fmt::format("{}|{}|{:x}|{}", static_cast<void*>(device), source.size(),
                                       std::hash<std::string>{}(source), options);
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = programs_.find(key);
   if (it != programs_.end()) return it->second.program;
 
-  const std::string binary_path = binary_cache_path(device, source, options);
+  const std::string binary_path = binary_cache_path(binary_dir, device, source, options);
   if (!binary_path.empty()) {
     if (cl_program program = program_from_binary(context, device, binary_path, options)) {
       if (verbose >= Verbosity::kDispatch) fmt::print(stderr, "cannon: program from {} {}\n", binary_path, options);

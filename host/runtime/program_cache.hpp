@@ -23,9 +23,11 @@ class ProgramCache {
   ~ProgramCache();
 
   // Returns a built program (owned by the cache). Throws Error(kRuntimeError) with the build log on failure. At
-  // `verbose` dispatch or above, a new build and its non-empty log are printed to stderr.
+  // `verbose` dispatch or above, a new build and its non-empty log are printed to stderr. A non-empty `binary_dir`
+  // (Config::program_cache) is the on-disk cache: a program found there is built from its binary, and a source
+  // build is stored there for later processes.
   cl_program get(cl_context context, cl_device_id device, const std::string& source, const std::string& options,
-                 Verbosity verbose = Verbosity::kError);
+                 Verbosity verbose = Verbosity::kError, const std::string& binary_dir = "");
   // CL_PROGRAM_BUILD_LOG of a program this cache built, without trailing whitespace; empty if unknown.
   std::string build_log(cl_program program) const;
   // (options, build log) of every program built here, in key order.

@@ -24,6 +24,10 @@ struct Config {
   std::vector<std::string> tune_db;
   bool tune_shipped_db = true;  // false with CANNON_TUNE_DB=none
   bool strict = false;          // CANNON_STRICT: 0/1/true/false/on/off
+  // CANNON_PROGRAM_CACHE: the directory of built program binaries that later processes build from; by default
+  // $XDG_CACHE_HOME/cannon/programs, else $HOME/.cache/cannon/programs; "" (CANNON_PROGRAM_CACHE=off, 0 or none, or
+  // no home) turns it off.
+  std::string program_cache;
   // Extra -D NAME=VALUE for every program a Context with this Config builds (e.g. a test's fault hooks). Never read
   // from the environment; NAME must be an identifier.
   std::map<std::string, long> kernel_defines;

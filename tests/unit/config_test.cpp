@@ -56,6 +56,17 @@ TEST(Config, ReadsEveryVariable) {
   EXPECT_FALSE(parse({{"CANNON_STRICT", "0"}}).strict);
 }
 
+// The program cache's directory: CANNON_PROGRAM_CACHE, else under XDG_CACHE_HOME, else under HOME; off by word.
+TEST(Config, ProgramCacheDirectory) {
+  EXPECT_EQ(parse({{"CANNON_PROGRAM_CACHE", "/c/p"}, {"HOME", "/h"}}).program_cache, "/c/p");
+  EXPECT_EQ(parse({{"XDG_CACHE_HOME", "/x"}, {"HOME", "/h"}}).program_cache, "/x/cannon/programs");
+  EXPECT_EQ(parse({{"HOME", "/h"}}).program_cache, "/h/.cache/cannon/programs");
+  EXPECT_EQ(parse({}).program_cache, "");
+  for (const char* off : {"off", "0", "none"}) {
+    EXPECT_EQ(parse({{"CANNON_PROGRAM_CACHE", off}, {"HOME", "/h"}}).program_cache, "") << off;
+  }
+}
+
 TEST(Config, RejectsMalformedValues) {
   EXPECT_EQ(parse_status({{"CANNON_VERBOSE", "loud"}}), Status::kParamInvalid);
   EXPECT_EQ(parse_status({{"CANNON_STRICT", "maybe"}}), Status::kParamInvalid);

@@ -1,8 +1,8 @@
-// CANNON_PROGRAM_CACHE (program_cache.cpp): a source build stores the program's binary, a fresh cache (a new
-// process, in effect) builds from that binary and the kernel computes the same, and a damaged file falls back to
-// the source build and is rewritten. Needs an OpenCL device (PoCL in CI).
+// The on-disk program cache (Config::program_cache, CANNON_PROGRAM_CACHE; program_cache.cpp): a source build stores the
+// program's binary, a fresh cache (a new process, in effect) builds from that binary and the kernel computes the same,
+// and a damaged file falls back to the source build and is rewritten. Needs an OpenCL device (PoCL in CI).
 #include <gtest/gtest.h>
-#include <stdlib.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -44,12 +44,8 @@ class ProgramBinaryCache : public ::testing::Test {
     dir_ = fs::temp_directory_path() / ("cannon_program_cache_" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    ::setenv("CANNON_PROGRAM_CACHE", dir_.c_str(), 1);
   }
-  void TearDown() override {
-    ::unsetenv("CANNON_PROGRAM_CACHE");
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { fs::remove_all(dir_); }
   std::vector<fs::path> files() const {
     std::vector<fs::path> out;
     for (const auto& e : fs::directory_iterator(dir_)) out.push_back(e.path());
@@ -63,7 +59,8 @@ TEST_F(ProgramBinaryCache, StoresReusesAndSurvivesDamage) {
   const std::vector<float> expected{2, 4, 6, 8};
   {
     ProgramCache first;
-    cl_program p = first.get(ctx.cl_context_handle(), ctx.cl_device_handle(), kSource, "-DSCALE=2.0f");
+    cl_program p = first.get(ctx.cl_context_handle(), ctx.cl_device_handle(), kSource, "-DSCALE=2.0f",
+                             Verbosity::kError, dir_.string());
     EXPECT_EQ(run_twice(ctx, p), expected);
   }
   ASSERT_EQ(files().size(), 1u);
@@ -71,8 +68,8 @@ TEST_F(ProgramBinaryCache, StoresReusesAndSurvivesDamage) {
   {
     ProgramCache second;
     ::testing::internal::CaptureStderr();
-    cl_program p =
-        second.get(ctx.cl_context_handle(), ctx.cl_device_handle(), kSource, "-DSCALE=2.0f", Verbosity::kDispatch);
+    cl_program p = second.get(ctx.cl_context_handle(), ctx.cl_device_handle(), kSource, "-DSCALE=2.0f",
+                              Verbosity::kDispatch, dir_.string());
     const std::string said = ::testing::internal::GetCapturedStderr();
     EXPECT_NE(said.find("program from"), std::string::npos) << said;
     EXPECT_EQ(run_twice(ctx, p), expected);
@@ -81,8 +78,8 @@ TEST_F(ProgramBinaryCache, StoresReusesAndSurvivesDamage) {
   {
     ProgramCache third;
     ::testing::internal::CaptureStderr();
-    cl_program p =
-        third.get(ctx.cl_context_handle(), ctx.cl_device_handle(), kSource, "-DSCALE=2.0f", Verbosity::kDispatch);
+    cl_program p = third.get(ctx.cl_context_handle(), ctx.cl_device_handle(), kSource, "-DSCALE=2.0f",
+                             Verbosity::kDispatch, dir_.string());
     const std::string said = ::testing::internal::GetCapturedStderr();
     EXPECT_NE(said.find("building program"), std::string::npos) << said;
     EXPECT_EQ(run_twice(ctx, p), expected);
@@ -90,7 +87,8 @@ TEST_F(ProgramBinaryCache, StoresReusesAndSurvivesDamage) {
   EXPECT_GT(fs::file_size(stored), 100u);  // rewritten from the source build
   {
     ProgramCache other;  // other options: another entry
-    other.get(ctx.cl_context_handle(), ctx.cl_device_handle(), kSource, "-DSCALE=3.0f");
+    other.get(ctx.cl_context_handle(), ctx.cl_device_handle(), kSource, "-DSCALE=3.0f", Verbosity::kError,
+              dir_.string());
   }
   EXPECT_EQ(files().size(), 2u);
 }
