@@ -52,6 +52,12 @@ BuildOptions KernelConfig::build_options() const {
       .define("PV_COLS", pv_cols);
   // The generic variant has no lane vectors: leaving VW out keeps its binary (and PoCL's cache entry) one.
   if (variant == KernelVariant::kCpu) options.define("VW", vw);
+  if (variant == KernelVariant::kCpu) {
+    // A grouping that is the whole entry is the kernel's default: leaving it out keeps one binary per shape.
+    const int row_vecs = (block_m + vw - 1) / vw;
+    if (const int g = row_group(row_vecs, qk_row_vecs); g != row_vecs) options.define("QK_ROW_VECS", g);
+    if (const int g = row_group(row_vecs, pv_row_vecs); g != row_vecs) options.define("PV_ROW_VECS", g);
+  }
   if (variant == KernelVariant::kGeneric) options.define("GENERIC_ONLY");
   return options;
 }
@@ -108,6 +114,13 @@ int cpu_vector_width(const DeviceInfo& device) { return cpu_vector_unit(device).
 int cpu_vector_registers(const DeviceInfo& device, int vw) {
   const CpuVectorUnit unit = cpu_vector_unit(device);
   return vw > unit.width ? unit.registers * unit.width / vw : unit.registers;
+}
+
+int row_group(int row_vecs, int most) {
+  if (most <= 0 || most >= row_vecs) return row_vecs;
+  int g = most;
+  while (row_vecs % g != 0) --g;
+  return g;
 }
 
 int fit_register_tile(int registers, int row_vecs, int most) {
@@ -191,6 +204,8 @@ tune::Values heuristic_values(const KernelConfig& c) {
           {"BLOCK_N", c.block_n},
           {"QK_KEYS", c.qk_keys},
           {"PV_COLS", c.pv_cols},
+          {"QK_ROW_VECS", c.qk_row_vecs},
+          {"PV_ROW_VECS", c.pv_row_vecs},
           {"MASK_PREPASS", c.mask_prepass ? 1 : 0},
           {"SPLIT_KV", c.split_kv}};
 }
@@ -215,6 +230,8 @@ KernelConfig choose_kernel_config(const DeviceInfo& device, DType dtype, int dk,
   c.block_n = static_cast<int>(r.values.at("BLOCK_N"));
   c.qk_keys = static_cast<int>(r.values.at("QK_KEYS"));
   c.pv_cols = static_cast<int>(r.values.at("PV_COLS"));
+  c.qk_row_vecs = static_cast<int>(r.values.at("QK_ROW_VECS"));
+  c.pv_row_vecs = static_cast<int>(r.values.at("PV_ROW_VECS"));
   c.mask_prepass = r.values.at("MASK_PREPASS") == 1;
   c.split_kv = static_cast<int>(r.values.at("SPLIT_KV"));
   return c;

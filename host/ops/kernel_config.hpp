@@ -21,12 +21,14 @@ struct KernelConfig {
   KernelVariant variant = KernelVariant::kCpu;
   DType dtype = DType::kFloat32;
   int dk = 64, dv = 64;
-  int block_m = 32;  // query rows per work entry
-  int block_n = 64;  // keys per inner step (CPU variant); multiple of 8
-  int vw = 16;       // CPU variant lanes per row vector (4, 8 or 16; kernels/common/vec.clh)
-  int qk_keys = 8;   // CPU variant Q·Kᵀ register tile: keys × ceil(block_m / vw) row vectors
-  int pv_cols = 8;   // CPU variant P·V register tile: output columns × ceil(block_m / vw) row vectors; divides 16
-  int split_kv = 0;  // decode: key splits per work entry (0 = the plan chooses; not a -D)
+  int block_m = 32;     // query rows per work entry
+  int block_n = 64;     // keys per inner step (CPU variant); multiple of 8
+  int vw = 16;          // CPU variant lanes per row vector (4, 8 or 16; kernels/common/vec.clh)
+  int qk_keys = 8;      // CPU variant Q·Kᵀ register tile: keys × ceil(block_m / vw) row vectors
+  int pv_cols = 8;      // CPU variant P·V register tile: output columns × ceil(block_m / vw) row vectors; divides 16
+  int qk_row_vecs = 0;  // CPU variant Q·Kᵀ register tile rows: at most this many row vectors (row_group); 0: all
+  int pv_row_vecs = 0;  // the same for the P·V register tile
+  int split_kv = 0;     // decode: key splits per work entry (0 = the plan chooses; not a -D)
   bool mask_prepass = true;  // refine the tiles with a dense atten_mask's contents before each run (not a -D)
 
   std::string kernel_name(const std::string& base) const;  // e.g. "fa_fwd_cpu"
@@ -54,9 +56,15 @@ int cpu_vector_registers(const DeviceInfo& device, int vw);
 // plus the row_vecs operands and one broadcast, fits `registers` registers (at least 1).
 int fit_register_tile(int registers, int row_vecs, int most);
 
+// The row vectors one CPU register tile covers: the largest divisor of the entry's row_vecs not above most (0: all).
+// The kernels require a divisor; any tuned value maps to one, so one setting serves every BLOCK_M and decode's
+// one-vector entries.
+int row_group(int row_vecs, int most);
+
 // Picks heuristic defaults for the device and head dims, then the tuning database's entry for the device and the
 // problem class (dtype, max(dk, dv), mask class, decode when query_rows <= 16), then the config's CANNON_TUNE
 // values fa.VARIANT (0 = cpu, 1 = generic), fa.VW (4, 8 or 16), fa.BLOCK_M, fa.BLOCK_N, fa.QK_KEYS, fa.PV_COLS,
+// fa.QK_ROW_VECS, fa.PV_ROW_VECS,
 // fa.MASK_PREPASS (0/1; off by default on devices with a loop limit), fa.SPLIT_KV; host/tune/params.cpp declares them.
 // Throws Error(kParamInvalid) naming CANNON_TUNE for an unusable value, and for the cpu variant on a device with a loop
 // limit (its loops exceed it), and naming the file for a malformed database.

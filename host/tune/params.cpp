@@ -77,7 +77,9 @@ std::string fa_constraint(const Values& v, const ConstraintInput& in) {
 
 bool fa_relevant(const std::string& param, const Values& v, const ProblemClass& cls) {
   const bool cpu = at(v, "VARIANT") == 0;
-  if (param == "QK_KEYS" || param == "PV_COLS" || param == "VW") return cpu;
+  if (param == "QK_KEYS" || param == "PV_COLS" || param == "VW" || param == "QK_ROW_VECS" || param == "PV_ROW_VECS") {
+    return cpu;
+  }
   if (param == "SPLIT_KV") return cls.phase == Phase::kDecode;
   if (param == "MASK_PREPASS") return cls.mask != MaskClass::kDense;
   return true;
@@ -137,6 +139,20 @@ const std::vector<KernelDecl>& kernels() {
            {"BLOCK_N", 8, 256, 8, {}, {16, 32, 64, 128}, "keys per inner step"},
            {"QK_KEYS", 1, 32, 1, {}, {2, 4, 6, 8}, "cpu Q·Kᵀ register tile: keys × (BLOCK_M / VW) row vectors"},
            {"PV_COLS", 1, 16, 1, kDivisorsOf16, {2, 4, 8}, "cpu P·V register tile: output columns; divides 16"},
+           {"QK_ROW_VECS",
+            0,
+            32,
+            1,
+            {},
+            {0, 2, 3},
+            "cpu Q·Kᵀ register tile rows: at most this many row vectors, a divisor of the entry's (0: all)"},
+           {"PV_ROW_VECS",
+            0,
+            32,
+            1,
+            {},
+            {0, 2, 3},
+            "cpu P·V register tile rows: at most this many row vectors, a divisor of the entry's (0: all)"},
            {"MASK_PREPASS", 0, 1, 1, {}, {}, "1: refine the tiles with a dense atten_mask's contents first"},
            {"SPLIT_KV", 0, 65536, 1, {}, {0, 1, 4, 16}, "decode: key splits merged by max/sum (0: automatic, 1: none)"},
        },

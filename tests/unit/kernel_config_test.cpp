@@ -249,5 +249,22 @@ TEST(FaKernelConfig, RegisterTileFit) {
   EXPECT_EQ(fit_register_tile(8, 16, 16), 1);  // always at least one
 }
 
+TEST(FaKernelConfig, RowGroupsDivideTheEntry) {
+  EXPECT_EQ(row_group(6, 0), 6);  // 0: the whole entry
+  EXPECT_EQ(row_group(6, 3), 3);
+  EXPECT_EQ(row_group(6, 4), 3);  // the largest divisor not above 4
+  EXPECT_EQ(row_group(12, 5), 4);
+  EXPECT_EQ(row_group(7, 3), 1);
+  EXPECT_EQ(row_group(1, 3), 1);  // decode's one-vector entry
+  EXPECT_EQ(row_group(2, 32), 2);
+  // A grouping reaches the kernel only when it splits the entry, so the default keeps one binary per shape.
+  KernelConfig c = choose_kernel_config(kPocl, DType::kFloat32, 128, 128,
+                                        {{"fa.BLOCK_M", 96}, {"fa.QK_ROW_VECS", 4}, {"fa.PV_ROW_VECS", 8}});
+  ASSERT_EQ(c.vw, 16);
+  const std::string options = c.build_options().str(Config{});
+  EXPECT_NE(options.find("-DQK_ROW_VECS=3"), std::string::npos) << options;
+  EXPECT_EQ(options.find("PV_ROW_VECS"), std::string::npos) << options;
+}
+
 }  // namespace
 }  // namespace cannon

@@ -39,7 +39,8 @@ std::string write_file(const std::string& name, const std::string& text) {
 TEST(TuneParams, DeclarationsAndConstraints) {
   const tune::KernelDecl* fa = tune::find_kernel("fa");
   ASSERT_NE(fa, nullptr);
-  for (const char* p : {"VARIANT", "VW", "BLOCK_M", "BLOCK_N", "QK_KEYS", "PV_COLS", "MASK_PREPASS", "SPLIT_KV"}) {
+  for (const char* p : {"VARIANT", "VW", "BLOCK_M", "BLOCK_N", "QK_KEYS", "PV_COLS", "QK_ROW_VECS", "PV_ROW_VECS",
+                        "MASK_PREPASS", "SPLIT_KV"}) {
     EXPECT_NE(fa->find(p), nullptr) << p;
   }
   EXPECT_EQ(tune::find_kernel("nsa")->params.size(), 4u);
@@ -51,8 +52,8 @@ TEST(TuneParams, DeclarationsAndConstraints) {
   EXPECT_EQ(fa->find("PV_COLS")->range_text(), "1, 2, 4, 8 or 16");
   EXPECT_FALSE(fa->find("VW")->accepts(5));
 
-  tune::Values v = {{"VARIANT", 0}, {"VW", 16},     {"BLOCK_M", 96},     {"BLOCK_N", 64},
-                    {"QK_KEYS", 4}, {"PV_COLS", 4}, {"MASK_PREPASS", 1}, {"SPLIT_KV", 0}};
+  tune::Values v = {{"VARIANT", 0}, {"VW", 16},         {"BLOCK_M", 96},    {"BLOCK_N", 64},     {"QK_KEYS", 4},
+                    {"PV_COLS", 4}, {"QK_ROW_VECS", 0}, {"PV_ROW_VECS", 0}, {"MASK_PREPASS", 1}, {"SPLIT_KV", 0}};
   const tune::ConstraintInput in{"pocl", 64, 64, 0, 4096};
   EXPECT_EQ(fa->constraint(v, in), "");
   // The private-memory budget of a PoCL thread stack: 128 x 64 tiles fit at D = 64, not at D = 768.
@@ -69,6 +70,10 @@ TEST(TuneParams, DeclarationsAndConstraints) {
   EXPECT_EQ(fa->constraint(generic, {"llvmpipe", 64, 64, 65535, 1024}), "");
   generic["BLOCK_M"] = 64;  // the generic variant's work-group size
   EXPECT_NE(fa->constraint(generic, {"llvmpipe", 64, 64, 65535, 32}), "");
+  // Any row-vector grouping is accepted: the kernel config maps it to a divisor of the entry's (row_group).
+  tune::Values grouped = v;
+  grouped["QK_ROW_VECS"] = 5;
+  EXPECT_EQ(fa->constraint(grouped, in), "");
   // Every lane width builds; split-KV is declared ahead of its kernel.
   tune::Values vw8 = v;
   vw8["VW"] = 8;
@@ -81,8 +86,9 @@ TEST(TuneParams, DeclarationsAndConstraints) {
 
 TEST(TuneParams, CandidatesAreFilteredByTheConstraints) {
   const tune::KernelDecl& fa = *tune::find_kernel("fa");
-  const tune::Values base = {{"VARIANT", 0}, {"VW", 16},     {"BLOCK_M", 96},     {"BLOCK_N", 64},
-                             {"QK_KEYS", 4}, {"PV_COLS", 4}, {"MASK_PREPASS", 1}, {"SPLIT_KV", 0}};
+  const tune::Values base = {{"VARIANT", 0},      {"VW", 16},     {"BLOCK_M", 96},    {"BLOCK_N", 64},
+                             {"QK_KEYS", 4},      {"PV_COLS", 4}, {"QK_ROW_VECS", 0}, {"PV_ROW_VECS", 0},
+                             {"MASK_PREPASS", 1}, {"SPLIT_KV", 0}};
   const tune::ProblemClass cls = tune::make_class(DType::kFloat32, 768, MaskClass::kDense, 2048);
   const tune::ConstraintInput in{"pocl", 768, 768, 0, 4096};
   const std::vector<tune::Values> all = tune::candidates(fa, base, cls, in);
