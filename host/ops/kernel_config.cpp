@@ -15,19 +15,26 @@ namespace {
 
 // CPU variant tiles by max(DK, DV), in row vectors of one register (BLOCK_M = row_vecs·VW at the target's own
 // width), for a register file of 32 vector registers (AVX-512, AArch64) or 16 (AVX2, SSE). Private tiles take about
-// 4·(BLOCK_M·(DK + DV) + BLOCK_N·max(DK, DV) + BLOCK_N·BLOCK_M) bytes of a PoCL thread stack; every row keeps that at
-// or below ~125 KB (D = 128 and D = 768). The register tiles row_vecs·QK_KEYS and row_vecs·PV_COLS plus their row_vecs
-// operands and one broadcast fit the register file (fit_register_tile's rule): with 32 registers 16–24 accumulators,
-// with 16 at most 12. 32 registers, measured on the 2-core AVX-512 box (fp32, N = 8, S = 2048): 96-row entries beat
-// 64-row ones by 5–8% at D = 64 and 128, and 32-row entries with BLOCK_N = 32 are the largest that fit at D = 256. 16
-// registers: a hand sweep on a 2-core AVX2 EPYC (issue 10, float16 rows = two ymm registers each) found BLOCK_M = 16,
-// QK_KEYS = 6, PV_COLS = 4 at D = 64 and BLOCK_M = 32, QK_KEYS = 2, PV_COLS = 2 at D = 128 twice as fast as the
-// 32-register tiles; in 8-lane row vectors those are the same registers (2 and 4 row vectors).
+// 4·(BLOCK_M·(DK + DV) + BLOCK_N·max(DK, DV) + BLOCK_N·BLOCK_M) bytes of a PoCL thread stack (at most 152 KiB here,
+// D = 128 with 96 × 64). A register tile covers a group of qk_rv (pv_rv) of the entry's row vectors (0: all of them;
+// row_group): its accumulators, the group's operands and one broadcast fit the register file (fit_register_tile's
+// rule), while the entry stays tall enough that each K/V row it reads serves 96 query rows. Measured (cannon-bench,
+// B=1 N=8 S=4096 BSND, GFLOP/s, 2 cores, medians of 5; two shared VMs whose timings drift ±15%):
+// - 32 registers (AVX-512): 96 rows, BLOCK_N 64, Q·Kᵀ 8 keys × 3 row vectors and P·V 8 columns × 3 (24
+//   accumulators): D=128 fp32 166–215, bf16 164–195 on a Xeon (Emerald Rapids, 2026-12-03), 172/178 on a Zen 4 EPYC
+//   (2026-12-02), against 152–168 for the earlier whole-entry 6 × 4 tiles. At D=64, 6 keys × 3 is as fast.
+// - 16 registers (AVX2 code, POCL_KERNELLIB_NAME=avx2): 96 rows of 12 row vectors, BLOCK_N 32, 4 keys × 3 and 4
+//   columns × 3 (12 accumulators, no spill): D=128 fp32 107–131, bf16 103–128 on the Xeon, 165/172 on the EPYC,
+//   against 90–96 for the earlier 32-row 2 × 2 tiles (whose whole-entry tiles were sized not to spill). At D=64,
+//   BLOCK_N 64 gains a little.
+// At D >= 256 the 32-row entries (96 would exceed the private budget) keep whole-entry tiles.
 struct CpuTiles {
-  int max_d, row_vecs, block_n, qk_keys, pv_cols;
+  int max_d, row_vecs, block_n, qk_keys, pv_cols, qk_rv, pv_rv;
 };
-constexpr CpuTiles kCpuTiles32[] = {{64, 6, 64, 4, 4}, {128, 6, 32, 4, 4}, {256, 2, 32, 8, 8}, {INT_MAX, 1, 8, 8, 16}};
-constexpr CpuTiles kCpuTiles16[] = {{64, 2, 64, 6, 4}, {128, 4, 32, 2, 2}, {256, 4, 32, 2, 2}, {INT_MAX, 2, 8, 4, 4}};
+constexpr CpuTiles kCpuTiles32[] = {
+    {64, 6, 64, 6, 8, 3, 3}, {128, 6, 64, 8, 8, 3, 3}, {256, 2, 32, 8, 8, 0, 0}, {INT_MAX, 1, 8, 8, 16, 0, 0}};
+constexpr CpuTiles kCpuTiles16[] = {
+    {64, 12, 64, 4, 4, 3, 3}, {128, 12, 32, 4, 4, 3, 3}, {256, 4, 32, 2, 2, 0, 0}, {INT_MAX, 2, 8, 4, 4, 0, 0}};
 
 }  // namespace
 
@@ -186,6 +193,8 @@ KernelConfig heuristic_config(const DeviceInfo& device, DType dtype, int dk, int
       c.block_n = t.block_n;
       c.qk_keys = t.qk_keys;
       c.pv_cols = t.pv_cols;
+      c.qk_row_vecs = t.qk_rv;
+      c.pv_row_vecs = t.pv_rv;
       break;
     }
     if (query_rows <= kDecodeRows) c.block_m = std::min(c.block_m, static_cast<int>((kDecodeRows + vw - 1) / vw * vw));

@@ -184,24 +184,29 @@ TEST(FaKernelConfig, DefaultTilesFitTheRegisterFile) {
   EXPECT_EQ(avx512.vw, 16);
   EXPECT_EQ(avx512.block_m, 96);
   EXPECT_EQ(avx512.block_n, 64);
-  EXPECT_EQ(avx512.qk_keys, 4);
-  EXPECT_EQ(avx512.pv_cols, 4);
+  EXPECT_EQ(avx512.qk_keys, 6);
+  EXPECT_EQ(avx512.pv_cols, 8);
+  EXPECT_EQ(avx512.qk_row_vecs, 3);
+  EXPECT_EQ(avx512.pv_row_vecs, 3);
   EXPECT_NE(avx512.build_options().str(Config{}).find("-DVW=16"), std::string::npos);
+  EXPECT_NE(avx512.build_options().str(Config{}).find("-DQK_ROW_VECS=3"), std::string::npos);
   EXPECT_EQ(choose_kernel_config(kPocl, DType::kFloat32, 128, 128, {}).block_m, 96);
 
   DeviceInfo avx2 = kPocl;
   avx2.name = "pthread-haswell-AMD EPYC";
   const KernelConfig d64 = choose_kernel_config(avx2, DType::kFloat32, 64, 64, {});
   EXPECT_EQ(d64.vw, 8);
-  EXPECT_EQ(d64.block_m, 16);
+  EXPECT_EQ(d64.block_m, 96);  // 12 row vectors of 8 lanes, in register tiles of 3
   EXPECT_EQ(d64.block_n, 64);
-  EXPECT_EQ(d64.qk_keys, 6);
+  EXPECT_EQ(d64.qk_keys, 4);
   EXPECT_EQ(d64.pv_cols, 4);
+  EXPECT_EQ(d64.qk_row_vecs, 3);
   EXPECT_NE(d64.build_options().str(Config{}).find("-DVW=8"), std::string::npos);
   const KernelConfig d128 = choose_kernel_config(avx2, DType::kFloat32, 128, 128, {});
-  EXPECT_EQ(d128.block_m, 32);
-  EXPECT_EQ(d128.qk_keys, 2);
-  EXPECT_EQ(d128.pv_cols, 2);
+  EXPECT_EQ(d128.block_m, 96);
+  EXPECT_EQ(d128.block_n, 32);
+  EXPECT_EQ(d128.qk_keys, 4);
+  EXPECT_EQ(d128.pv_row_vecs, 3);
 
   // Every default on every target: accumulators plus operands and a broadcast within the registers, the row count
   // a whole number of row vectors, and the private tiles accepted.
@@ -217,8 +222,9 @@ TEST(FaKernelConfig, DefaultTilesFitTheRegisterFile) {
         EXPECT_EQ(c.block_m % c.vw, 0) << name << " VW " << c.vw << " D " << dim;
         if (vw == 0 || vw <= cpu_vector_width(d)) {
           const int registers = cpu_vector_unit(d).registers;
-          EXPECT_LE(row_vecs * c.qk_keys + row_vecs + 1, registers) << name << " VW " << c.vw << " D " << dim;
-          EXPECT_LE(row_vecs * c.pv_cols + row_vecs + 1, registers) << name << " VW " << c.vw << " D " << dim;
+          const int qk = row_group(row_vecs, c.qk_row_vecs), pv = row_group(row_vecs, c.pv_row_vecs);
+          EXPECT_LE(qk * c.qk_keys + qk + 1, registers) << name << " VW " << c.vw << " D " << dim;
+          EXPECT_LE(pv * c.pv_cols + pv + 1, registers) << name << " VW " << c.vw << " D " << dim;
         }
       }
     }
