@@ -124,6 +124,36 @@ struct ClassResult {
   std::vector<tune::Values> candidates;  // every assignment tried
 };
 
+// Why: on a shared 2-core VM one timing of the same binary varies by ±10–20% from minute to minute (2026-12-03), so
+// the search's winner is often just the luckiest sample. The winner replaces the heuristics only if it also wins
+// kConfirmRounds alternating re-timings (median against median), taken back to back so both see the same machine.
+constexpr int kConfirmRounds = 3;
+
+void confirm_winner(const Context& ctx, const Options& o, const std::string& kernel, OpCase& timed,
+                    const std::string& progress, ClassResult& res) {
+  if (!res.ok || res.best == res.heuristic || res.heuristic_rate <= 0) return;
+  const Context hctx = candidate_context(ctx, kernel, res.heuristic);
+  const Context bctx = candidate_context(ctx, kernel, res.best);
+  std::vector<double> h, b;
+  for (int i = 0; i < kConfirmRounds; ++i) {
+    const Timing th = time_case(hctx, timed, o.repeat, [](OpCase&) {});
+    const Timing tb = time_case(bctx, timed, o.repeat, [](OpCase&) {});
+    h.push_back(th.work / th.seconds * 1e-9);
+    b.push_back(tb.work / tb.seconds * 1e-9);
+  }
+  auto median = [](std::vector<double> x) {
+    std::sort(x.begin(), x.end());
+    return x[x.size() / 2];
+  };
+  const double hm = median(h), bm = median(b);
+  const bool keep = bm > hm;
+  fmt::print(stderr, "{} confirm {}: {:.1f} vs heuristics {:.1f} -> {}\n", progress, values_text(res.best), bm, hm,
+             keep ? "kept" : "heuristics kept");
+  res.heuristic_rate = hm;
+  res.best_rate = keep ? bm : hm;
+  if (!keep) res.best = res.heuristic;
+}
+
 ClassResult tune_class(const Context& ctx, const Options& o, const std::string& kernel, const tune::ProblemClass& cls,
                        const std::string& progress) {
   const tune::KernelDecl& decl = *tune::find_kernel(kernel);
@@ -183,6 +213,7 @@ ClassResult tune_class(const Context& ctx, const Options& o, const std::string& 
       fmt::print(stderr, "{}: rejected: {}\n", where, e.what());
     }
   }
+  confirm_winner(ctx, o, kernel, *timed, progress, res);
   return res;
 }
 
