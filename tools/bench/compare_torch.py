@@ -147,12 +147,43 @@ def find_cannon_bench(given):
     raise SystemExit("cannon-bench not found under build*/tools/ or on PATH; build it or pass --cannon-bench PATH")
 
 
+# OpenBLAS cores that its dynamic dispatch falls back to when it does not know the CPU model (0.3.21, Debian 12, on a
+# 2026 Xeon: "Prescott", SSE3 kernels at a third of the machine's SGEMM speed), which would make the yardstick
+# meaningless.
+GENERIC_BLAS_CORES = {"prescott", "core2", "nehalem", "katmai", "coppermine", "northwood", "banias"}
+
+
+def native_blas_core():
+    """OPENBLAS_CORETYPE for a native run: None when OpenBLAS recognises the CPU, else the core of the widest ISA the
+    CPU has (SkylakeX for AVX-512, Haswell for AVX2), read from /proc/cpuinfo."""
+    try:
+        import ctypes
+
+        lib = ctypes.CDLL("libopenblas.so.0")
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        core = lib.openblas_get_corename().decode().lower()
+        flags = next(l for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("flags")).split()
+    except (OSError, AttributeError, StopIteration):
+        return None
+    if core not in GENERIC_BLAS_CORES:
+        return None
+    if "avx512f" in flags and "avx512bw" in flags and "avx512vl" in flags:
+        return "SkylakeX"
+    if "avx2" in flags and "fma" in flags:
+        return "Haswell"
+    return None
+
+
 def base_env(threads, isa, cache_dir):
     """The child processes' environment: the thread count for every library and the ISA overrides."""
     env = dict(os.environ)
     for name in ("POCL_MAX_PTHREAD_COUNT", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env[name] = str(threads)
     env.update(ISA_ENV[isa])
+    if isa == "native" and "OPENBLAS_CORETYPE" not in env:
+        core = native_blas_core()
+        if core:
+            env["OPENBLAS_CORETYPE"] = core
     if isa != "native":  # a cache of its own: never reuse a kernel built for another ISA
         env["POCL_CACHE_DIR"] = str(cache_dir / f"pocl-{isa}")
     return env
@@ -365,7 +396,8 @@ def header_lines(meta):
         f"code ISA: {meta['isa_label']}",
         f"PoCL device: {meta['cannon_device']['name']} ({meta['cannon_device']['version']})",
         f"threads: {meta['threads']} (POCL_MAX_PTHREAD_COUNT, OPENBLAS_NUM_THREADS, torch.set_num_threads)",
-        f"OpenBLAS SGEMM {meta['sgemm_n']}^3: {meta['sgemm_gflops']:.1f} GFLOP/s (core {meta['blas_core'] or '?'}),"
+        f"OpenBLAS SGEMM {meta['sgemm_n']}^3: {meta['sgemm_gflops']:.1f} GFLOP/s (core {meta['blas_core'] or '?'}"
+        f"{', from OPENBLAS_CORETYPE' if meta.get('env', {}).get('OPENBLAS_CORETYPE') else ''}),"
         " same cannon-bench run",
     ]
     if meta.get("torch"):
