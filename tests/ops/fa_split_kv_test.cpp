@@ -61,14 +61,17 @@ TEST(FaSplitKv, DecodePlanUsesSixteenRowsAndSplits) {
 }
 
 // GQA decode with enough entries for the threads is still cut, into chunks of about 1 MiB of K and V (1 KiB of fp32
-// K and V per key at D = 128: 32 tiles of 32 keys), and the heads of a group run each chunk back to back.
+// K and V per key at D = 128: 1024 keys, 32 tiles of 32 keys or 16 of 64, as the tuned BLOCK_N says), and the heads of
+// a group run each chunk back to back.
 TEST(FaSplitKv, GqaDecodeCutsCacheSizedChunks) {
   const FlashAttentionScorePlan plan = plan_of("fa:b1n64g4s1=1s2=8192d=128:layout=BSND:dt=fp32");
   const auto& d = plan_data(plan);
   ASSERT_TRUE(d.split.on());
   EXPECT_EQ(d.split.rule.group, 4);
-  EXPECT_EQ(d.split.rule.min_tiles, 32);  // 1 MiB / (32 keys · 256 floats · 4 bytes)
-  EXPECT_EQ(d.split.parts, 64 * 8);       // 256 tiles in chunks of 32
+  const int block_n = d.kernel.block_n;
+  ASSERT_EQ(1024 % block_n, 0);
+  EXPECT_EQ(d.split.rule.min_tiles, 1024 / block_n);  // 1 MiB / (BLOCK_N keys · 256 floats · 4 bytes)
+  EXPECT_EQ(d.split.parts, 64 * 8);                   // 8192 keys in chunks of 1024
   // The first four entries are the four query heads of K/V head 0 on one chunk.
   for (int k = 0; k < 4; ++k) {
     EXPECT_EQ(d.work[k * WK_STRIDE + WK_TILE0], d.work[WK_TILE0]);
