@@ -41,10 +41,10 @@
 #define DV_PAD ((DV + 15) / 16 * 16)
 #define KEYS_PAD ((BLOCK_N + QK_KEYS - 1) / QK_KEYS * QK_KEYS)
 // One private buffer holds the packed K block, then (once its scores exist) the packed V block: 16-bit inputs are
-// converted there once per block. fp32 rows need no conversion and are read in place (KV_IN_PLACE), K always, V when
-// whole PV_COLS tiles end at DV: the copy cost about a tenth of the fp32 run (perf, D=128, S=2048, PoCL AVX2 and
-// AVX-512) and a CPU's caches serve the strided rows as well as the packed ones.
-#define KV_PACK (BLOCK_N * DK_PAD > BLOCK_N * DV_PAD ? BLOCK_N * DK_PAD : BLOCK_N * DV_PAD)
+// converted there once per block. fp32 K and V need no conversion and are read in place (KV_IN_PLACE, no buffer)
+// when whole PV_COLS tiles end at DV, so no P·V tile reads past a V row: the copy cost about a tenth of the fp32 run
+// (perf, D=128, S=2048, PoCL AVX2 and AVX-512) and a CPU's caches serve the strided rows as well as packed ones.
+#define KV_PACK (BLOCK_N * (DK_PAD > DV_PAD ? DK_PAD : DV_PAD))
 #if DTYPE == 0 && DV % PV_COLS == 0
 #define KV_IN_PLACE 1
 #define KV_TILE_SPACE __global
