@@ -123,7 +123,8 @@ FlashAttentionScorePlan plan_flash_attention_score(const PlanTarget& target, con
                                                    const FlashAttentionScoreAttrs& attrs) {
   const DeviceLimits limits = DeviceLimits::of(target.device);
   auto data = detail::validated_plan_data<Data>(
-      descs, [&] { return validate_flash_attention_score(descs, attrs, target.config.strict, &limits); });
+      descs,
+      [&] { return fold_gqa_decode(validate_flash_attention_score(descs, attrs, target.config.strict, &limits)); });
   const FaProblem& p = data->problem;
 
   data->kernel = choose_kernel_config(target.device, p.dtype, static_cast<int>(p.dk), static_cast<int>(p.dv),
@@ -186,9 +187,9 @@ FlashAttentionScorePlan plan_flash_attention_score(const PlanTarget& target, con
 
   FlashAttentionScorePlan plan;
   const bool tnd = p.layout == Layout::kTND;
-  plan.attention_out = {p.dtype, layout_shape(p.layout, {tnd ? 1 : p.batch, p.s1, p.n1, p.dv})};
-  TensorDesc stats{DType::kFloat32,
-                   tnd ? std::vector<int64_t>{p.s1, p.n1, 8} : std::vector<int64_t>{p.batch, p.n1, p.s1, 8}};
+  const int64_t s1 = p.fold > 1 ? 1 : p.s1, n1 = p.n1 * p.fold;  // the caller's shapes, folded or not
+  plan.attention_out = {p.dtype, layout_shape(p.layout, {tnd ? 1 : p.batch, s1, n1, p.dv})};
+  TensorDesc stats{DType::kFloat32, tnd ? std::vector<int64_t>{s1, n1, 8} : std::vector<int64_t>{p.batch, n1, s1, 8}};
   plan.softmax_max = stats;
   plan.softmax_sum = stats;
   plan.softmax_out = {DType::kFloat32, {0}};

@@ -69,6 +69,9 @@ struct FaProblem {
   PsePlan pse;
   DropoutPlan dropout;
   int64_t seed = 0, offset = 0;
+  // GQA decode fold (fold_gqa_decode): > 1 when the G query heads of each K/V head run as G rows of one head, so
+  // n1 is then N2, s1 and every q_len are G, and the views' head stride becomes the row stride.
+  int64_t fold = 1;
   int64_t group() const { return n1 / n2; }
 };
 
@@ -77,6 +80,12 @@ struct FaProblem {
 // `limits`, every tensor is also checked against the device before any per-batch table is built.
 FaProblem validate_flash_attention_score(const FlashAttentionScoreDescs& descs, const FlashAttentionScoreAttrs& attrs,
                                          bool strict, const DeviceLimits* limits = nullptr);
+
+// GQA decode as one K/V pass per group: with S1 = 1 (non-TND), no pse, dropout or mask tensor, and a band rule that
+// shows every key to rows 0..G-1, the G query heads of each K/V head are exactly G query rows of one head: in every
+// layout their rows lie one head stride apart, as do their softmax rows ([B,N1,1,8] is [B,N2,G,8]). Returns the
+// problem unchanged when any condition fails.
+FaProblem fold_gqa_decode(FaProblem p);
 
 // The device buffers a run reads and writes (inputs, outputs), with checked sizes, for the device-limit checks.
 std::vector<DeviceBuffer> fa_device_buffers(const FlashAttentionScoreDescs& descs, const FaProblem& p);

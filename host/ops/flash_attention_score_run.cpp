@@ -39,15 +39,22 @@ FaArgs describe_launch(const detail::FlashAttentionScorePlanData& d, const Flash
   const FaProblem& p = d.problem;
   const FlashAttentionScoreDescs& descs = d.descs;
   FaArgs a{};
-  set_axes(axis_strides(p.layout, t.query.desc.shape, t.query.strides, p.n1, "query"),
+  const int64_t q_heads = p.n1 * p.fold;  // the caller's query heads (fold_gqa_decode)
+  set_axes(axis_strides(p.layout, t.query.desc.shape, t.query.strides, q_heads, "query"),
            check_view(t.query, descs.query, "query", false), a.q_off, a.q_batch, a.q_seq, a.q_head);
   set_axes(axis_strides(p.layout, t.key.desc.shape, t.key.strides, p.n2, "key"),
            check_view(t.key, descs.key, "key", false), a.k_off, a.k_batch, a.k_seq, a.k_head);
   set_axes(axis_strides(p.layout, t.value.desc.shape, t.value.strides, p.n2, "value"),
            check_view(t.value, descs.value, "value", false), a.v_off, a.v_batch, a.v_seq, a.v_head);
-  set_axes(axis_strides(p.layout, t.attention_out.desc.shape, {}, p.n1, "attention_out"),
+  set_axes(axis_strides(p.layout, t.attention_out.desc.shape, {}, q_heads, "attention_out"),
            check_view(t.attention_out, plan.attention_out, "attention_out", true), a.o_off, a.o_batch, a.o_seq,
            a.o_head);
+  if (p.fold > 1) {  // the G heads of a group become its rows: one head stride apart (S1 = 1, so row 0 only)
+    a.q_seq = a.q_head;
+    a.q_head *= p.fold;
+    a.o_seq = a.o_head;
+    a.o_head *= p.fold;
+  }
   a.smax_off = check_view(t.softmax_max, plan.softmax_max, "softmax_max", true);
   a.ssum_off = check_view(t.softmax_sum, plan.softmax_sum, "softmax_sum", true);
   if (descs.atten_mask) {

@@ -182,7 +182,12 @@ INSTANTIATE_TEST_SUITE_P(
                     1},
         // BSH and SBH: H padded, so the seq (batch) stride is not N*D.
         StridedCase{"fa:b2n2g1s1=113s2=7d=59:layout=BSH:dt=fp32", {2, 113, 131}, {2, 7, 118}, {3, 7, 120}, 0, 1, 2},
-        StridedCase{"fa:b3n2g1s1=113s2=7d=40:layout=SBH:dt=fp16", {113, 4, 80}, {7, 3, 96}, {7, 3, 80}, 2, 0, 0}),
+        StridedCase{"fa:b3n2g1s1=113s2=7d=40:layout=SBH:dt=fp16", {113, 4, 80}, {7, 3, 96}, {7, 3, 80}, 2, 0, 0},
+        // GQA decode folds the heads of a group into rows one head stride apart (fa_decode_fold_test.cpp): padded
+        // head strides and a padded head count on the query.
+        StridedCase{"fa:b2n8g4s1=1s2=113d=64:layout=BSND:dt=bf16", {2, 1, 9, 70}, {2, 113, 2, 64}, {2, 113, 3, 64}, 3,
+                    0, 1},
+        StridedCase{"fa:b1n4g2s1=1s2=7d=40:layout=BNSD:dt=fp32", {1, 5, 2, 44}, {1, 2, 7, 40}, {1, 2, 9, 40}, 0, 2, 0}),
     [](const testing::TestParamInfo<StridedCase>& info) { return std::to_string(info.index); });
 
 // aclnn callers hand out workspace from their own arena; a sub-buffer must work like a plain buffer. The dense

@@ -62,9 +62,10 @@ TEST(FaSplitKv, DecodePlanUsesSixteenRowsAndSplits) {
 
 // GQA decode with enough entries for the threads is still cut, into chunks of about 1 MiB of K and V (1 KiB of fp32
 // K and V per key at D = 128: 1024 keys, 32 tiles of 32 keys or 16 of 64, as the tuned BLOCK_N says), and the heads of
-// a group run each chunk back to back.
+// a group run each chunk back to back. S1 = 2: one query row per head would fold the group into one head's rows
+// (fa_decode_fold_test.cpp).
 TEST(FaSplitKv, GqaDecodeCutsCacheSizedChunks) {
-  const FlashAttentionScorePlan plan = plan_of("fa:b1n64g4s1=1s2=8192d=128:layout=BSND:dt=fp32");
+  const FlashAttentionScorePlan plan = plan_of("fa:b1n64g4s1=2s2=8192d=128:layout=BSND:dt=fp32");
   const auto& d = plan_data(plan);
   ASSERT_TRUE(d.split.on());
   EXPECT_EQ(d.split.rule.group, 4);
@@ -84,7 +85,7 @@ TEST(FaSplitKv, GqaDecodeCutsCacheSizedChunks) {
 // it never makes a problem fail the device checks. Host-only plans: no inputs are generated.
 TEST(FaSplitKv, DefaultSplitWorkspaceIsBounded) {
   for (const char* text :
-       {"fa:b16n64g8s1=1s2=32768d=128:layout=BSND:dt=fp32", "fa:b64n64g8s1=16s2=16384d=128:layout=BSND:dt=bf16"}) {
+       {"fa:b16n64g8s1=2s2=32768d=128:layout=BSND:dt=fp32", "fa:b64n64g8s1=16s2=16384d=128:layout=BSND:dt=bf16"}) {
     const tools::FaCase fa = tools::describe_case(tools::parse_fa_problem(text));
     const FlashAttentionScorePlan plan = plan_flash_attention_score(
         PlanTarget{test_context().info(), test_context().config(), nullptr}, fa.descs(), fa.attrs);
