@@ -122,9 +122,9 @@ int64_t max_query_rows(const FaProblem& p) {
 FlashAttentionScorePlan plan_flash_attention_score(const PlanTarget& target, const FlashAttentionScoreDescs& descs,
                                                    const FlashAttentionScoreAttrs& attrs) {
   const DeviceLimits limits = DeviceLimits::of(target.device);
-  auto data = detail::validated_plan_data<Data>(
-      descs,
-      [&] { return fold_gqa_decode(validate_flash_attention_score(descs, attrs, target.config.strict, &limits)); });
+  auto data = detail::validated_plan_data<Data>(descs, [&] {
+    return fold_gqa_decode(validate_flash_attention_score(descs, attrs, target.config.strict, &limits));
+  });
   const FaProblem& p = data->problem;
 
   data->kernel = choose_kernel_config(target.device, p.dtype, static_cast<int>(p.dk), static_cast<int>(p.dv),
