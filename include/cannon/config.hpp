@@ -4,6 +4,8 @@
 // Nothing else in the library reads the environment.
 #pragma once
 
+#include "cannon/export.hpp"
+
 #include <functional>
 #include <map>
 #include <string>
@@ -13,7 +15,7 @@ namespace cannon {
 
 enum class Verbosity : int { kError = 0, kDispatch = 1, kProfile = 2 };
 
-struct Config {
+struct CANNON_API Config {
   std::string device;                     // CANNON_DEVICE: "" (default), index, "p:d", cpu, gpu, name substring
   Verbosity verbose = Verbosity::kError;  // CANNON_VERBOSE: error | dispatch | profile
   // CANNON_TUNE: "kernel.NAME=VALUE[,...]" overrides of the tuned kernel parameters, e.g. {"fa.QK_KEYS", 4}

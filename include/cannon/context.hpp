@@ -3,6 +3,8 @@
 // that already uses OpenCL can hand its own over.
 #pragma once
 
+#include "cannon/export.hpp"
+
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -40,7 +42,7 @@ struct DeviceInfo {
   std::size_t max_alloc_size = 0;
 };
 
-class Context {
+class CANNON_API Context {
  public:
   // Owns a context and an in-order queue on the device that `spec` selects (see README: CANNON_DEVICE), with
   // Config::global(). An empty spec uses the config's device.

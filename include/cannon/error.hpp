@@ -3,6 +3,8 @@
 // the tools turn it into CANN's aclnn status values, so callers of either API see the same codes.
 #pragma once
 
+#include "cannon/export.hpp"
+
 #include <stdexcept>
 #include <string>
 
@@ -19,9 +21,9 @@ enum class Status : int {
   kUnimplemented = 561101,  // valid Ascend input that cannon does not implement yet
 };
 
-const char* status_name(Status status);
+CANNON_API const char* status_name(Status status);
 
-class Error : public std::runtime_error {
+class CANNON_API Error : public std::runtime_error {
  public:
   Error(Status status, const std::string& message) : std::runtime_error(message), status_(status) {}
   Status status() const { return status_; }

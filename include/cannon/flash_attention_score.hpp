@@ -3,6 +3,8 @@
 // Two phases, as aclnn has them: plan() validates and reports workspace and output shapes, run() enqueues.
 #pragma once
 
+#include "cannon/export.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -77,15 +79,16 @@ class FlashAttentionScorePlan {
 
 // Validates every documented constraint and books the workspace. Throws Error(kParamInvalid) with a
 // message naming the argument and the rule, or Error(kUnimplemented).
-FlashAttentionScorePlan plan_flash_attention_score(const Context& ctx, const FlashAttentionScoreDescs& descs,
-                                                   const FlashAttentionScoreAttrs& attrs);
+CANNON_API FlashAttentionScorePlan plan_flash_attention_score(const Context& ctx, const FlashAttentionScoreDescs& descs,
+                                                              const FlashAttentionScoreAttrs& attrs);
 
 // Enqueues the forward pass on stream.queue (default: ctx's queue) after stream.wait_for, and returns the event of
 // its last command without waiting. `workspace` must be a buffer of at least plan.workspace_size bytes (may be
 // null when the size is 0). Views must match the plan's descriptions. With a dense atten_mask (sparse modes 0, 1,
 // 5) a first kernel refines the plan's tiles with the mask's contents in the workspace.
-Event run_flash_attention_score(const Context& ctx, const FlashAttentionScorePlan& plan,
-                                const FlashAttentionScoreTensors& tensors, cl_mem workspace, const Stream& stream = {});
+CANNON_API Event run_flash_attention_score(const Context& ctx, const FlashAttentionScorePlan& plan,
+                                           const FlashAttentionScoreTensors& tensors, cl_mem workspace,
+                                           const Stream& stream = {});
 
 // The optional inputs, as views (absent when not given).
 struct FlashAttentionScoreOptionalInputs {
@@ -99,17 +102,18 @@ struct FlashAttentionScoreResult {
 
 // Plans, allocates outputs and workspace, runs and waits (ctx.finish()). Arguments in the order every operator's
 // convenience call takes them: context, required inputs, optional inputs, attributes.
-FlashAttentionScoreResult flash_attention_score(const Context& ctx, const TensorView& query, const TensorView& key,
-                                                const TensorView& value,
-                                                const FlashAttentionScoreOptionalInputs& optional,
-                                                const FlashAttentionScoreAttrs& attrs);
+CANNON_API FlashAttentionScoreResult flash_attention_score(const Context& ctx, const TensorView& query,
+                                                           const TensorView& key, const TensorView& value,
+                                                           const FlashAttentionScoreOptionalInputs& optional,
+                                                           const FlashAttentionScoreAttrs& attrs);
 // The same without optional inputs.
-FlashAttentionScoreResult flash_attention_score(const Context& ctx, const TensorView& query, const TensorView& key,
-                                                const TensorView& value, const FlashAttentionScoreAttrs& attrs);
+CANNON_API FlashAttentionScoreResult flash_attention_score(const Context& ctx, const TensorView& query,
+                                                           const TensorView& key, const TensorView& value,
+                                                           const FlashAttentionScoreAttrs& attrs);
 
 // The mask API: the built-in generator's dropout mask of `plan` (keep_prob < 1, no drop_mask) as an explicit
 // drop_mask, uint8 [ceil(numels/8)], bit k & 7 of byte k >> 3 for element k in B·N1·S1·S2 order (TND: per-batch
 // blocks). Passing it back as drop_mask reproduces the run bit for bit. Waits for the device.
-DeviceTensor flash_attention_score_dropout_mask(const Context& ctx, const FlashAttentionScorePlan& plan);
+CANNON_API DeviceTensor flash_attention_score_dropout_mask(const Context& ctx, const FlashAttentionScorePlan& plan);
 
 }  // namespace cannon

@@ -4,6 +4,8 @@
 // Two phases, as aclnn has them: plan() validates and reports shapes and workspace, run() enqueues.
 #pragma once
 
+#include "cannon/export.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -60,26 +62,28 @@ class NsaSelectedAttentionPlan {
 };
 
 // Validates every documented rule. Throws Error(kParamInvalid) naming the argument and the rule.
-NsaSelectedAttentionPlan plan_nsa_selected_attention(const Context& ctx, const NsaSelectedAttentionDescs& descs,
-                                                     const NsaSelectedAttentionAttrs& attrs);
+CANNON_API NsaSelectedAttentionPlan plan_nsa_selected_attention(const Context& ctx,
+                                                                const NsaSelectedAttentionDescs& descs,
+                                                                const NsaSelectedAttentionAttrs& attrs);
 
 // Enqueues the operator on stream.queue (default: ctx's queue) after stream.wait_for and returns the event of its
 // last command without waiting. The selected block indices are checked on the device: an index outside its batch
 // raises Error(kParamInvalid) naming topk_indices at the next ctx.finish(), and is never used to read keys (the
 // outputs are then unspecified). Under CANNON_STRICT=1 run reads topk_indices first (blocking) and throws before
 // enqueuing anything.
-Event run_nsa_selected_attention(const Context& ctx, const NsaSelectedAttentionPlan& plan,
-                                 const NsaSelectedAttentionTensors& tensors, cl_mem workspace,
-                                 const Stream& stream = {});
+CANNON_API Event run_nsa_selected_attention(const Context& ctx, const NsaSelectedAttentionPlan& plan,
+                                            const NsaSelectedAttentionTensors& tensors, cl_mem workspace,
+                                            const Stream& stream = {});
 
 struct NsaSelectedAttentionResult {
   DeviceTensor attention_out, softmax_max, softmax_sum;
 };
 
 // Plans, allocates outputs and workspace, runs and waits (ctx.finish()).
-NsaSelectedAttentionResult nsa_selected_attention(const Context& ctx, const TensorView& query, const TensorView& key,
-                                                  const TensorView& value, const TensorView& topk_indices,
-                                                  const std::optional<TensorView>& atten_mask,
-                                                  const NsaSelectedAttentionAttrs& attrs);
+CANNON_API NsaSelectedAttentionResult nsa_selected_attention(const Context& ctx, const TensorView& query,
+                                                             const TensorView& key, const TensorView& value,
+                                                             const TensorView& topk_indices,
+                                                             const std::optional<TensorView>& atten_mask,
+                                                             const NsaSelectedAttentionAttrs& attrs);
 
 }  // namespace cannon

@@ -4,6 +4,8 @@
 // Two phases, as aclnn has them: plan() validates and reports shapes and workspace, run() enqueues.
 #pragma once
 
+#include "cannon/export.hpp"
+
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -54,27 +56,27 @@ class RingAttentionUpdatePlan {
 
 // Validates every documented rule (Atlas A2 limits under CANNON_STRICT=1). Throws Error(kParamInvalid), or
 // Error(kParamNullptr) when TND lacks actual_seq_qlen (Ascend's ACLNN_ERR_PARAM_NULLPTR).
-RingAttentionUpdatePlan plan_ring_attention_update(const Context& ctx, const RingAttentionUpdateDescs& descs,
-                                                   const RingAttentionUpdateAttrs& attrs);
+CANNON_API RingAttentionUpdatePlan plan_ring_attention_update(const Context& ctx, const RingAttentionUpdateDescs& descs,
+                                                              const RingAttentionUpdateAttrs& attrs);
 
 // Enqueues the merge on stream.queue (default: ctx's queue) after stream.wait_for and returns the event of its last
 // command without waiting. TND: actual_seq_qlen's values are checked on the device (start at 0, never decrease,
 // end at T); a bad value raises Error(kParamInvalid) naming actual_seq_qlen at the next ctx.finish(), and the
 // outputs are then unspecified but nothing outside them is written. Under CANNON_STRICT=1 run reads the values
 // back first (blocking) and throws before enqueuing anything.
-Event run_ring_attention_update(const Context& ctx, const RingAttentionUpdatePlan& plan,
-                                const RingAttentionUpdateTensors& tensors, cl_mem workspace, const Stream& stream = {});
+CANNON_API Event run_ring_attention_update(const Context& ctx, const RingAttentionUpdatePlan& plan,
+                                           const RingAttentionUpdateTensors& tensors, cl_mem workspace,
+                                           const Stream& stream = {});
 
 struct RingAttentionUpdateResult {
   DeviceTensor attn_out, softmax_max, softmax_sum;
 };
 
 // Plans, allocates outputs and workspace, runs and waits (ctx.finish()). actual_seq_qlen: TND only.
-RingAttentionUpdateResult ring_attention_update(const Context& ctx, const TensorView& prev_attn_out,
-                                                const TensorView& prev_softmax_max, const TensorView& prev_softmax_sum,
-                                                const TensorView& cur_attn_out, const TensorView& cur_softmax_max,
-                                                const TensorView& cur_softmax_sum,
-                                                const std::optional<TensorView>& actual_seq_qlen,
-                                                const RingAttentionUpdateAttrs& attrs);
+CANNON_API RingAttentionUpdateResult
+ring_attention_update(const Context& ctx, const TensorView& prev_attn_out, const TensorView& prev_softmax_max,
+                      const TensorView& prev_softmax_sum, const TensorView& cur_attn_out,
+                      const TensorView& cur_softmax_max, const TensorView& cur_softmax_sum,
+                      const std::optional<TensorView>& actual_seq_qlen, const RingAttentionUpdateAttrs& attrs);
 
 }  // namespace cannon

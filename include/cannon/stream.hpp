@@ -3,6 +3,8 @@
 // the last of them has.
 #pragma once
 
+#include "cannon/export.hpp"
+
 #include <vector>
 
 #include "cannon/cl.hpp"
@@ -15,7 +17,7 @@ struct Stream {
 };
 
 // Owns one reference to a cl_event (or none). Copies retain, destruction releases.
-class Event {
+class CANNON_API Event {
  public:
   Event() = default;
   // Takes over the caller's reference to `event` (no clRetainEvent).

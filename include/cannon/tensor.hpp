@@ -3,6 +3,8 @@
 // Strides are in elements; an empty stride vector means contiguous row-major.
 #pragma once
 
+#include "cannon/export.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -14,7 +16,7 @@
 
 namespace cannon {
 
-struct TensorDesc {
+struct CANNON_API TensorDesc {
   DType dtype = DType::kFloat32;
   std::vector<int64_t> shape;
 
@@ -25,9 +27,9 @@ struct TensorDesc {
   bool operator==(const TensorDesc& other) const { return dtype == other.dtype && shape == other.shape; }
 };
 
-std::vector<int64_t> contiguous_strides(const std::vector<int64_t>& shape);
+CANNON_API std::vector<int64_t> contiguous_strides(const std::vector<int64_t>& shape);
 
-struct TensorView {
+struct CANNON_API TensorView {
   cl_mem buffer = nullptr;
   std::size_t offset = 0;  // bytes from the start of buffer
   TensorDesc desc;
@@ -38,7 +40,7 @@ struct TensorView {
 };
 
 // Owns a cl_mem. Move-only.
-class DeviceTensor {
+class CANNON_API DeviceTensor {
  public:
   DeviceTensor() = default;
   DeviceTensor(cl_mem buffer, TensorDesc desc) : buffer_(buffer), desc_(std::move(desc)) {}
@@ -58,9 +60,9 @@ class DeviceTensor {
 };
 
 // Allocates a device buffer for desc (at least one byte, so empty tensors still get a handle).
-DeviceTensor allocate(const Context& ctx, const TensorDesc& desc);
+CANNON_API DeviceTensor allocate(const Context& ctx, const TensorDesc& desc);
 // Blocking copies between host memory and a view's bytes (the view must be contiguous).
-void upload(const Context& ctx, const TensorView& view, const void* host, std::size_t bytes);
-void download(const Context& ctx, const TensorView& view, void* host, std::size_t bytes);
+CANNON_API void upload(const Context& ctx, const TensorView& view, const void* host, std::size_t bytes);
+CANNON_API void download(const Context& ctx, const TensorView& view, void* host, std::size_t bytes);
 
 }  // namespace cannon
