@@ -2,6 +2,7 @@
 // takes the state's lock; waits on queues happen after the handles are looked up.
 #include <cstring>
 
+#include "aclnn/aclnn_base.h"
 #include "host/aclnn/state.hpp"
 #include "host/runtime/check.hpp"
 
