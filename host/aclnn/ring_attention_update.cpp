@@ -30,10 +30,12 @@ aclnnStatus rau_workspace(const RauCall& c) {
     t.cur_attn_out = in.tensor(c.cur_out, "curAttnOut");
     t.cur_softmax_max = in.tensor(c.cur_max, "curSoftmaxMax");
     t.cur_softmax_sum = in.tensor(c.cur_sum, "curSoftmaxSum");
-    t.actual_seq_qlen = in.optional(c.seq_qlen, "actualSeqQlenOptional");
     RingAttentionUpdateAttrs a;
     a.input_layout = Inputs::optional_text(c.input_layout);
     if (a.input_layout.empty()) a.input_layout = "SBH";
+    // Only TND reads actualSeqQlenOptional. Ascend ignores it otherwise, and CANN's own SBH example passes a tensor
+    // whose buffer is smaller than its int64 view: it is not even resolved then.
+    if (a.input_layout == "TND") t.actual_seq_qlen = in.optional(c.seq_qlen, "actualSeqQlenOptional");
     const std::string softmax = Inputs::optional_text(c.softmax_layout);
     require(softmax.empty() || softmax == "SBH" || softmax == "TND",
             "inputSoftmaxLayoutOptional: '{}'; expected \"\", \"SBH\" or \"TND\"", softmax);

@@ -549,6 +549,22 @@ TEST_F(AclnnApi, RingAttentionUpdateMatchesTheCppApi) {
     EXPECT_EQ(omax.read<float>(), CppTensors::download(cpp.ctx, want.softmax_max)) << tnd;
     EXPECT_EQ(osum.read<float>(), CppTensors::download(cpp.ctx, want.softmax_sum)) << tnd;
     expect_errors(phase1, dpo.tensor, "prevAttnOut", out.tensor, "attnOutOut", attn, attn, phase2, stream_);
+    if (!tnd) {  // SBH never reads actualSeqQlenOptional: CANN's SBH example passes 4 bytes under an int64 [1,1] view
+      const float one = 1.0f;
+      Dev small(&one, sizeof one, {1}, ACL_FLOAT);
+      const int64_t dims[2] = {1, 1};
+      aclTensor* bogus = aclCreateTensor(dims, 2, ACL_INT64, nullptr, 0, ACL_FORMAT_ND, dims, 2, small.addr);
+      uint64_t ws = 0;
+      aclOpExecutor* ex = nullptr;
+      char sbh_layout[] = "SBH";
+      EXPECT_EQ(aclnnRingAttentionUpdateGetWorkspaceSize(dpo.tensor, dpm.tensor, dps.tensor, dco.tensor, dcm.tensor,
+                                                         dcs.tensor, bogus, sbh_layout, out.tensor, omax.tensor,
+                                                         osum.tensor, &ws, &ex),
+                ACLNN_SUCCESS)
+          << message();
+      EXPECT_EQ(aclDestroyAclOpExecutor(ex), ACLNN_SUCCESS);
+      aclDestroyTensor(bogus);
+    }
     if (tnd) {  // TND needs actual_seq_qlen
       uint64_t ws = 0;
       aclOpExecutor* ex = nullptr;
