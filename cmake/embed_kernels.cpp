@@ -1,6 +1,7 @@
 // Build-time tool: turns entry kernels (kernels/*.cl) into one C++ file of string constants.
 // It resolves `#include "..."` lines relative to kernels/ so the runtime compiles a single self-contained
 // source and never reads kernel files from disk. Each file is included once (the .clh files are headers).
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <set>
@@ -50,11 +51,15 @@ int main(int argc, char** argv) {
     if (!expand(argv[2], rel, seen, src)) return 1;
     std::string name = rel.substr(0, rel.rfind('.'));
     names.push_back(name);
-    // Raw string chunks stay below compilers' literal limits.
+    // Raw string chunks stay below compilers' literal limits, and never end inside a UTF-8 character (the comments
+    // have some), which compilers warn about as an invalid encoding.
     std::string text = src.str();
     cpp << "const char* const kSource" << names.size() - 1 << "[] = {\n";
-    for (size_t off = 0; off < text.size(); off += 8000) {
-      cpp << "R\"CANNON_CL(" << text.substr(off, 8000) << ")CANNON_CL\",\n";
+    for (size_t off = 0; off < text.size();) {
+      size_t len = std::min<size_t>(8000, text.size() - off);
+      while (off + len < text.size() && (static_cast<unsigned char>(text[off + len]) & 0xC0) == 0x80) --len;
+      cpp << "R\"CANNON_CL(" << text.substr(off, len) << ")CANNON_CL\",\n";
+      off += len;
     }
     cpp << "nullptr};\n";
   }
