@@ -105,14 +105,6 @@ void enqueue_set(State& s, void* dev_ptr, std::size_t max_count, int32_t value, 
   if (blocking) CANNON_CL(clFinish(queue));
 }
 
-// The device a synchronous copy or set works on: the destination's, else the source's, else the current one.
-int32_t copy_device(State& s, const void* a, const void* b) {
-  DeviceRange r;
-  if (a && s.find(a, 0, r, "dst")) return r.device;
-  if (b && s.find(b, 0, r, "src")) return r.device;
-  return s.current("a host-to-host copy").device;
-}
-
 }  // namespace
 
 extern "C" {
@@ -163,11 +155,14 @@ aclError aclrtMemcpy(void* dst, size_t destMax, const void* src, size_t count, a
   return acl_call("aclrtMemcpy", [&] {
     State& s = State::get();
     std::lock_guard<std::mutex> lock(s.mu);
-    if (kind == ACL_MEMCPY_HOST_TO_HOST) {
+    bool dst_dev = false, src_dev = false;
+    copy_sides(s, kind, dst, src, dst_dev, src_dev);
+    if (!dst_dev && !src_dev) {  // host to host: no device, no context needed
       enqueue_copy(s, dst, destMax, src, count, kind, -1, nullptr, true);
       return;
     }
-    const int32_t id = copy_device(s, dst, src);
+    // The device of the device side; a device-side address outside every allocation is reported here, by name.
+    const int32_t id = device_range(s, dst_dev ? dst : src, 0, dst_dev ? "dst" : "src").device;
     s.finish_device(id);  // a synchronous copy comes after everything queued on the device's streams
     enqueue_copy(s, dst, destMax, src, count, kind, id, s.device(id).cl_queue_handle(), true);
   });

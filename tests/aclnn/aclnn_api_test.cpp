@@ -152,14 +152,18 @@ TEST_F(AclnnApi, RuntimeLifecycleAndContexts) {
   ASSERT_EQ(aclrtSetDevice(0), ACL_SUCCESS);
   EXPECT_EQ(aclrtResetDevice(0), ACL_SUCCESS);  // set twice: TearDown's reset is the last
   EXPECT_EQ(aclrtDestroyStream(nullptr), ACL_ERROR_RT_INVALID_HANDLE);
-  // Another thread has no current context until it sets one.
-  aclError in_thread = ACL_SUCCESS;
+  // Another thread has no current context until it sets one; a host-to-host copy needs none.
+  aclError in_thread = ACL_SUCCESS, host_copy = ACL_ERROR_FAILURE;
+  int from = 7, to = 0;
   std::thread([&] {
     void* p = nullptr;
     in_thread = aclrtMalloc(&p, 16, ACL_MEM_MALLOC_HUGE_FIRST);
     aclGetRecentErrMsg();
+    host_copy = aclrtMemcpy(&to, sizeof to, &from, sizeof from, ACL_MEMCPY_DEFAULT);
   }).join();
   EXPECT_EQ(in_thread, ACL_ERROR_RT_CONTEXT_NULL);
+  EXPECT_EQ(host_copy, ACL_SUCCESS);
+  EXPECT_EQ(to, 7);
 }
 
 TEST_F(AclnnApi, MemoryCopiesStayInsideAllocations) {
@@ -365,7 +369,6 @@ TEST_F(AclnnApi, StridedOffsetViewsAndRepeatableExecutors) {
   Dev q(c.q, c.q_shape, ACL_FLOAT), k(c.k, c.kv_shape, ACL_FLOAT), v(c.v, c.kv_shape, ACL_FLOAT);
   Dev qs(c.q.data(), sizeof(float), c.q_shape, ACL_FLOAT, 5, {c.b, c.s1 + 3, c.n1 + 1, c.d + 8});
   Dev ks(c.k.data(), sizeof(float), c.kv_shape, ACL_FLOAT, 1, {c.b, c.s2, c.n2 + 2, c.d});
-  std::vector<Dev*> outs;
   Dev out1(zeros(c.q_shape), c.q_shape, ACL_FLOAT), out2(zeros(c.q_shape), c.q_shape, ACL_FLOAT);
   Dev smax(zeros(c.stat_shape), c.stat_shape, ACL_FLOAT), ssum(zeros(c.stat_shape), c.stat_shape, ACL_FLOAT);
   char layout[] = "BSND";
@@ -473,11 +476,8 @@ TEST_F(AclnnApi, FlashAttentionVarLenScoreMatchesTheCppApi) {
                 INT32_MAX, INT32_MAX, n1, layout, 0, 0, smax.tensor, ssum.tensor, nullptr, out.tensor, &ws, &ex),
             ACLNN_ERR_PARAM_INVALID);  // dropout without a mask: aclnn has no seed
   EXPECT_NE(message().find("dropMaskOptional"), std::string::npos);
-  const auto varlen_errors = [&](auto phase1, auto phase2, bool v2) {
-    expect_errors([&](const aclTensor* first, const aclTensor* o, uint64_t* w,
-                      aclOpExecutor** e) { return phase1(first, o, w, e); },
-                  q.tensor, "query", out.tensor, "attentionOutOut", q_shape, q_shape, phase2, stream_);
-    (void)v2;
+  const auto varlen_errors = [&](const Phase1& phase1, auto phase2) {
+    expect_errors(phase1, q.tensor, "query", out.tensor, "attentionOutOut", q_shape, q_shape, phase2, stream_);
   };
   varlen_errors(
       [&](const aclTensor* first, const aclTensor* o, uint64_t* w, aclOpExecutor** e) {
@@ -485,14 +485,14 @@ TEST_F(AclnnApi, FlashAttentionVarLenScoreMatchesTheCppApi) {
             first, k.tensor, v.tensor, nullptr, nullptr, nullptr, nullptr, nullptr, seq_q, seq_kv, scale, 1.0,
             INT32_MAX, INT32_MAX, n1, layout, 0, 0, smax.tensor, ssum.tensor, nullptr, o, w, e);
       },
-      aclnnFlashAttentionVarLenScore, false);
+      aclnnFlashAttentionVarLenScore);
   varlen_errors(
       [&](const aclTensor* first, const aclTensor* o, uint64_t* w, aclOpExecutor** e) {
         return aclnnFlashAttentionVarLenScoreV2GetWorkspaceSize(
             first, k.tensor, v.tensor, nullptr, nullptr, nullptr, nullptr, nullptr, seq_q, seq_kv, nullptr, nullptr,
             scale, 1.0, INT32_MAX, INT32_MAX, n1, layout, 0, 0, 1, smax.tensor, ssum.tensor, nullptr, o, w, e);
       },
-      aclnnFlashAttentionVarLenScoreV2, true);
+      aclnnFlashAttentionVarLenScoreV2);
   varlen_errors(
       [&](const aclTensor* first, const aclTensor* o, uint64_t* w, aclOpExecutor** e) {
         char same[] = "same_as_input";
@@ -500,7 +500,7 @@ TEST_F(AclnnApi, FlashAttentionVarLenScoreMatchesTheCppApi) {
             first, k.tensor, v.tensor, nullptr, nullptr, nullptr, nullptr, nullptr, seq_q, seq_kv, scale, 1.0,
             INT32_MAX, INT32_MAX, n1, layout, 0, 0, same, smax.tensor, ssum.tensor, nullptr, o, w, e);
       },
-      aclnnFlashAttentionVarLenScoreV4, true);
+      aclnnFlashAttentionVarLenScoreV4);
   aclDestroyIntArray(seq_q);
   aclDestroyIntArray(seq_kv);
 }
