@@ -65,7 +65,7 @@
 // invalid-line mode.
 inline void write_empty_row(__global DATA_T* out, __global float* smax, __global float* ssum, HeadView h, long i,
                             long o_seq) {
-  for (int d = 0; d < DV; ++d) STORE1(out, h.o + i * o_seq + d, 0.0f);
+  for (int d = 0; d < DV; ++d) STORE1_CAST_ROUND(out, h.o + i * o_seq + d, 0.0f);
   store_stats(smax, ssum, h.stat + i * h.stat_row, NEG_FLT_MAX, POS_FLT_MAX);
 }
 
@@ -89,9 +89,9 @@ inline void store_rows(__global DATA_T* out, __global float* smax, __global floa
     for (int c = 0; c < DV; c += 16) {
       float16 x = vload16(0, row + c) * inv;
       if (c + 16 <= DV)
-        STORE16(out, h.o + i * o_seq + c, x);
+        STORE16_CAST_ROUND(out, h.o + i * o_seq + c, x);
       else
-        store_partial16(out, h.o + i * o_seq + c, DV - c, x);
+        store_partial16_cast_round(out, h.o + i * o_seq + c, DV - c, x);
     }
     store_stats(smax, ssum, h.stat + i * h.stat_row, m[r], l[r]);
   }
@@ -235,8 +235,8 @@ __kernel void fa_fwd_generic(__global const DATA_T* q, __global const DATA_T* k,
     return;
   }
   const float inv = 1.0f / l;
-  for (int d = 0; d + 16 <= DV; d += 16) STORE16(out, h.o + i * o_seq + d, vload16(0, o + d) * inv);
-  for (int d = DV / 16 * 16; d < DV; ++d) STORE1(out, h.o + i * o_seq + d, o[d] * inv);
+  for (int d = 0; d + 16 <= DV; d += 16) STORE16_CAST_ROUND(out, h.o + i * o_seq + d, vload16(0, o + d) * inv);
+  for (int d = DV / 16 * 16; d < DV; ++d) STORE1_CAST_ROUND(out, h.o + i * o_seq + d, o[d] * inv);
   store_stats(smax, ssum, h.stat + i * h.stat_row, m, l);
 }
 

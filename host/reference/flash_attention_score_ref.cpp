@@ -17,6 +17,7 @@
 #include "host/reference/flash_attention_score_ref_layout.hpp"
 #include "host/reference/flash_attention_score_ref_mask.hpp"
 #include "host/reference/flash_attention_score_ref_pse.hpp"
+#include "host/reference/rounding.hpp"
 #include "host/runtime/convert.hpp"
 
 namespace cannon::reference {
@@ -32,8 +33,9 @@ using detail::Score;
 constexpr int64_t kChunkElements = int64_t{1} << 22;
 constexpr int64_t kMaxChunkRows = 512;
 
-// Round to nearest even in the input dtype. It goes through fp32 because the device holds every
-// intermediate in fp32 and casts that value, so double -> float -> 16-bit is the path the device takes.
+// Round to nearest even in the input dtype, as a framework's fp16/bf16 operations do (kNaiveLowPrecision). It goes
+// through fp32 because the device holds every intermediate in fp32 and casts that value, so double -> float -> 16-bit
+// is the path the device takes.
 double round_to(DType dtype, double x) {
   const float f = static_cast<float>(x);
   switch (dtype) {
@@ -47,9 +49,10 @@ double round_to(DType dtype, double x) {
 }
 
 // What each precision mode rounds. kFloat64 rounds only P, and only for fp16/bf16 inputs, because Ascend casts
-// P to the input dtype before the P·V matmul. kNaiveLowPrecision is FlashAttention's error yardstick: each
-// operation's result is rounded to the input dtype (the dot product q·k, the scaled score, s - m, exp, the row
-// sum l, P, the P·V sum and the output); reductions accumulate in double and are rounded once, as a
+// P to the input dtype before the P·V matmul, with CAST_ROUND: to nearest, ties away from zero (rounding.hpp).
+// kNaiveLowPrecision is FlashAttention's error yardstick: each operation's result is rounded to the input dtype
+// (the dot product q·k, the scaled score, s - m, exp, the row sum l, P, the P·V sum and the output) to nearest
+// even, as a framework's fp16/bf16 operations round; reductions accumulate in double and are rounded once, as a
 // framework's fp16 matmul or sum would (fp32 accumulators), not after every addition.
 struct Rounding {
   DType dtype;
@@ -57,7 +60,10 @@ struct Rounding {
   bool round_p;
 
   double inter(double x) const { return naive ? round_to(dtype, x) : x; }
-  double p(double x) const { return round_p ? round_to(dtype, x) : x; }
+  double p(double x) const {
+    if (naive) return round_to(dtype, x);
+    return round_p ? round_ties_away(dtype, x) : x;
+  }
 };
 
 struct RowStats {

@@ -12,7 +12,7 @@
 namespace cannon::reference {
 
 enum class Precision {
-  kFloat64,            // float64 everywhere, except P rounded to the input dtype before P·V (as Ascend does)
+  kFloat64,            // float64 everywhere, except P rounded to the input dtype before P·V (Ascend's CAST_ROUND)
   kNaiveLowPrecision,  // the same math with every intermediate rounded to the input dtype (FA's error yardstick)
   kUnroundedP,         // float64 everywhere, P included: what a device that skips P's rounding would match
 };

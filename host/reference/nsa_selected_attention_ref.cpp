@@ -12,12 +12,14 @@
 #include <fmt/format.h>
 
 #include "cannon/error.hpp"
+#include "host/reference/rounding.hpp"
 #include "host/runtime/convert.hpp"
 
 namespace cannon::reference {
 namespace {
 
-// Round to nearest even in the input dtype, through fp32 as the device does.
+// Round to nearest even in the input dtype, through fp32 as the device does: a framework's rounding
+// (kNaiveLowPrecision).
 double round_to(DType dtype, double x) {
   const float f = static_cast<float>(x);
   if (dtype == DType::kFloat16) return fp16_to_float(float_to_fp16(f));
@@ -25,8 +27,9 @@ double round_to(DType dtype, double x) {
   return f;
 }
 
-// kFloat64 rounds only P (fp16/bf16 inputs: Ascend casts the normalised P before bmm2); kNaiveLowPrecision
-// rounds every operation's result to the input dtype (reductions accumulate in double, rounded once).
+// kFloat64 rounds only P (fp16/bf16 inputs: Ascend casts the normalised P before bmm2, with CAST_ROUND: to nearest,
+// ties away from zero, rounding.hpp); kNaiveLowPrecision rounds every operation's result to the input dtype, to
+// nearest even (reductions accumulate in double, rounded once).
 struct Rounding {
   DType dtype;
   bool naive;
@@ -34,7 +37,8 @@ struct Rounding {
   double inter(double x) const { return naive ? round_to(dtype, x) : x; }
   double p(double x) const {
     const bool low = dtype == DType::kFloat16 || dtype == DType::kBFloat16;
-    return naive || (low && !unrounded_p) ? round_to(dtype, x) : x;
+    if (naive) return round_to(dtype, x);
+    return low && !unrounded_p ? round_ties_away(dtype, x) : x;
   }
 };
 

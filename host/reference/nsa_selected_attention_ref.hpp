@@ -21,7 +21,7 @@ struct NsaSelectedAttentionRefOutputs {
   AttentionStats stats;  // magnitudes of this problem for the tolerance model (not part of the op's outputs)
 };
 
-// kFloat64: float64 except P rounded to the input dtype before P·V; kNaiveLowPrecision: every intermediate
+// kFloat64: float64 except P rounded to the input dtype before P·V (CAST_ROUND); kNaiveLowPrecision: every intermediate
 // rounded to the input dtype (the FlashAttention error yardstick); kUnroundedP: P not rounded either, as for
 // FlashAttentionScore.
 NsaSelectedAttentionRefOutputs nsa_selected_attention(const NsaSelectedAttentionRefInputs& inputs,

@@ -14,6 +14,7 @@
 
 #include "cannon/error.hpp"
 #include "host/reference/flash_attention_score_ref.hpp"
+#include "host/reference/rounding.hpp"
 #include "host/runtime/convert.hpp"
 #include "host/runtime/philox.hpp"
 #include "tests/unit/reference_test_util.hpp"
@@ -66,7 +67,8 @@ std::vector<double> brute_out(const Problem& pb, const std::vector<uint8_t>& kee
       double acc = 0;
       for (int64_t j = 0; j < pb.s2; ++j) {
         const double p = keep[r * pb.s2 + j] ? std::exp(s[j] - m) / keep_prob : 0.0;
-        const double rounded = pb.dtype == DType::kFloat32 ? p : round_to(pb.dtype, p);  // P cast for 16-bit only
+        const double rounded =
+            pb.dtype == DType::kFloat32 ? p : round_ties_away(pb.dtype, p);  // P cast (CAST_ROUND) for 16-bit only
         acc += rounded * pb.in.value.values[(bn * pb.s2 + j) * pb.d + x];
       }
       out[r * pb.d + x] = acc / l;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "host/reference/flash_attention_score_ref.hpp"
+#include "host/reference/rounding.hpp"
 #include "host/runtime/convert.hpp"
 #include "tests/unit/reference_test_util.hpp"
 
@@ -154,7 +155,7 @@ FlashAttentionScoreRefOutputs brute(const Problem& p, const MaskCase& c, Seen& s
             double acc = 0;
             for (size_t k = 0; k < s.size(); ++k) {
               const double e = std::exp(s[k] - mx);
-              acc += (round_p ? round_to(c.dtype, e) : e) * p.in.value.values[kv(cols[k]) * c.dv + d];
+              acc += (round_p ? round_ties_away(c.dtype, e) : e) * p.in.value.values[kv(cols[k]) * c.dv + d];
             }
             r.attention_out.values[q * c.dv + d] = acc / l;
           }

@@ -13,6 +13,7 @@
 
 #include "cannon/error.hpp"
 #include "host/reference/flash_attention_score_ref.hpp"
+#include "host/reference/rounding.hpp"
 #include "host/runtime/convert.hpp"
 #include "tests/unit/reference_test_util.hpp"
 
@@ -64,7 +65,8 @@ struct Brute {
   std::vector<double> out, max, sum;  // out [B, N1, S1, Dv]; max, sum [B, N1, S1]
 };
 
-// The formula as plain loops over BNSD tensors, in double; P rounded to `p_dtype` when it is 16-bit.
+// The formula as plain loops over BNSD tensors, in double; P rounded to `p_dtype` when it is 16-bit (CAST_ROUND:
+// ties away from zero).
 Brute brute_force(const HostTensor& q, const HostTensor& k, const HostTensor& v, double scale, DType p_dtype) {
   const int64_t batch = q.shape[0], heads1 = q.shape[1], seq1 = q.shape[2], dk = q.shape[3];
   const int64_t heads2 = k.shape[1], seq2 = k.shape[2], dv = v.shape[3];
@@ -88,7 +90,7 @@ Brute brute_force(const HostTensor& q, const HostTensor& k, const HostTensor& v,
           double acc = 0;
           for (int64_t j = 0; j < seq2; ++j) {
             const double p = std::exp(s[j] - m);
-            acc += (round_p ? round_to(p_dtype, p) : p) * v.values[(kv * seq2 + j) * dv + d];
+            acc += (round_p ? round_ties_away(p_dtype, p) : p) * v.values[(kv * seq2 + j) * dv + d];
           }
           r.out[row * dv + d] = acc / l;
         }

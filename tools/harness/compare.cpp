@@ -35,7 +35,9 @@ std::string degenerate(const std::vector<double>& ref, Tolerance tol) {
   return "";
 }
 
-// x stored in `dtype` (through fp32, round-to-nearest-even, as the device stores outputs).
+// x stored in `dtype` (through fp32, round to nearest even). FlashAttentionScore's device casts its output ties away
+// from zero (CAST_ROUND), NsaSelectedAttention's to even; at a midpoint both neighbours are half an ulp away, so the
+// floor F below, a sum of squared rounding errors, is the same either way.
 double round_to_dtype(DType dtype, double x) {
   const float f = static_cast<float>(x);
   if (dtype == DType::kFloat16) return fp16_to_float(float_to_fp16(f));
