@@ -141,11 +141,31 @@ void PseRules::set_slopes(const HostTensor& pse, const FlashAttentionScoreAttrs&
   }
 }
 
-// Ascend's PseAlibiComputeOffset, per element. Non-TND: rows i >= S1 - 1024 are stored as they are, earlier rows
-// are found on their diagonal in row i % 1024. TND: the diagonal e = i - j - (S2max - 1024), read at its first
-// element, (max(e, 0), max(-e, 0)).
 double PseRules::compressed(int64_t b, int64_t n1, int64_t i, int64_t j) const {
-  if (j > i) return std::numeric_limits<double>::quiet_NaN();
+  const int64_t e = element_index(b, n1, i, j);
+  return e < 0 ? std::numeric_limits<double>::quiet_NaN() : values_[e];
+}
+
+// The dense forms by their shapes. The compressed form is Ascend's PseAlibiComputeOffset, per element. Non-TND:
+// rows i >= S1 - 1024 are stored as they are, earlier rows are found on their diagonal in row i % 1024. TND: the
+// diagonal e = i - j - (S2max - 1024), read at its first element, (max(e, 0), max(-e, 0)).
+int64_t PseRules::element_index(int64_t b, int64_t n1, int64_t i, int64_t j) const {
+  const int64_t bp = shared_batch_ ? 0 : b;
+  switch (form_) {
+    case Form::kFull:
+      return ((bp * p_->n1 + n1) * rows_ + i) * cols_ + j;
+    case Form::kRowBroadcast:
+      return (bp * p_->n1 + n1) * cols_ + j;
+    case Form::kTndPackedRows:
+      return packed_base_[b] + n1 * p_->s2[b] + j;
+    case Form::kTndPackedFull:
+      return packed_base_[b] + (n1 * p_->s1[b] + i) * p_->s2[b] + j;
+    case Form::kCompressed:
+      break;
+    default:
+      return -1;
+  }
+  if (j > i) return -1;
   int64_t m = 0, k = 0;
   if (!p_->tnd) {
     const int64_t threshold = p_->s1_dense - kAlibiRows;
@@ -161,8 +181,7 @@ double PseRules::compressed(int64_t b, int64_t n1, int64_t i, int64_t j) const {
     m = std::max<int64_t>(e, 0);
     k = std::max<int64_t>(-e, 0);
   }
-  const int64_t bp = shared_batch_ ? 0 : b;
-  return values_[((bp * p_->n1 + n1) * rows_ + m) * cols_ + k];
+  return ((bp * p_->n1 + n1) * rows_ + m) * cols_ + k;
 }
 
 // pse_type 2: -slope·|d|, type 3: -slope·sqrt(|d|), d = (j + kv_start) - (i + q_start), batch-local i, j.
@@ -175,22 +194,15 @@ double PseRules::alibi(int64_t b, int64_t n1, int64_t i, int64_t j) const {
 }
 
 void PseRules::row(int64_t b, int64_t n1, int64_t i, int64_t s2, double* out) const {
-  const int64_t bp = shared_batch_ ? 0 : b;
   switch (form_) {
     case Form::kNone:
       std::fill(out, out + s2, 0.0);
       return;
     case Form::kFull:
-      std::copy_n(values_ + ((bp * p_->n1 + n1) * rows_ + i) * cols_, s2, out);
-      return;
     case Form::kRowBroadcast:
-      std::copy_n(values_ + (bp * p_->n1 + n1) * cols_, s2, out);
-      return;
     case Form::kTndPackedRows:
-      std::copy_n(values_ + packed_base_[b] + n1 * s2, s2, out);
-      return;
     case Form::kTndPackedFull:
-      std::copy_n(values_ + packed_base_[b] + (n1 * p_->s1[b] + i) * s2, s2, out);
+      std::copy_n(values_ + element_index(b, n1, i, 0), s2, out);  // a row is contiguous in these forms
       return;
     case Form::kCompressed:
       for (int64_t j = 0; j < s2; ++j) out[j] = compressed(b, n1, i, j);

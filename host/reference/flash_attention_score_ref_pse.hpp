@@ -29,6 +29,12 @@ class PseRules {
   // get NaN, which the causal rule it requires never lets into a score.
   void row(int64_t b, int64_t n1, int64_t i, int64_t s2, double* out) const;
 
+  // A pse tensor read element by element (pse_type 0/1), not ALiBi slopes: element_index() applies.
+  bool reads_elements() const { return active() && form_ != Form::kSlopes; }
+  // Offset in the pse tensor of the element that score (b, n1, i, j) reads (batch-local i, j), when
+  // reads_elements(); -1 where the compressed form holds nothing (j > i). The backward sums dpse through it.
+  int64_t element_index(int64_t b, int64_t n1, int64_t i, int64_t j) const;
+
  private:
   enum class Form { kNone, kFull, kRowBroadcast, kCompressed, kTndPackedRows, kTndPackedFull, kSlopes };
 
