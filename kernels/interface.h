@@ -109,6 +109,41 @@ typedef struct {
 } FaArgs;
 CN_STATIC_SIZE(FaArgs, 264);
 
+// ---- FlashAttentionScoreGrad ------------------------------------------------------------------------------------
+// The forward's batch table and FaArgs describe the problem (FaArgs.o_*: dy, which has attention_out's shape); the
+// grad adds a table of GB_STRIDE int64 per batch and FagArgs for the views only the backward has.
+#define GB_ROW_BASE 0  /* per-row workspace index of (batch, head 0, row 0): Σ N1·S1 over the earlier batches */
+#define GB_TILE_BASE 1 /* row tile index of (batch, head 0, tile 0): Σ N1·ceil(S1 / BLOCK_M) over earlier batches */
+#define GB_STRIDE 2
+
+// Row work list (pre-pass, dq and post kernels): GR_STRIDE int32 per block of BLOCK_M query rows of one head.
+#define GR_BATCH 0
+#define GR_HEAD 1
+#define GR_ROW0 2
+#define GR_STRIDE 3
+// Key work list (the dk/dv kernels): GK_STRIDE int32 per entry. The generic variant's entry is the BLOCK_M keys
+// from GK_COL0 of kv head GK_HEAD; the CPU variant's entry is every key block kb = GK_COL0 + t·GK_STEP (blocks of
+// BLOCK_N keys) of that head, whose dq contributions go to dq copy GK_PART.
+#define GK_BATCH 0
+#define GK_HEAD 1
+#define GK_COL0 2
+#define GK_STEP 3
+#define GK_PART 4
+#define GK_STRIDE 5
+
+typedef struct {
+  FaArgs fa;
+  cn_i64 ain_off, ain_batch, ain_seq, ain_head; /* attention_in */
+  cn_i64 dq_off, dq_batch, dq_seq, dq_head;
+  cn_i64 dk_off, dk_batch, dk_seq, dk_head;
+  cn_i64 dv_off, dv_batch, dv_seq, dv_head;
+  cn_i64 row_tiles; /* CPU variant: row tiles of all batches and heads (one dq copy) */
+  cn_i64 entries;   /* work entries of the launch (set per kernel) */
+  cn_i32 parts;     /* CPU variant: dq copies */
+  cn_i32 reserved;
+} FagArgs;
+CN_STATIC_SIZE(FagArgs, 416);
+
 // ---- RingAttentionUpdate ----------------------------------------------------------------------------------------
 // Softmax layouts (SM_LAYOUT): where a (row, head)'s 8 lanes live.
 #define RAU_SM_SBH 0          /* [B,N,S,8]: ((b·N + n)·S + s)·8 */

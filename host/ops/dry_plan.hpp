@@ -7,6 +7,7 @@
 #include "cannon/config.hpp"
 #include "cannon/context.hpp"
 #include "cannon/flash_attention_score.hpp"
+#include "cannon/flash_attention_score_grad.hpp"
 #include "cannon/nsa_selected_attention.hpp"
 #include "cannon/ring_attention_update.hpp"
 
@@ -23,6 +24,9 @@ struct PlanTarget {
 // Host-only plans have descriptions, workspace sizes and host tables, but no program: they cannot be run.
 FlashAttentionScorePlan plan_flash_attention_score(const PlanTarget& target, const FlashAttentionScoreDescs& descs,
                                                    const FlashAttentionScoreAttrs& attrs);
+FlashAttentionScoreGradPlan plan_flash_attention_score_grad(const PlanTarget& target,
+                                                            const FlashAttentionScoreGradDescs& descs,
+                                                            const FlashAttentionScoreAttrs& attrs);
 RingAttentionUpdatePlan plan_ring_attention_update(const PlanTarget& target, const RingAttentionUpdateDescs& descs,
                                                    const RingAttentionUpdateAttrs& attrs);
 NsaSelectedAttentionPlan plan_nsa_selected_attention(const PlanTarget& target, const NsaSelectedAttentionDescs& descs,

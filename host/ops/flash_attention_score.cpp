@@ -52,26 +52,6 @@ double list_work(const FaProblem& p, const KernelConfig& k, unsigned threads, Da
   return scores * 2.0 * static_cast<double>(p.dk + p.dv);
 }
 
-// One BT_STRIDE row per batch: everything the kernels need that the plan fixes (the views a run is given add
-// their offsets and strides through FaArgs).
-std::vector<int64_t> batch_table(const FaProblem& p) {
-  std::vector<int64_t> table;
-  table.reserve(static_cast<std::size_t>(p.batch) * BT_STRIDE);
-  const bool tnd = p.layout == Layout::kTND;
-  for (int64_t b = 0; b < p.batch; ++b) {
-    const schedule::BandRule& rule = p.masks.rules[b];
-    const PseBatch& pb = p.pse.batches[b];
-    const StatAddressing st =
-        stat_addressing(p.layout, p.tnd_softmax_same_as_input, b, p.n1, p.seqs.q_len[b], p.seqs.q_start[b]);
-    table.insert(table.end(),
-                 {tnd ? p.seqs.q_start[b] : 0, tnd ? p.seqs.kv_start[b] : 0, p.seqs.q_len[b], p.seqs.kv_len[b], st.base,
-                  st.head_stride, st.row_stride, clamp_int(rule.pre), clamp_int(rule.next), clamp_int(rule.prefix),
-                  pb.base, pb.head, pb.row, pb.shift, pb.slope, p.dropout.batch_base[b]});
-  }
-  static_assert(BT_STRIDE == 16 && BT_DROP == 15, "the batch table row above");
-  return table;
-}
-
 // The mask prepass's slot of each work entry in the refined tile list. Entries that read the same mask slice
 // (heads, when atten_mask broadcasts over them) share one refined list: only the first refines, the others copy.
 // Split-KV chunks of one entry list different tiles, so the first tile is part of what is shared.
@@ -116,6 +96,26 @@ int64_t max_query_rows(const FaProblem& p) {
 }
 
 }  // namespace
+
+// One BT_STRIDE row per batch: everything the kernels need that the plan fixes (the views a run is given add
+// their offsets and strides through FaArgs).
+std::vector<int64_t> fa_batch_table(const FaProblem& p) {
+  std::vector<int64_t> table;
+  table.reserve(static_cast<std::size_t>(p.batch) * BT_STRIDE);
+  const bool tnd = p.layout == Layout::kTND;
+  for (int64_t b = 0; b < p.batch; ++b) {
+    const schedule::BandRule& rule = p.masks.rules[b];
+    const PseBatch& pb = p.pse.batches[b];
+    const StatAddressing st =
+        stat_addressing(p.layout, p.tnd_softmax_same_as_input, b, p.n1, p.seqs.q_len[b], p.seqs.q_start[b]);
+    table.insert(table.end(),
+                 {tnd ? p.seqs.q_start[b] : 0, tnd ? p.seqs.kv_start[b] : 0, p.seqs.q_len[b], p.seqs.kv_len[b], st.base,
+                  st.head_stride, st.row_stride, clamp_int(rule.pre), clamp_int(rule.next), clamp_int(rule.prefix),
+                  pb.base, pb.head, pb.row, pb.shift, pb.slope, p.dropout.batch_base[b]});
+  }
+  static_assert(BT_STRIDE == 16 && BT_DROP == 15, "the batch table row above");
+  return table;
+}
 
 // Everything plan does on the host; with a Context it also builds the kernel program and uploads the plan's
 // tables (last, so a rejected problem never costs a build).
@@ -175,7 +175,7 @@ FlashAttentionScorePlan plan_flash_attention_score(const PlanTarget& target, con
   }
   check_buffers_fit(limits, buffers);
   const double flops = list_work(p, data->kernel, target.device.compute_units, *data);
-  data->batch_table = batch_table(p);
+  data->batch_table = fa_batch_table(p);
 
   data->ledger = WorkspaceLedger(target.device.base_addr_align);
   if (data->prepass) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -97,11 +98,25 @@ void validate_atten_mask(const TensorDesc& mask, const FaProblem& p, int64_t spa
 PsePlan plan_pse(const FlashAttentionScoreDescs& d, const FlashAttentionScoreAttrs& a, const FaProblem& p);
 DropoutPlan plan_dropout(const FlashAttentionScoreDescs& d, const FlashAttentionScoreAttrs& a, const FaProblem& p);
 
+// The batch table of the kernels (kernels/interface.h BT_*): one BT_STRIDE row per batch, fixed by the plan.
+std::vector<int64_t> fa_batch_table(const FaProblem& p);
+
 // Element strides of a full atten_mask over (batch, head, row); broadcast dimensions have stride 0.
 struct MaskStrides {
   int64_t batch = 0, head = 0, row = 0;
 };
 MaskStrides atten_mask_strides(const TensorView& mask);
+
+// run()'s helpers, shared with the backward (flash_attention_score_run.cpp): an optional input is present at run
+// iff planned and is checked like the others (returns its element offset); a layout's axis strides into FaArgs
+// fields; and the FaArgs fields that describe the problem and its optional inputs (mask, pse, dropout, flags,
+// scale, group). Throw Error(kParamInvalid) naming the view.
+int64_t check_optional(const std::optional<TensorView>& view, const std::optional<TensorDesc>& planned,
+                       const char* what);
+void set_axes(const AxisStrides& s, int64_t off, cn_i64& a_off, cn_i64& a_batch, cn_i64& a_seq, cn_i64& a_head);
+void fill_fa_problem_args(const FaProblem& p, const FlashAttentionScoreDescs& descs,
+                          const std::optional<TensorView>& pse, const std::optional<TensorView>& drop_mask,
+                          const std::optional<TensorView>& atten_mask, FaArgs& a);
 
 namespace detail {
 

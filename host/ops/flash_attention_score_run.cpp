@@ -14,8 +14,6 @@
 #include "host/runtime/view_check.hpp"
 
 namespace cannon {
-namespace {
-
 // An optional input: present at run iff planned, checked like the others; returns its element offset.
 int64_t check_optional(const std::optional<TensorView>& view, const std::optional<TensorDesc>& planned,
                        const char* what) {
@@ -33,6 +31,43 @@ void set_axes(const AxisStrides& s, int64_t off, cn_i64& a_off, cn_i64& a_batch,
   a_seq = s.seq;
   a_head = s.head;
 }
+
+void fill_fa_problem_args(const FaProblem& p, const FlashAttentionScoreDescs& descs,
+                          const std::optional<TensorView>& pse, const std::optional<TensorView>& drop_mask,
+                          const std::optional<TensorView>& atten_mask, FaArgs& a) {
+  if (descs.atten_mask) {
+    require(atten_mask.has_value(), "atten_mask: planned with a mask but none given at run");
+    a.mask_off = check_view(*atten_mask, *descs.atten_mask, "atten_mask", false);
+    if (p.masks.reads_mask_tensor) {
+      const MaskStrides m = atten_mask_strides(*atten_mask);
+      a.mask_batch = m.batch;
+      a.mask_head = m.head;
+      a.mask_row = m.row;
+    }
+  } else {
+    require(!atten_mask.has_value(), "atten_mask: given at run but not at plan");
+  }
+  a.pse_off = check_optional(pse, descs.pse, "pse");
+  a.pse_cols = p.pse.cols;
+  // An explicit mask's bits are counted from its buffer's start: its view offset shifts both ends.
+  const int64_t drop_off = check_optional(drop_mask, descs.drop_mask, "drop_mask");
+  a.drop_off = drop_off * 8;
+  a.drop_offset_groups = p.dropout.offset_groups;
+  a.drop_numels = static_cast<cn_u64>(p.dropout.numels + drop_off * 8);
+  a.group = static_cast<cn_i32>(p.group());
+  a.scale = p.scale;
+  a.flags = (p.masks.reads_mask_tensor ? FLAG_MASK_TENSOR : 0) | (p.masks.invalid_line ? FLAG_INVALID_LINE : 0) |
+            (p.dropout.mode == DropoutMode::kExplicit ? FLAG_DROP_EXPLICIT : 0) |
+            (p.dropout.mode == DropoutMode::kGenerator ? FLAG_DROP_GEN : 0);
+  a.pse_mode = static_cast<cn_i32>(p.pse.mode);
+  a.pse_map = static_cast<cn_i32>(p.pse.map);
+  a.keep_scale = p.dropout.keep_scale;
+  a.drop_key_lo = p.dropout.key_lo;
+  a.drop_key_hi = p.dropout.key_hi;
+  a.drop_threshold = p.dropout.threshold;
+}
+
+namespace {
 
 FaArgs describe_launch(const detail::FlashAttentionScorePlanData& d, const FlashAttentionScorePlan& plan,
                        const FlashAttentionScoreTensors& t) {
@@ -57,37 +92,8 @@ FaArgs describe_launch(const detail::FlashAttentionScorePlanData& d, const Flash
   }
   a.smax_off = check_view(t.softmax_max, plan.softmax_max, "softmax_max", true);
   a.ssum_off = check_view(t.softmax_sum, plan.softmax_sum, "softmax_sum", true);
-  if (descs.atten_mask) {
-    require(t.atten_mask.has_value(), "atten_mask: planned with a mask but none given at run");
-    a.mask_off = check_view(*t.atten_mask, *descs.atten_mask, "atten_mask", false);
-    if (p.masks.reads_mask_tensor) {
-      const MaskStrides m = atten_mask_strides(*t.atten_mask);
-      a.mask_batch = m.batch;
-      a.mask_head = m.head;
-      a.mask_row = m.row;
-    }
-  } else {
-    require(!t.atten_mask.has_value(), "atten_mask: given at run but not at plan");
-  }
-  a.pse_off = check_optional(t.pse, descs.pse, "pse");
-  a.pse_cols = p.pse.cols;
-  // An explicit mask's bits are counted from its buffer's start: its view offset shifts both ends.
-  const int64_t drop_off = check_optional(t.drop_mask, descs.drop_mask, "drop_mask");
-  a.drop_off = drop_off * 8;
-  a.drop_offset_groups = p.dropout.offset_groups;
-  a.drop_numels = static_cast<cn_u64>(p.dropout.numels + drop_off * 8);
+  fill_fa_problem_args(p, descs, t.pse, t.drop_mask, t.atten_mask, a);
   a.entries = static_cast<cn_i64>(d.work.size() / WK_STRIDE);
-  a.group = static_cast<cn_i32>(p.group());
-  a.scale = p.scale;
-  a.flags = (p.masks.reads_mask_tensor ? FLAG_MASK_TENSOR : 0) | (p.masks.invalid_line ? FLAG_INVALID_LINE : 0) |
-            (p.dropout.mode == DropoutMode::kExplicit ? FLAG_DROP_EXPLICIT : 0) |
-            (p.dropout.mode == DropoutMode::kGenerator ? FLAG_DROP_GEN : 0);
-  a.pse_mode = static_cast<cn_i32>(p.pse.mode);
-  a.pse_map = static_cast<cn_i32>(p.pse.map);
-  a.keep_scale = p.dropout.keep_scale;
-  a.drop_key_lo = p.dropout.key_lo;
-  a.drop_key_hi = p.dropout.key_hi;
-  a.drop_threshold = p.dropout.threshold;
   return a;
 }
 

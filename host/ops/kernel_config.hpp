@@ -74,6 +74,9 @@ KernelConfig choose_kernel_config(const DeviceInfo& device, DType dtype, int dk,
 KernelConfig choose_kernel_config(const DeviceInfo& device, DType dtype, int dk, int dv,
                                   const std::map<std::string, long>& tune);
 
+// Rows per work-group of the generic variants: 32, or less where the device allows less.
+int generic_block_m(const DeviceInfo& device);
+
 // Loop back-edges one invocation of fa_fwd_generic takes at most for rows that see up to max_keys keys
 // (every loop of the kernel, as Mesa's llvmpipe counts them).
 uint64_t fa_generic_loop_steps(const KernelConfig& c, int64_t max_keys, bool dropout);

@@ -1,0 +1,264 @@
+// FlashAttentionScoreGrad on the host: validation (the forward's rules plus the backward's own), plan (kernel
+// config, work lists, tables, workspace) and the allocating convenience call. run() is in
+// flash_attention_score_grad_run.cpp.
+#include "cannon/flash_attention_score_grad.hpp"
+
+#include <algorithm>
+
+#include <fmt/ranges.h>
+
+#include "host/ops/convenience.hpp"
+#include "host/ops/dry_plan.hpp"
+#include "host/ops/flash_attention_score_grad_problem.hpp"
+#include "host/ops/plan_access.hpp"
+#include "host/runtime/check.hpp"
+#include "host/runtime/checked.hpp"
+#include "host/runtime/launch_check.hpp"
+
+namespace cannon {
+namespace {
+
+using Data = detail::FlashAttentionScoreGradPlanData;
+
+// attention_out's and the statistics' descriptions for this problem, as the forward's plan reports them.
+TensorDesc out_desc(const FaProblem& p) {
+  const bool tnd = p.layout == Layout::kTND;
+  return {p.dtype, layout_shape(p.layout, {tnd ? 1 : p.batch, p.s1, p.n1, p.dv})};
+}
+TensorDesc stats_desc(const FaProblem& p) {
+  const bool tnd = p.layout == Layout::kTND;
+  return {DType::kFloat32, tnd ? std::vector<int64_t>{p.s1, p.n1, 8} : std::vector<int64_t>{p.batch, p.n1, p.s1, 8}};
+}
+
+void require_desc(const TensorDesc& got, const TensorDesc& want, const char* what, const char* rule) {
+  require(got.dtype == want.dtype, "{}: dtype {} must be {} ({})", what, dtype_name(got.dtype), dtype_name(want.dtype),
+          rule);
+  require(got.shape == want.shape, "{}: shape [{}] must be [{}] ({})", what, fmt::join(got.shape, ", "),
+          fmt::join(want.shape, ", "), rule);
+}
+
+// Work lists: every block of BLOCK_M query rows of every head (pre-pass, dQ, post), the per-batch bases of the
+// per-row and per-block workspace, and the key entries: the generic variant's blocks of BLOCK_M keys of every kv
+// head, or the CPU variant's `parts` entries per kv head, entry p owning key blocks p, p + parts, ...
+void list_work(const FaProblem& p, int block_m, int parts, Data& d) {
+  d.rows.clear();
+  d.keys.clear();
+  d.grad_table.clear();
+  int64_t row_base = 0, tile_base = 0;
+  for (int64_t b = 0; b < p.batch; ++b) {
+    const int64_t s1 = p.seqs.q_len[b], s2 = p.seqs.kv_len[b];
+    d.grad_table.insert(d.grad_table.end(), {row_base, tile_base});
+    for (int64_t n = 0; n < p.n1; ++n) {
+      for (int64_t i = 0; i < s1; i += block_m) {
+        d.rows.insert(d.rows.end(), {static_cast<int32_t>(b), static_cast<int32_t>(n), static_cast<int32_t>(i)});
+      }
+    }
+    for (int64_t n = 0; n < p.n2; ++n) {
+      if (parts > 0) {
+        for (int32_t part = 0; part < parts; ++part) {
+          d.keys.insert(d.keys.end(), {static_cast<int32_t>(b), static_cast<int32_t>(n), part, parts, part});
+        }
+        continue;
+      }
+      for (int64_t j = 0; j < s2; j += block_m) {
+        d.keys.insert(d.keys.end(), {static_cast<int32_t>(b), static_cast<int32_t>(n), static_cast<int32_t>(j), 0, 0});
+      }
+    }
+    row_base += p.n1 * s1;
+    tile_base += p.n1 * ((s1 + block_m - 1) / block_m);
+  }
+  d.total_rows = row_base;
+  d.row_tiles = tile_base;
+  static_assert(GR_STRIDE == 3 && GK_STRIDE == 5 && GB_STRIDE == 2, "the work lists above");
+}
+
+// The CPU variant's outer tiles (cube/outer_tile_cpu.clh): CV column vectors (a divisor of the padded head dim's
+// vectors, at most 4) × OA_KEYS keys, as many accumulators as fit the register file beside CV operands and a broadcast,
+// preferring the tile with the fewest loads per FMA.
+struct OuterTile {
+  int keys = 1, cv = 1;
+};
+OuterTile outer_tile(int dim, int vw, int registers) {
+  const int vectors = (dim + 15) / 16 * 16 / vw;
+  OuterTile best;
+  double best_cost = 1e9;
+  for (int cv = 1; cv <= 4; ++cv) {
+    if (vectors % cv != 0) continue;
+    const int keys = std::min(8, (registers - cv - 2) / cv);
+    if (keys < 1) continue;
+    const double cost = static_cast<double>(cv + keys) / (cv * keys);
+    if (cost < best_cost) {
+      best_cost = cost;
+      best = {keys, cv};
+    }
+  }
+  return best;
+}
+
+// Scores the backward computes (every visible element of every head) times the FLOPs of its five matmuls.
+double grad_flops(const FaProblem& p) {
+  double scores = 0;
+  for (int64_t b = 0; b < p.batch; ++b) {
+    const schedule::BandRule& r = p.masks.rules[b];
+    const int64_t s1 = p.seqs.q_len[b], s2 = p.seqs.kv_len[b];
+    for (int64_t i = 0; i < s1; ++i) {
+      const int64_t lo = std::max<int64_t>(0, i - std::min<int64_t>(r.pre, s2 + s1));
+      const int64_t hi = std::min<int64_t>(s2 - 1, i + std::min<int64_t>(r.next, s2 + s1));
+      const int64_t band = std::max<int64_t>(0, hi - lo + 1);
+      scores += static_cast<double>(band + std::min(r.prefix, lo));
+    }
+  }
+  return scores * static_cast<double>(p.n1) * 2.0 * static_cast<double>(3 * p.dk + 2 * p.dv);
+}
+
+}  // namespace
+
+FlashAttentionScoreDescs forward_descs(const FlashAttentionScoreGradDescs& d) {
+  return {d.query, d.key, d.value, d.pse, d.drop_mask, d.atten_mask};
+}
+
+FaProblem validate_flash_attention_score_grad(const FlashAttentionScoreGradDescs& d, const FlashAttentionScoreAttrs& a,
+                                              bool strict, const DeviceLimits* limits) {
+  FaProblem p = validate_flash_attention_score(forward_descs(d), a, strict, limits);
+  const TensorDesc out = out_desc(p), stats = stats_desc(p);
+  require_desc(d.dy, out, "dy", "attention_out's shape and the query's dtype");
+  require_desc(d.attention_in, out, "attention_in", "the forward's attention_out");
+  require_desc(d.softmax_max, stats, "softmax_max", "the forward's softmax_max");
+  require_desc(d.softmax_sum, stats, "softmax_sum", "the forward's softmax_sum");
+  if (limits) {
+    check_buffers_fit(*limits, {buffer_of("dy", d.dy), buffer_of("attention_in", d.attention_in),
+                                buffer_of("dq", d.query), buffer_of("dk", d.key), buffer_of("dv", d.value)});
+  }
+  return p;
+}
+
+uint64_t fag_generic_loop_steps(const KernelConfig& c, int64_t max_rows, int64_t max_keys, int64_t group) {
+  const uint64_t dk = static_cast<uint64_t>(c.dk / 16 + c.dk % 16), dv = static_cast<uint64_t>(c.dv / 16 + c.dv % 16);
+  const uint64_t rows = checked_mul_u64(static_cast<uint64_t>(max_rows), static_cast<uint64_t>(group), "rows");
+  const uint64_t per_element = 2 * dk + 2 * dv + 1;                           // dot, dP dot, two axpys, the loop itself
+  const uint64_t fixed = 4 * (dk + dv) + static_cast<uint64_t>(c.dk + c.dv);  // loads, zeroing, stores
+  return fixed + checked_mul_u64(std::max(rows, static_cast<uint64_t>(max_keys)), per_element, "loop steps");
+}
+
+FlashAttentionScoreGradPlan plan_flash_attention_score_grad(const PlanTarget& target,
+                                                            const FlashAttentionScoreGradDescs& descs,
+                                                            const FlashAttentionScoreAttrs& attrs) {
+  const DeviceLimits limits = DeviceLimits::of(target.device);
+  auto data = detail::validated_plan_data<Data>(
+      descs, [&] { return validate_flash_attention_score_grad(descs, attrs, target.config.strict, &limits); });
+  const FaProblem& p = data->problem;
+
+  KernelConfig& kc = data->kernel;
+  const int64_t max_rows = p.seqs.q_len.empty() ? 0 : *std::max_element(p.seqs.q_len.begin(), p.seqs.q_len.end());
+  const int64_t max_keys = p.seqs.kv_len.empty() ? 0 : *std::max_element(p.seqs.kv_len.begin(), p.seqs.kv_len.end());
+  // The forward's kernel choice (and its CANNON_TUNE fa.* values) picks the variant and the register tiles.
+  kc = choose_kernel_config(target.device, p.dtype, static_cast<int>(p.dk), static_cast<int>(p.dv), target.config,
+                            tune::MaskClass::kDense, max_rows);
+  const bool cpu = kc.variant == KernelVariant::kCpu;
+  int parts = 0;
+  BuildOptions options;
+  if (cpu) {
+    // Private tiles per work-item: K and V blocks, dK and dV accumulators and two score tiles.
+    kc.block_n = std::max(p.dk, p.dv) <= 64 ? 64 : 32;
+    const int regs = cpu_vector_registers(target.device, kc.vw);
+    const OuterTile ok = outer_tile(kc.dk, kc.vw, regs), ov = outer_tile(kc.dv, kc.vw, regs);
+    // Key entries: enough parts per kv head for two entries per compute unit, each with its own dQ copy.
+    const int64_t heads = std::max<int64_t>(1, p.batch * p.n2);
+    const int64_t blocks = std::max<int64_t>(1, (max_keys + kc.block_n - 1) / kc.block_n);
+    parts = static_cast<int>(std::clamp<int64_t>(
+        (2 * static_cast<int64_t>(target.device.compute_units) + heads - 1) / heads, 1, std::min<int64_t>(blocks, 64)));
+    options = kc.build_options();
+    options.define("OA_KEYS", std::min(ok.keys, ov.keys)).define("OA_CV_K", ok.cv).define("OA_CV_V", ov.cv);
+  } else {
+    kc.block_m = generic_block_m(target.device);
+    options = kc.build_options();
+    check_loop_budget(
+        target.device, fag_generic_loop_steps(kc, max_rows, max_keys, p.group()), "fag_dkdv_generic",
+        fmt::format("G·S1 = {}, S2 = {} at DK = {}, DV = {}", p.group() * max_rows, max_keys, p.dk, p.dv));
+  }
+  const int64_t lanes = cpu ? (kc.block_m + kc.vw - 1) / kc.vw * kc.vw : kc.block_m;
+
+  // Work lists are sized by the blocks of rows and keys: checked against int32 and the device before they exist.
+  uint64_t row_blocks = 0, key_entries = 0;
+  for (int64_t b = 0; b < p.batch; ++b) {
+    row_blocks += static_cast<uint64_t>((p.seqs.q_len[b] + lanes - 1) / lanes);
+    key_entries += cpu ? static_cast<uint64_t>(parts) : static_cast<uint64_t>((p.seqs.kv_len[b] + lanes - 1) / lanes);
+  }
+  row_blocks = checked_mul_u64(row_blocks, static_cast<uint64_t>(p.n1), "plan row_list");
+  key_entries = checked_mul_u64(key_entries, static_cast<uint64_t>(p.n2), "plan key_list");
+  check_index_limit("plan row_list: entries", row_blocks, INT32_MAX, "the launch's work-group count");
+  check_index_limit("plan key_list: entries", key_entries, INT32_MAX, "the launch's work-group count");
+  // Workspace: the generic variant's D per row; the CPU variant's record per row block (REC_FLOATS in
+  // kernels/flash_attention_score_grad.cl) and `parts` dQ copies of DK_PAD × lanes per row block.
+  const uint64_t dk_pad = static_cast<uint64_t>((p.dk + 15) / 16 * 16),
+                 dv_pad = static_cast<uint64_t>((p.dv + 15) / 16 * 16);
+  const uint64_t rec_floats = (static_cast<uint64_t>(p.dk + p.dv) + dk_pad + dv_pad + 3) * lanes;
+  const uint64_t total_rows = checked_mul_u64(
+      static_cast<uint64_t>(p.s1), static_cast<uint64_t>(p.n1) * (p.layout == Layout::kTND ? 1 : p.batch), "rows");
+  const uint64_t ws_floats =
+      cpu ? checked_mul_u64(row_blocks, (rec_floats + 15) / 16 * 16 + static_cast<uint64_t>(parts) * dk_pad * lanes,
+                            "workspace grad_tiles")
+          : total_rows;
+  check_buffers_fit(limits,
+                    {{"plan row_list", checked_mul_u64(row_blocks, GR_STRIDE * sizeof(int32_t), "plan row_list")},
+                     {"plan key_list", checked_mul_u64(key_entries, GK_STRIDE * sizeof(int32_t), "plan key_list")},
+                     {"workspace grad", checked_mul_u64(ws_floats, sizeof(float), "workspace grad")}});
+  list_work(p, static_cast<int>(lanes), parts, *data);
+  data->parts = parts;
+  data->batch_table = fa_batch_table(p);
+
+  data->ledger = WorkspaceLedger(target.device.base_addr_align);
+  data->ledger.book("grad", std::max<std::size_t>(static_cast<std::size_t>(ws_floats), 1) * sizeof(float),
+                    sizeof(float) * 16);
+
+  FlashAttentionScoreGradPlan plan;
+  plan.dq = descs.query;
+  plan.dk = descs.key;
+  plan.dv = descs.value;
+  plan.dpse = {p.dtype, {0}};
+  plan.workspace_size = data->ledger.total();
+  plan.flops = grad_flops(p);
+  if (const Context* ctx = target.ctx) {
+    const std::size_t local = cpu ? 1 : static_cast<std::size_t>(kc.block_m);
+    data->build(
+        *ctx, "flash_attention_score_grad", options,
+        cpu ? std::vector<detail::PlanBase::KernelUse>{{"fag_pre_cpu", 1}, {"fag_main_cpu", 1}, {"fag_post_cpu", 1}}
+            : std::vector<detail::PlanBase::KernelUse>{
+                  {"fag_pre_generic", local}, {"fag_dq_generic", local}, {"fag_dkdv_generic", local}});
+    data->batch_mem = data->add_table(*ctx, data->batch_table);
+    data->grad_mem = data->add_table(*ctx, data->grad_table);
+    data->rows_mem = data->add_table(*ctx, data->rows);
+    data->keys_mem = data->add_table(*ctx, data->keys);
+  }
+  detail::PlanAccess::attach(plan, std::move(data));
+  return plan;
+}
+
+FlashAttentionScoreGradPlan plan_flash_attention_score_grad(const Context& ctx,
+                                                            const FlashAttentionScoreGradDescs& descs,
+                                                            const FlashAttentionScoreAttrs& attrs) {
+  return plan_flash_attention_score_grad(PlanTarget::on(ctx), descs, attrs);
+}
+
+FlashAttentionScoreGradResult flash_attention_score_grad(const Context& ctx, const TensorView& query,
+                                                         const TensorView& key, const TensorView& value,
+                                                         const TensorView& dy, const TensorView& softmax_max,
+                                                         const TensorView& softmax_sum, const TensorView& attention_in,
+                                                         const FlashAttentionScoreGradOptionalInputs& optional,
+                                                         const FlashAttentionScoreAttrs& attrs) {
+  const FlashAttentionScoreGradPlan plan = plan_flash_attention_score_grad(
+      ctx,
+      {query.desc, key.desc, value.desc, dy.desc, desc_of(optional.pse), desc_of(optional.drop_mask),
+       desc_of(optional.atten_mask), softmax_max.desc, softmax_sum.desc, attention_in.desc},
+      attrs);
+  auto run = [&](FlashAttentionScoreGradResult& r, cl_mem workspace) {
+    run_flash_attention_score_grad(
+        ctx, plan,
+        {query, key, value, dy, optional.pse, optional.drop_mask, optional.atten_mask, softmax_max, softmax_sum,
+         attention_in, r.dq.view(), r.dk.view(), r.dv.view(), std::nullopt},
+        workspace);
+  };
+  return allocate_and_run<FlashAttentionScoreGradResult>(ctx, plan, run, plan.dq, plan.dk, plan.dv, plan.dpse);
+}
+
+}  // namespace cannon

@@ -1,0 +1,374 @@
+// FlashAttentionScoreGrad entry kernels: the FlashAttention-2 backward in Ascend's order
+// (reference/ascend-semantics-backward.md §3.1): a pre-pass D = rowsum(dY ∘ attention_in); P recomputed from the
+// forward's softmax_max and softmax_sum; dV += Pdᵀ·dY; dP = dY·Vᵀ; dS = P ∘ (dP' − D); dK += dSᵀ·Q; dQ += dS·K; dQ
+// and dK scaled once at the end. Pd (P after dropout) and dS are rounded to the input dtype before their matmuls
+// (CAST_ROUND, ties away), as are the outputs. Scores, masks, pse and dropout bits follow the forward's per-element
+// rules (vector/element_rules.clh), so the backward differentiates exactly what the forward computed.
+//   fag_pre_cpu, fag_main_cpu, fag_post_cpu (PoCL's CPU device): the pre-pass writes each block of BLOCK_M query rows
+//     of a head into the workspace once, as the register tiles read it (Qᵀ and dYᵀ lane-major, Q and dY rows in fp32,
+//     the row statistics and D) and zeroes its dQ accumulators; the main kernel is key/value-outer: a work entry owns
+//     the key blocks kb = GK_COL0 + t·GK_STEP of one kv head, keeps their dK and dV in private accumulators over the
+//     group's G heads and every row block that sees them (no atomics), and adds dS·K into its own dQ copy (GK_PART) of
+//     the workspace; the post kernel sums the copies, scales, rounds and writes dQ. Register tiles are the forward's
+//     (cube/qk_tile_cpu.clh, cube/pv_tile_cpu.clh) plus cube/outer_tile_cpu.clh for dSᵀ·Q and Pdᵀ·dY.
+//   fag_pre_generic, fag_dq_generic, fag_dkdv_generic: one work-item per query row (pre-pass, dQ) or per key
+//     (dK, dV, summed over the G query heads of the key's group): no atomics, no workspace but D; correct on any
+//     OpenCL 1.2 device.
+// Compile-time config (-D): DTYPE, DK, DV, BLOCK_M, GENERIC_ONLY; for the CPU kernels also VW, BLOCK_N, QK_KEYS,
+// PV_COLS, QK_ROW_VECS, PV_ROW_VECS (the forward's tiles), OA_KEYS, OA_CV_K and OA_CV_V (cube/outer_tile_cpu.clh).
+#include "common/dtype.clh"
+#include "common/vec.clh"
+#include "common/round.clh"
+#include "common/problem.clh"
+#include "common/args.clh"
+#include "common/philox.clh"
+
+#ifndef DK
+#define DK 64
+#endif
+#ifndef DV
+#define DV DK
+#endif
+#ifndef BLOCK_M
+#define BLOCK_M 32
+#endif
+#define DK_PAD ((DK + 15) / 16 * 16)
+#define DV_PAD ((DV + 15) / 16 * 16)
+
+#include "vector/element_rules.clh"
+#include "cube/row_generic.clh"
+
+
+// Element offset of row 0 of (batch b, head n) in a view with the given strides (TND batches start at their first
+// token, BT_Q_START or BT_KV_START).
+inline long grad_view_head(__global const long* batches, int b, int n, int start_col, long off, long batch, long seq,
+                           long head) {
+  return off + b * batch + batches[(long)b * BT_STRIDE + start_col] * seq + n * head;
+}
+
+// The forward's score of element (i, j) from its dot product: the pse as pse_type says and atten_mask's -FLT_MAX
+// (the band rule's skipped elements are never visited); then P = exp(s - max) / sum with the forward's statistics.
+inline float grad_p(HeadView h, int i, int j, float dot, float m, float l, float scale, __global const DATA_T* pse,
+                    __global const float* slopes, int pse_mode, int pse_map, long pse_cols, __global const uchar* mask,
+                    long mask_row, int flags) {
+  float s = pse_score(h, i, j, dot, scale, pse, slopes, pse_mode, pse_map, pse_cols);
+  if ((flags & FLAG_MASK_TENSOR) && mask[h.mask + (long)i * mask_row + j]) s = NEG_FLT_MAX;
+  return exp(s - m) / l;
+}
+
+// The band of keys row i sees: -pre <= j - i <= next (the first `prefix` keys are seen by every row).
+inline long band_lo(HeadView h, long i) { return max(0L, i - (long)h.pre); }
+inline long band_hi(HeadView h, long i) { return min(h.s2 - 1, i + (long)h.next); }
+
+// D = rowsum(dY ∘ attention_in) in fp32, d order, for each query row (Ascend's SoftmaxGradFront).
+__kernel void fag_pre_generic(__global const DATA_T* dy, __global const DATA_T* ain, __global const long* batches,
+                              __global const long* gbt, __global const int* work, __global float* dr,
+                              const FagArgs ga) {
+  const FaArgs args = ga.fa;
+  __global const int* wk = work + (long)get_group_id(0) * GR_STRIDE;
+  const int b = wk[GR_BATCH], n1 = wk[GR_HEAD];
+  const HeadView h = head_view(batches, b, n1, args);
+  const long i = wk[GR_ROW0] + (long)get_local_id(0);
+  if (i >= h.s1) return;
+  float dyr[DV_PAD];
+  load_row(dy, h.o + i * args.o_seq, DV, dyr);
+  const long a0 = grad_view_head(batches, b, n1, BT_Q_START, ga.ain_off, ga.ain_batch, ga.ain_seq, ga.ain_head);
+  dr[gbt[(long)b * GB_STRIDE + GB_ROW_BASE] + n1 * h.s1 + i] = dot_row(dyr, ain, a0 + i * ga.ain_seq, DV);
+}
+
+// dQ for one query row: every key it sees, dS = P ∘ (dP' − D) rounded, dQ = scale · Σ dS·K, rounded once.
+__kernel void fag_dq_generic(__global const DATA_T* q, __global const DATA_T* k, __global const DATA_T* v,
+                             __global const DATA_T* dy, __global const float* smax, __global const float* ssum,
+                             __global DATA_T* dq, __global const long* batches, __global const long* gbt,
+                             __global const int* work, __global const uchar* mask, __global const DATA_T* pse,
+                             __global const float* slopes, __global const uchar* drop_mask, __global const float* dr,
+                             const FagArgs ga) {
+  const FaArgs args = ga.fa;
+  FA_UNPACK_ARGS(args);
+  __global const int* wk = work + (long)get_group_id(0) * GR_STRIDE;
+  const int b = wk[GR_BATCH], n1 = wk[GR_HEAD];
+  const HeadView h = head_view(batches, b, n1, args);
+  const long i = wk[GR_ROW0] + (long)get_local_id(0);
+  if (i >= h.s1) return;
+  float acc[DK_PAD];
+  for (int d = 0; d < DK_PAD; d += 16) vstore16((float16)0.0f, 0, acc + d);
+  if (h.s2 > 0) {
+    float qr[DK_PAD], dyr[DV_PAD];
+    load_row(q, h.q + i * q_seq, DK, qr);
+    load_row(dy, h.o + i * o_seq, DV, dyr);
+    const float m = smax[smax_off + h.stat + i * h.stat_row], l = ssum[ssum_off + h.stat + i * h.stat_row];
+    const float dri = dr[gbt[(long)b * GB_STRIDE + GB_ROW_BASE] + n1 * h.s1 + i];
+    const bool dropout = (flags & (FLAG_DROP_EXPLICIT | FLAG_DROP_GEN)) != 0;
+    // The prefix keys [0, prefix) (sparse mode 6), then the band's [lo, hi] past them.
+    const long pre_end = min((long)h.prefix, h.s2), lo = max(band_lo(h, i), pre_end), hi = band_hi(h, i);
+    for (long t = 0; t < pre_end + max(0L, hi - lo + 1); ++t) {
+      const long j = t < pre_end ? t : lo + (t - pre_end);
+      const float p = grad_p(h, (int)i, (int)j, qk_row(qr, k, h.k + j * k_seq), m, l, scale, pse, slopes, pse_mode,
+                             pse_map, pse_cols, mask, mask_row, flags);
+      float dp = dot_row(dyr, v, h.v + j * v_seq, DV);
+      if (dropout) {
+        dp = keep_bit(h, i, j, drop_mask, flags, (uint2)(drop_key_lo, drop_key_hi), drop_offset_groups,
+                      drop_threshold, drop_numels)
+                 ? dp * keep_scale
+                 : 0.0f;
+      }
+      axpy_row(acc, ROUND_T1(p * (dp - dri)), k, h.k + j * k_seq, DK, false, 1.0f);
+    }
+  }
+  const long at = grad_view_head(batches, b, n1, BT_Q_START, ga.dq_off, ga.dq_batch, ga.dq_seq, ga.dq_head) +
+                  i * ga.dq_seq;
+  for (int d = 0; d < DK; ++d) STORE1(dq, at + d, ROUND_T1(acc[d] * scale));
+}
+
+// dK and dV for one key: every query row of the group's G heads that sees it; dV = Σ Pdᵀ·dY, dK = scale · Σ dSᵀ·Q.
+__kernel void fag_dkdv_generic(__global const DATA_T* q, __global const DATA_T* k, __global const DATA_T* v,
+                               __global const DATA_T* dy, __global const float* smax, __global const float* ssum,
+                               __global DATA_T* dk, __global DATA_T* dv, __global const long* batches,
+                               __global const long* gbt, __global const int* work, __global const uchar* mask,
+                               __global const DATA_T* pse, __global const float* slopes,
+                               __global const uchar* drop_mask, __global const float* dr, const FagArgs ga) {
+  const FaArgs args = ga.fa;
+  FA_UNPACK_ARGS(args);
+  __global const int* wk = work + (long)get_group_id(0) * GK_STRIDE;
+  const int b = wk[GK_BATCH], n2 = wk[GK_HEAD];
+  const HeadView h0 = head_view(batches, b, n2 * args.group, args);
+  const long j = wk[GK_COL0] + (long)get_local_id(0);
+  if (j >= h0.s2) return;
+  float kr[DK_PAD], vr[DV_PAD], dka[DK_PAD], dva[DV_PAD];
+  load_row(k, h0.k + j * k_seq, DK, kr);
+  load_row(v, h0.v + j * v_seq, DV, vr);
+  for (int d = 0; d < DK_PAD; d += 16) vstore16((float16)0.0f, 0, dka + d);
+  for (int d = 0; d < DV_PAD; d += 16) vstore16((float16)0.0f, 0, dva + d);
+  const bool dropout = (flags & (FLAG_DROP_EXPLICIT | FLAG_DROP_GEN)) != 0;
+  const long row_base = gbt[(long)b * GB_STRIDE + GB_ROW_BASE];
+  for (int g = 0; g < args.group; ++g) {
+    const int n1 = n2 * args.group + g;
+    const HeadView h = head_view(batches, b, n1, args);
+    // Rows that see key j: -pre <= j - i <= next, or every row when j is a prefix key.
+    const bool prefix_key = j < h.prefix;
+    const long lo = prefix_key ? 0 : max(0L, j - (long)h.next);
+    const long hi = prefix_key ? h.s1 - 1 : min(h.s1 - 1, j + (long)h.pre);
+    for (long i = lo; i <= hi; ++i) {
+      const float m = smax[smax_off + h.stat + i * h.stat_row], l = ssum[ssum_off + h.stat + i * h.stat_row];
+      const float p = grad_p(h, (int)i, (int)j, dot_row(kr, q, h.q + i * q_seq, DK), m, l, scale, pse, slopes, pse_mode,
+                             pse_map, pse_cols, mask, mask_row, flags);
+      float dp = dot_row(vr, dy, h.o + i * o_seq, DV);
+      float pd = p;
+      if (dropout) {
+        const bool keep = keep_bit(h, i, j, drop_mask, flags, (uint2)(drop_key_lo, drop_key_hi), drop_offset_groups,
+                                   drop_threshold, drop_numels);
+        dp = keep ? dp * keep_scale : 0.0f;
+        pd = keep ? p * keep_scale : 0.0f;
+      }
+      axpy_row(dva, ROUND_T1(pd), dy, h.o + i * o_seq, DV, false, 1.0f);
+      axpy_row(dka, ROUND_T1(p * (dp - dr[row_base + n1 * h.s1 + i])), q, h.q + i * q_seq, DK, false, 1.0f);
+    }
+  }
+  const long kat = grad_view_head(batches, b, n2, BT_KV_START, ga.dk_off, ga.dk_batch, ga.dk_seq, ga.dk_head) +
+                   j * ga.dk_seq;
+  const long vat = grad_view_head(batches, b, n2, BT_KV_START, ga.dv_off, ga.dv_batch, ga.dv_seq, ga.dv_head) +
+                   j * ga.dv_seq;
+  for (int d = 0; d < DK; ++d) STORE1(dk, kat + d, ROUND_T1(dka[d] * scale));
+  for (int d = 0; d < DV; ++d) STORE1(dv, vat + d, ROUND_T1(dva[d]));
+}
+
+// GENERIC_ONLY leaves the CPU kernels out of the program (llvmpipe spends long translating their unrolled tiles).
+#ifndef GENERIC_ONLY
+#ifndef BLOCK_N
+#define BLOCK_N 32
+#endif
+#ifndef OA_CV_K
+#define OA_CV_K 1
+#endif
+#ifndef OA_CV_V
+#define OA_CV_V 1
+#endif
+#define ROW_VECS ((BLOCK_M + VW - 1) / VW)
+#define LANES (ROW_VECS * VW)
+#include "cube/qk_tile_cpu.clh"
+#include "cube/pv_tile_cpu.clh"
+#include "cube/outer_tile_cpu.clh"
+#include "vector/mask_cpu.clh"
+#include "vector/pse_cpu.clh"
+#include "vector/dropout_cpu.clh"
+#include "vector/exp_cpu.clh"
+
+// Key rows of the private tiles: the key block padded for the Q·Kᵀ tiles (QK_KEYS) and the outer tiles (OA_KEYS).
+#define PAD_TO(n, m) (((n) + (m)-1) / (m) * (m))
+#define GRAD_KEYS \
+  (PAD_TO(BLOCK_N, QK_KEYS) > PAD_TO(BLOCK_N, OA_KEYS) ? PAD_TO(BLOCK_N, QK_KEYS) : PAD_TO(BLOCK_N, OA_KEYS))
+
+// One block of BLOCK_M query rows of one head in the workspace (fp32 offsets; lanes past the block's rows repeat its
+// last row): Qᵀ [DK][LANES] and dYᵀ [DV][LANES] for the Q·Kᵀ and dY·Vᵀ tiles, Q [LANES][DK_PAD] and dY [LANES][DV_PAD]
+// rows for the outer tiles, and the rows' softmax_max, softmax_sum and D.
+#define REC_QT 0
+#define REC_DYT (REC_QT + DK * LANES)
+#define REC_QR (REC_DYT + DV * LANES)
+#define REC_DYR (REC_QR + LANES * DK_PAD)
+#define REC_M (REC_DYR + LANES * DV_PAD)
+#define REC_L (REC_M + LANES)
+#define REC_D (REC_L + LANES)
+#define REC_FLOATS PAD_TO(REC_D + LANES, 16)
+// A dQ accumulator of one row block: dQᵀ [DK_PAD][LANES] (the P·V tile writes whole PV_COLS column tiles).
+#define DQ_FLOATS (DK_PAD * LANES)
+
+QK_TILE_DEFINE(qk_tile_q, __global, DK)
+QK_TILE_DEFINE(qk_tile_dy, __global, DV)
+PV_TILE_DEFINE(pv_tile_dq, __global, DK)
+OUTER_TILE_DEFINE(outer_tile_k, DK_PAD, OA_CV_K)
+OUTER_TILE_DEFINE(outer_tile_v, DV_PAD, OA_CV_V)
+
+// The row block's index among all blocks of every batch and head (the workspace's record order).
+inline long grad_row_tile(__global const long* gbt, int b, int n1, long s1, long row0) {
+  return gbt[(long)b * GB_STRIDE + GB_TILE_BASE] + n1 * ((s1 + BLOCK_M - 1) / BLOCK_M) + row0 / BLOCK_M;
+}
+
+// Writes one row block's workspace record and zeroes its dQ accumulators.
+__kernel void fag_pre_cpu(__global const DATA_T* q, __global const DATA_T* dy, __global const DATA_T* ain,
+                          __global const float* smax, __global const float* ssum, __global const long* batches,
+                          __global const long* gbt, __global const int* work, __global float* ws, const FagArgs ga) {
+  const FaArgs args = ga.fa;
+  __global const int* wk = work + (long)get_global_id(0) * GR_STRIDE;
+  const int b = wk[GR_BATCH], n1 = wk[GR_HEAD];
+  const HeadView h = head_view(batches, b, n1, args);
+  const long row0 = wk[GR_ROW0];
+  const int rows = (int)min((long)BLOCK_M, h.s1 - row0);
+  const long tile = grad_row_tile(gbt, b, n1, h.s1, row0);
+  __global float* rec = ws + tile * REC_FLOATS;
+  const long a0 = grad_view_head(batches, b, n1, BT_Q_START, ga.ain_off, ga.ain_batch, ga.ain_seq, ga.ain_head);
+  float qr[DK_PAD], dyr[DV_PAD];
+  for (int r = 0; r < LANES; ++r) {
+    const long i = row0 + min(r, rows - 1);
+    load_row(q, h.q + i * args.q_seq, DK, qr);
+    load_row(dy, h.o + i * args.o_seq, DV, dyr);
+    for (int d = 0; d < DK; ++d) rec[REC_QT + d * LANES + r] = qr[d];
+    for (int d = 0; d < DV; ++d) rec[REC_DYT + d * LANES + r] = dyr[d];
+    for (int d = 0; d < DK_PAD; d += 16) vstore16(vload16(0, qr + d), 0, rec + REC_QR + r * DK_PAD + d);
+    for (int d = 0; d < DV_PAD; d += 16) vstore16(vload16(0, dyr + d), 0, rec + REC_DYR + r * DV_PAD + d);
+    const long at = h.stat + i * h.stat_row;
+    rec[REC_M + r] = smax[args.smax_off + at];
+    rec[REC_L + r] = ssum[args.ssum_off + at];
+    rec[REC_D + r] = dot_row(dyr, ain, a0 + i * ga.ain_seq, DV);
+  }
+  for (int p = 0; p < ga.parts; ++p) {
+    __global float* acc = ws + ga.row_tiles * REC_FLOATS + ((long)p * ga.row_tiles + tile) * DQ_FLOATS;
+    for (int x = 0; x < DQ_FLOATS; x += 16) vstore16((float16)0.0f, 0, acc + x);
+  }
+}
+
+// P from the scores (st) and the row statistics, dP' and Pd with the keep bits; st becomes round(Pd), dpt round(dS).
+inline void grad_scores(float* st, float* dpt, __global const float* rec, HeadView h, int row0, int rows, int col0,
+                        int nkeys, bool dropout, __global const uchar* drop_mask, int flags, float keep_scale,
+                        uint2 key, ulong offset_groups, uint threshold, ulong numels) {
+  for (int rv = 0; rv < ROW_VECS; ++rv) {
+    // P = exp(x - max) · (1/sum): one division per row instead of one per score (Ascend divides; the two differ by
+    // at most about an ulp). With the forward's own statistics x - max <= 0 (the same fp32 score), so the cheaper
+    // exp of the online softmax applies; other statistics take OpenCL's exp.
+    const floatv m = vloadv(rv, rec + REC_M), rl = 1.0f / vloadv(rv, rec + REC_L), dr = vloadv(rv, rec + REC_D);
+    const longv row = convert_longv(lane_rows(row0, rows, rv)) + (longv)h.drop_row0;
+    for (int j = 0; j < nkeys;) {
+      const long col = col0 + j;
+      const int skip = (int)(col & 15);  // keep bits come per 16-key group, which starts `skip` keys before col
+      const int take = min(16 - skip, nkeys - j);
+      const uintv bits =
+          dropout ? keep_bits_v(h, row, col - skip, drop_mask, flags, key, offset_groups, threshold, numels)
+                  : (uintv)0xffffffffu;
+      for (int t = 0; t < take; ++t, ++j) {
+        const intv on = convert_intv((bits >> (uintv)(skip + t)) & (uintv)1u) != (intv)0;
+        const floatv x = vloadv(j * ROW_VECS + rv, st) - m;
+        const floatv p = (any(isgreater(x, (floatv)0.0f)) ? exp(x) : exp_nonpositive(x)) * rl;
+        floatv dp = vloadv(j * ROW_VECS + rv, dpt), pd = p;
+        if (dropout) {
+          dp = select((floatv)0.0f, dp * keep_scale, on);
+          pd = select((floatv)0.0f, p * keep_scale, on);
+        }
+        vstorev(ROUND_TV(p * (dp - dr)), j * ROW_VECS + rv, dpt);
+        vstorev(ROUND_TV(pd), j * ROW_VECS + rv, st);
+      }
+    }
+  }
+}
+
+// dK and dV of the entry's key blocks; dQ contributions into dQ copy GK_PART.
+__kernel void fag_main_cpu(__global const DATA_T* k, __global const DATA_T* v, __global DATA_T* dk,
+                           __global DATA_T* dv, __global const long* batches, __global const long* gbt,
+                           __global const int* work, __global const uchar* mask, __global const DATA_T* pse,
+                           __global const float* slopes, __global const uchar* drop_mask, __global float* ws,
+                           const FagArgs ga) {
+  const FaArgs args = ga.fa;
+  FA_UNPACK_ARGS(args);
+  __global const int* wk = work + (long)get_global_id(0) * GK_STRIDE;
+  const int b = wk[GK_BATCH], n2 = wk[GK_HEAD], step = wk[GK_STEP];
+  const HeadView h0 = head_view(batches, b, n2 * args.group, args);
+  const long s1 = h0.s1, s2 = h0.s2;
+  const bool dropout = (flags & (FLAG_DROP_EXPLICIT | FLAG_DROP_GEN)) != 0;
+  __global float* dq_acc = ws + ga.row_tiles * REC_FLOATS + (long)wk[GK_PART] * ga.row_tiles * DQ_FLOATS;
+  const long kat = grad_view_head(batches, b, n2, BT_KV_START, ga.dk_off, ga.dk_batch, ga.dk_seq, ga.dk_head);
+  const long vat = grad_view_head(batches, b, n2, BT_KV_START, ga.dv_off, ga.dv_batch, ga.dv_seq, ga.dv_head);
+  float kp[BLOCK_N * DK_PAD], vp[BLOCK_N * DV_PAD];
+  float dka[PAD_TO(BLOCK_N, OA_KEYS) * DK_PAD], dva[PAD_TO(BLOCK_N, OA_KEYS) * DV_PAD];
+  float st[GRAD_KEYS * LANES], dpt[GRAD_KEYS * LANES];
+  const float unused_alpha[1] = {1.0f};
+  for (long kb = wk[GK_COL0]; kb * BLOCK_N < s2; kb += step) {
+    const long j0 = kb * BLOCK_N;
+    const int nkeys = (int)min((long)BLOCK_N, s2 - j0);
+    const long j1 = j0 + nkeys - 1;
+    pack_rows(k, h0.k + j0 * k_seq, k_seq, nkeys, DK, DK_PAD, kp);
+    pack_rows(v, h0.v + j0 * v_seq, v_seq, nkeys, DV, DV_PAD, vp);
+    for (int x = 0; x < PAD_TO(BLOCK_N, OA_KEYS) * DK_PAD; x += 16) vstore16((float16)0.0f, 0, dka + x);
+    for (int x = 0; x < PAD_TO(BLOCK_N, OA_KEYS) * DV_PAD; x += 16) vstore16((float16)0.0f, 0, dva + x);
+    for (int g = 0; g < args.group; ++g) {
+      const int n1 = n2 * args.group + g;
+      const HeadView h = head_view(batches, b, n1, args);
+      // The rows that see any key of the block: every row for a prefix key, else -pre <= j - i <= next.
+      const bool prefix_block = j0 < h.prefix;
+      const long ilo = prefix_block ? 0 : max(0L, j0 - (long)h.next);
+      const long ihi = prefix_block ? s1 - 1 : min(s1 - 1, j1 + (long)h.pre);
+      for (long i0 = ilo / BLOCK_M * BLOCK_M; i0 <= ihi; i0 += BLOCK_M) {
+        const int rows = (int)min((long)BLOCK_M, s1 - i0);
+        const long i1 = i0 + rows - 1;
+        // The tile under the band rule: nothing visible (skipped), all visible, or partly (the rule per element);
+        // a mask tensor is read on every visited tile.
+        if (!prefix_block && (j0 - i1 > h.next || i0 - j1 > h.pre)) continue;
+        const bool full = j1 < h.prefix || (j1 - i0 <= h.next && i1 - j0 <= h.pre);
+        __global const float* rec = ws + grad_row_tile(gbt, b, n1, s1, i0) * REC_FLOATS;
+        qk_tile_q(rec + REC_QT, kp, DK_PAD, nkeys, pse_mode == PSE_ADD_SCALE ? 1.0f : scale, st);
+        if (pse_mode != PSE_NONE) {
+          pse_tile(st, h, (int)i0, rows, (int)j0, nkeys, pse, slopes, pse_mode, pse_map, pse_cols, scale);
+        }
+        if (!full || (flags & FLAG_MASK_TENSOR)) mask_tile(st, h, (int)i0, rows, (int)j0, nkeys, mask, mask_row, flags);
+        qk_tile_dy(rec + REC_DYT, vp, DV_PAD, nkeys, 1.0f, dpt);
+        grad_scores(st, dpt, rec, h, (int)i0, rows, (int)j0, nkeys, dropout, drop_mask, flags, keep_scale,
+                    (uint2)(drop_key_lo, drop_key_hi), drop_offset_groups, drop_threshold, drop_numels);
+        outer_tile_v(st, rec + REC_DYR, rows, nkeys, dva);
+        outer_tile_k(dpt, rec + REC_QR, rows, nkeys, dka);
+        pv_tile_dq(dpt, kp, DK_PAD, nkeys, false, unused_alpha, dq_acc + grad_row_tile(gbt, b, n1, s1, i0) * DQ_FLOATS);
+      }
+    }
+    for (int j = 0; j < nkeys; ++j) {
+      for (int d = 0; d < DK; ++d) STORE1(dk, kat + (j0 + j) * ga.dk_seq + d, ROUND_T1(dka[j * DK_PAD + d] * scale));
+      for (int d = 0; d < DV; ++d) STORE1(dv, vat + (j0 + j) * ga.dv_seq + d, ROUND_T1(dva[j * DV_PAD + d]));
+    }
+  }
+}
+
+// dQ of one row block: the sum of the dQ copies, scaled and rounded once.
+__kernel void fag_post_cpu(__global DATA_T* dq, __global const long* batches, __global const long* gbt,
+                           __global const int* work, __global const float* ws, const FagArgs ga) {
+  const FaArgs args = ga.fa;
+  __global const int* wk = work + (long)get_global_id(0) * GR_STRIDE;
+  const int b = wk[GR_BATCH], n1 = wk[GR_HEAD];
+  const HeadView h = head_view(batches, b, n1, args);
+  const long row0 = wk[GR_ROW0];
+  const int rows = (int)min((long)BLOCK_M, h.s1 - row0);
+  __global const float* acc = ws + ga.row_tiles * REC_FLOATS + grad_row_tile(gbt, b, n1, h.s1, row0) * DQ_FLOATS;
+  const long at = grad_view_head(batches, b, n1, BT_Q_START, ga.dq_off, ga.dq_batch, ga.dq_seq, ga.dq_head);
+  for (int r = 0; r < rows; ++r) {
+    for (int d = 0; d < DK; ++d) {
+      float x = 0.0f;
+      for (int p = 0; p < ga.parts; ++p) x += acc[(long)p * ga.row_tiles * DQ_FLOATS + d * LANES + r];
+      STORE1(dq, at + (row0 + r) * ga.dq_seq + d, ROUND_T1(x * args.scale));
+    }
+  }
+}
+#endif  // GENERIC_ONLY

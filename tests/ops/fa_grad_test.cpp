@@ -1,0 +1,371 @@
+// FlashAttentionScoreGrad on the device against the float64 backward reference: the forward runs on the device
+// first (its attention_out, softmax_max and softmax_sum are what the backward is given, as in training), dy is drawn
+// fresh per case, and dq, dk, dv land in poisoned, guarded buffers (an unwritten element is NaN and fails; a write
+// past the end damages a guard). Cases cover every layout and dtype, GQA 1/2/4/8, Dv < Dk, odd sizes with S1 < S2 and
+// S1 > S2, TND with per-batch and empty sequences, every sparse mode, pse types 0-3 (ALiBi-compressed included) and
+// dropout from an explicit mask and from the generator; and both kernel variants.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cannon/flash_attention_score_grad.hpp"
+#include "host/ops/flash_attention_score_grad_problem.hpp"
+#include "host/reference/flash_attention_score_grad_ref.hpp"
+#include "tests/ops/op_test_util.hpp"
+
+namespace cannon::optest {
+namespace {
+
+struct GradRun {
+  std::string problem;
+  std::vector<std::string> problems;  // guard damage, unwritten elements, out-of-tolerance outputs
+  bool generic_kernel = false;
+};
+
+std::optional<TensorDesc> desc_of_data(const std::optional<tools::HostData>& data) {
+  return data ? std::optional<TensorDesc>(data->desc) : std::nullopt;
+}
+
+// Unit roundoff of a dtype's storage.
+double unit_roundoff(DType dtype) {
+  return dtype == DType::kFloat16 ? 0x1p-11 : dtype == DType::kBFloat16 ? 0x1p-8 : 0x1p-24;
+}
+
+// The tolerance of one output: fp32 accumulation and the fp32 error of dS (a difference dP' − D that may cancel,
+// so it is measured against P·(|dP'| + |D|), not |dS|) over the output's sum of |terms|; for fp16/bf16 also one
+// rounding of each dS/Pd term (the device's fp32 dS may round the other way at a boundary) and the output's cast.
+double tolerance(const reference::AttentionGradStats& s, DType dtype, double terms, bool cancels, int64_t sum_len) {
+  const double u32 = 0x1p-24, cancel = cancels && s.max_abs_ds > 0 ? std::max(1.0, s.max_ds_terms / s.max_abs_ds) : 1;
+  const double d = static_cast<double>(std::max(s.head_dim_k, s.head_dim_v));
+  const double fp32 = (2 * d + 32 + 4 * std::sqrt(static_cast<double>(sum_len))) * u32 * terms * cancel;
+  return fp32 + (dtype == DType::kFloat32 ? 0.0 : 3 * unit_roundoff(dtype) * terms) + 1e-30;
+}
+
+// Checks one output: every element finite (unwritten ones are the poison's NaN) and within the tolerance.
+void check_output(const tools::HostData& dev, const reference::HostTensor& ref, double tol, const char* what,
+                  std::vector<std::string>& problems) {
+  const std::vector<double> got = tools::decode_values(dev);
+  if (got.size() != ref.values.size()) {
+    problems.push_back(std::string(what) + ": element count differs from the reference");
+    return;
+  }
+  double worst = 0;
+  std::size_t at = 0, bad = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const double e = std::fabs(got[i] - ref.values[i]);
+    if (!(e <= tol)) ++bad;
+    if (!(e <= worst)) {
+      worst = e;
+      at = i;
+    }
+  }
+  if (bad > 0) {
+    problems.push_back(fmt::format("{}: {} of {} elements off; worst at {}: device {} reference {} (tolerance {:.3g})",
+                                   what, bad, got.size(), at, got[at], ref.values[at], tol));
+  }
+}
+
+// One case on the device: inputs uploaded once, the forward run, dy drawn, and the backward run into guarded outputs.
+struct DeviceGrad {
+  const Context& ctx;
+  tools::FaCase fa;
+  DeviceTensor q, k, v;
+  std::optional<DeviceTensor> pse, drop, mask;
+  FlashAttentionScoreOptionalInputs opt;
+  FlashAttentionScoreResult fwd;
+  tools::HostData dy;
+  std::optional<DeviceTensor> dy_dev;
+  bool generic_kernel = false;
+
+  DeviceGrad(const Context& c, tools::FaCase f)
+      : ctx(c),
+        fa(std::move(f)),
+        q(to_device(ctx, fa.inputs.query)),
+        k(to_device(ctx, fa.inputs.key)),
+        v(to_device(ctx, fa.inputs.value)) {
+    if (fa.inputs.pse) opt.pse = (pse = to_device(ctx, *fa.inputs.pse))->view();
+    if (fa.inputs.drop_mask) opt.drop_mask = (drop = to_device(ctx, *fa.inputs.drop_mask))->view();
+    if (fa.inputs.atten_mask) opt.atten_mask = (mask = to_device(ctx, *fa.inputs.atten_mask))->view();
+    fwd = flash_attention_score(ctx, q.view(), k.view(), v.view(), opt, fa.attrs);
+  }
+
+  // dy uniform in [-1, 1], stored in the input dtype, from `seed`.
+  void draw_dy(uint64_t seed) {
+    std::mt19937_64 gen(seed);
+    std::uniform_real_distribution<double> uni(-1.0, 1.0);
+    const TensorDesc desc = fwd.attention_out.desc();
+    std::vector<double> values(static_cast<std::size_t>(desc.numel()));
+    for (double& x : values) x = uni(gen);
+    dy = tools::encode_values(desc.dtype, desc.shape, values);
+    dy_dev = to_device(ctx, dy);
+  }
+
+  FlashAttentionScoreGradDescs descs() const {
+    return {fa.inputs.query.desc,
+            fa.inputs.key.desc,
+            fa.inputs.value.desc,
+            dy.desc,
+            desc_of_data(fa.inputs.pse),
+            desc_of_data(fa.inputs.drop_mask),
+            desc_of_data(fa.inputs.atten_mask),
+            fwd.softmax_max.desc(),
+            fwd.softmax_sum.desc(),
+            fwd.attention_out.desc()};
+  }
+
+  // The backward into poisoned, guarded dq, dk, dv; guard damage goes to `problems`.
+  std::vector<tools::HostData> run(std::vector<std::string>& problems) {
+    const FlashAttentionScoreGradPlan plan = plan_flash_attention_score_grad(ctx, descs(), fa.attrs);
+    generic_kernel = detail::PlanAccess::data(plan).kernel.variant == KernelVariant::kGeneric;
+    const Guarded dq(ctx, plan.dq), dk(ctx, plan.dk), dv(ctx, plan.dv);
+    const DeviceTensor workspace = allocate(ctx, {DType::kUInt8, {static_cast<int64_t>(plan.workspace_size)}});
+    run_flash_attention_score_grad(
+        ctx, plan,
+        {q.view(), k.view(), v.view(), dy_dev->view(), opt.pse, opt.drop_mask, opt.atten_mask, fwd.softmax_max.view(),
+         fwd.softmax_sum.view(), fwd.attention_out.view(), dq.view, dk.view, dv.view, std::nullopt},
+        workspace.buffer());
+    ctx.finish();
+    return {dq.read(ctx, problems, "dq"), dk.read(ctx, problems, "dk"), dv.read(ctx, problems, "dv")};
+  }
+};
+
+GradRun run_grad_case(const std::string& text, const Context& ctx = test_context()) {
+  GradRun r{text, {}};
+  DeviceGrad g(ctx, make_case(text));
+  g.draw_dy(case_seed(text) ^ 0x9e3779b97f4a7c15ull);
+  const std::vector<tools::HostData> dev = g.run(r.problems);
+  r.generic_kernel = g.generic_kernel;
+
+  const FaOutputs fwd_out = outputs_of(ctx, g.fwd.attention_out, g.fwd.softmax_max, g.fwd.softmax_sum);
+  const tools::FaInputs& in = g.fa.inputs;
+  reference::FlashAttentionScoreGradRefInputs ref_in{tools::to_host_tensor(in.query),
+                                                     tools::to_host_tensor(in.key),
+                                                     tools::to_host_tensor(in.value),
+                                                     tools::to_host_tensor(g.dy),
+                                                     tools::to_host_tensor(fwd_out.attention_out),
+                                                     tools::to_host_tensor(fwd_out.softmax_max),
+                                                     tools::to_host_tensor(fwd_out.softmax_sum),
+                                                     {},
+                                                     {},
+                                                     {}};
+  if (in.pse) ref_in.pse = tools::to_host_tensor(*in.pse);
+  if (in.drop_mask) ref_in.drop_mask = tools::to_host_tensor(*in.drop_mask);
+  if (in.atten_mask) ref_in.atten_mask = tools::to_host_tensor(*in.atten_mask);
+  const reference::FlashAttentionScoreGradRefOutputs ref = reference::flash_attention_score_grad(ref_in, g.fa.attrs);
+  const reference::AttentionGradStats& s = ref.stats;
+  const DType dt = in.query.desc.dtype;
+  check_output(dev[0], ref.dq, tolerance(s, dt, s.max_dq_terms, true, s.max_row_keys), "dq", r.problems);
+  check_output(dev[1], ref.dk, tolerance(s, dt, s.max_dk_terms, true, s.max_key_rows), "dk", r.problems);
+  check_output(dev[2], ref.dv, tolerance(s, dt, s.max_dv_terms, false, s.max_key_rows), "dv", r.problems);
+  return r;
+}
+
+void expect_grad_passes(const GradRun& r) {
+  for (const std::string& p : r.problems) ADD_FAILURE() << r.problem << ": " << p;
+}
+
+// Each (dtype, Dk, Dv) costs a kernel build; the head dims rotate through a few.
+constexpr const char* kCases[] = {
+    // Layouts × dtypes, GQA, odd sizes, S1 < S2 and S1 > S2, Dv < Dk.
+    "fa:b2n2g1s1=7s2=113d=64:layout=BSH:dt=fp32",
+    "fa:b1n8g8s1=113s2=7dk=72dv=40:layout=BSH:dt=fp16",
+    "fa:b2n4g2s1=1s2=113d=40:layout=SBH:dt=bf16",
+    "fa:b2n4g2s1=113s2=1d=64:layout=SBH:dt=fp32",
+    "fa:b2n8g8s1=1s2=7d=40:layout=BSND:dt=fp32",
+    "fa:b2n4g2s1=7s2=113d=64:layout=BSND:dt=fp16",
+    "fa:b1n3g1s1=113s2=7dk=72dv=40:layout=BSND:dt=bf16",
+    "fa:b2n3g1s1=7s2=1d=64:layout=BNSD:dt=fp32",
+    "fa:b2n4g2s1=113s2=113d=40:layout=BNSD:dt=bf16",
+    "fa:b1n2g1s1=300s2=1023d=64:layout=BNSD:dt=fp32",
+    // TND: per-batch lengths, S1 ≠ S2 per batch, an empty batch and key-less rows.
+    "fa:n4g2d=40:layout=TND:dt=fp32:seqq=1,8,121:seqkv=7,120,121:softmax_layout=TND",
+    "fa:n2g1d=64:layout=TND:dt=fp16:seqq=7,8,121:seqkv=113,120,127",
+    "fa:n4g2d=64:layout=TND:dt=fp32:seqq=5,5,118,120,0:seqkv=0,3,116,116,0:softmax_layout=TND",
+    // Masks: every sparse mode, bands with negative pre/next, prefixes, fully masked rows with and without
+    // inner_precise=2.
+    "fa:b2n4g2s=113d=64:layout=BNSD:dt=fp32:sparse=1:mask=11ss:mask_dt=bool",
+    "fa:b1n4g4s1=113s2=203d=64:layout=BSND:dt=fp32:sparse=2",
+    "fa:b2n2g1s1=113s2=300d=40:layout=SBH:dt=fp16:sparse=3:mask_dt=bool",
+    "fa:b2n4g2s=130d=64:layout=BSH:dt=bf16:sparse=4:pre=8:next=8:mask_dt=bool",
+    "fa:b2n2g1s=113d=64:layout=BSH:dt=fp32:sparse=4:pre=-3:next=10",
+    "fa:b2n2g1s1=113s2=203d=64:layout=BSH:dt=fp32:sparse=6:prefix=203,90:mask_dt=bool",
+    "fa:n4g2d=40:layout=TND:dt=fp32:seqq=113,170:seqkv=7,9:sparse=4",
+    "fa:n2g1d=64:layout=TND:dt=fp32:seqq=103,205:seqkv=156,348:sparse=7:next=0",
+    "fa:n2g1d=64:layout=TND:dt=bf16:seqq=7,11:seqkv=113,198:sparse=8",
+    "fa:b2n4g2s1=113s2=203d=40:layout=BNSD:dt=fp32:sparse=0:mask=bnss:mask_density=0.3",
+    "fa:b2n4g2s1=65s2=113d=40:layout=BNSD:dt=fp16:sparse=0:inner_precise=2:mask_rows=3",
+    "fa:b2n4g2s1=65s2=113d=40:layout=BNSD:dt=fp32:sparse=0:mask_rows=3",
+    // pse: types 0 and 1 in several shapes, ALiBi types 2 and 3, the ALiBi-compressed form.
+    "fa:b1n2g1s1=7s2=113d=64:layout=SBH:dt=fp32:pse_type=0:pse=1nss",
+    "fa:b2n4g2s1=130s2=64d=40:layout=BNSD:dt=fp16:pse_type=0:pse=bn1s",
+    "fa:b1n3g3s=113d=40:layout=BSH:dt=bf16:pse=bnss",
+    "fa:b1n2g1s=113d=64:layout=BNSD:dt=fp32:pse_type=2:pse=slopes_n:q_start=5:kv_start=-2",
+    "fa:b2n4g2d=40:layout=TND:dt=fp32:seqq=103,205:seqkv=103,205:sparse=2:pse_type=3:pse=slopes_bn:q_start=3:"
+    "kv_start=0",
+    "fa:b1n2g2s=1024d=40:layout=BNSD:dt=fp32:sparse=2:pse=alibi1",
+    // Dropout: an explicit mask and the generator.
+    "fa:b1n2g1s1=7s2=113d=64:layout=SBH:dt=fp32:keep_prob=0.9:drop_mask=explicit",
+    "fa:b2n2g1d=40:layout=TND:dt=fp16:seqq=103,205:seqkv=103,205:keep_prob=0.5:drop_mask=explicit",
+    "fa:b2n3g3s1=113s2=7d=64:layout=SBH:dt=fp32:keep_prob=0.6:drop_seed=1099511627783:drop_offset=37",
+    "fa:b1n3g3s1=113s2=65d=40:layout=BNSD:dt=bf16:keep_prob=0.5:sparse=3",
+};
+
+class FaGrad : public testing::TestWithParam<const char*> {};
+
+TEST_P(FaGrad, MatchesReference) { expect_grad_passes(run_grad_case(GetParam())); }
+
+std::string case_name(const testing::TestParamInfo<const char*>& info) {
+  return std::to_string(info.index) + "_" + param_name(std::string(info.param).substr(3));
+}
+
+INSTANTIATE_TEST_SUITE_P(Sampled, FaGrad, testing::ValuesIn(kCases), case_name);
+
+// The generic kernels (every device that is not PoCL's CPU device) on a subset, through a Context of its own Config.
+const Context& generic_context() {
+  static const Context ctx = [] {
+    Config config = Config::global();
+    config.tune["fa.VARIANT"] = 1;
+    return Context::create("", config);
+  }();
+  return ctx;
+}
+
+constexpr const char* kGenericCases[] = {
+    "fa:b2n4g2s1=7s2=113d=40:layout=BSH:dt=fp32",
+    "fa:b1n4g2s1=113s2=7dk=72dv=40:layout=BNSD:dt=bf16:sparse=4:pre=9:next=-2",
+    "fa:n4g2d=64:layout=TND:dt=fp16:seqq=5,5,118,120,0:seqkv=0,3,116,116,0:softmax_layout=TND",
+    "fa:b2n2g1s1=113s2=203d=40:layout=SBH:dt=fp32:sparse=6:prefix=150,90:mask_dt=bool",
+    "fa:b2n4g2s1=65s2=113d=40:layout=BNSD:dt=fp32:sparse=0:mask=bnss:mask_density=0.3:pse_type=0:pse=bnss",
+    "fa:b1n2g2s=113d=40:layout=BSND:dt=bf16:pse_type=3:pse=slopes_n:keep_prob=0.7",
+};
+
+class FaGradGeneric : public testing::TestWithParam<const char*> {};
+
+TEST_P(FaGradGeneric, MatchesReference) {
+  const GradRun r = run_grad_case(GetParam(), generic_context());
+  expect_grad_passes(r);
+  EXPECT_TRUE(r.generic_kernel) << "a Context with tune fa.VARIANT=1 did not pick the generic variant";
+}
+
+INSTANTIATE_TEST_SUITE_P(InProcess, FaGradGeneric, testing::ValuesIn(kGenericCases), case_name);
+
+// The backward of the device's own forward is the gradient of that forward's output: loss = Σ dy ∘ attention_out,
+// central differences of the device forward (fp32, step 2^-7: truncation and fp32 rounding both near 1e-4 of the
+// gradient's scale) at sampled elements of q, k and v, against the device backward. With the built-in dropout
+// generator (the backward regenerates the forward's bits from seed/offset), a causal band and an ALiBi pse.
+TEST(FaGradEndToEnd, MatchesFiniteDifferencesOfTheDeviceForward) {
+  const Context& ctx = test_context();
+  for (const char* text : {"fa:b1n2g1s=13d=16:layout=BSND:dt=fp32:sparse=3:pse_type=2:pse=slopes_n:keep_prob=0.8:"
+                           "drop_seed=77:drop_offset=5",
+                           "fa:b1n4g2s=11d=16:layout=BNSD:dt=fp32:sparse=4:pre=3:next=0:pse_type=3:pse=slopes_n:"
+                           "keep_prob=0.7"}) {
+    SCOPED_TRACE(text);
+    DeviceGrad g(ctx, make_case(text));
+    g.draw_dy(case_seed(text));
+    std::vector<std::string> problems;
+    const std::vector<tools::HostData> grads = g.run(problems);
+    for (const std::string& p : problems) ADD_FAILURE() << p;
+    const std::vector<double> dy = tools::decode_values(g.dy);
+    // loss of the device forward with one input replaced.
+    auto loss = [&](int which, const tools::HostData& x) {
+      const DeviceTensor t = to_device(ctx, x);
+      const TensorView views[3] = {which == 0 ? t.view() : g.q.view(), which == 1 ? t.view() : g.k.view(),
+                                   which == 2 ? t.view() : g.v.view()};
+      const FlashAttentionScoreResult out = flash_attention_score(ctx, views[0], views[1], views[2], g.opt, g.fa.attrs);
+      const std::vector<double> o =
+          tools::decode_values({out.attention_out.desc(), from_device(ctx, out.attention_out)});
+      double l = 0;
+      for (std::size_t i = 0; i < o.size(); ++i) l += dy[i] * o[i];
+      return l;
+    };
+    const tools::HostData* inputs[3] = {&g.fa.inputs.query, &g.fa.inputs.key, &g.fa.inputs.value};
+    const char* names[3] = {"dq", "dk", "dv"};
+    std::mt19937_64 pick(case_seed(text) + 1);
+    for (int which = 0; which < 3; ++which) {
+      const std::vector<double> base = tools::decode_values(*inputs[which]);
+      const std::vector<double> grad = tools::decode_values(grads[which]);
+      double scale = 0;
+      for (double x : grad) scale = std::max(scale, std::fabs(x));
+      ASSERT_GT(scale, 0) << names[which] << " is all zero";
+      for (int sample = 0; sample < 12; ++sample) {
+        const std::size_t e = pick() % base.size();
+        const double h = 0x1p-7;
+        std::vector<double> plus = base, minus = base;
+        plus[e] += h;
+        minus[e] -= h;
+        const double fd = (loss(which, tools::encode_values(DType::kFloat32, inputs[which]->desc.shape, plus)) -
+                           loss(which, tools::encode_values(DType::kFloat32, inputs[which]->desc.shape, minus))) /
+                          (2 * h);
+        EXPECT_NEAR(grad[e], fd, 2e-3 * scale + 1e-6) << names[which] << " element " << e;
+      }
+    }
+  }
+}
+
+// Bad input: the argument and the rule in the message, kParamInvalid (kUnimplemented for dpse), nothing run.
+TEST(FaGradErrors, NameTheArgumentAndTheRule) {
+  const Context& ctx = test_context();
+  DeviceGrad g(ctx, make_case("fa:b1n2g1s1=5s2=7d=16:layout=BSND:dt=fp32"));
+  g.draw_dy(3);
+  const FlashAttentionScoreGradDescs good = g.descs();
+  auto plan_with = [&](FlashAttentionScoreGradDescs d, FlashAttentionScoreAttrs a) {
+    return [=, &ctx] { plan_flash_attention_score_grad(ctx, d, a); };
+  };
+  FlashAttentionScoreGradDescs d = good;
+  d.dy.shape[1] += 1;
+  expect_error(plan_with(d, g.fa.attrs), Status::kParamInvalid, {"dy", "shape"});
+  d = good;
+  d.dy.dtype = DType::kBFloat16;
+  expect_error(plan_with(d, g.fa.attrs), Status::kParamInvalid, {"dy", "dtype"});
+  d = good;
+  d.attention_in.shape[3] = 8;
+  expect_error(plan_with(d, g.fa.attrs), Status::kParamInvalid, {"attention_in"});
+  d = good;
+  d.softmax_max.dtype = DType::kFloat16;
+  expect_error(plan_with(d, g.fa.attrs), Status::kParamInvalid, {"softmax_max", "fp32"});
+  d = good;
+  d.softmax_sum.shape = {1, 2, 5, 1};
+  expect_error(plan_with(d, g.fa.attrs), Status::kParamInvalid, {"softmax_sum", "shape"});
+  FlashAttentionScoreAttrs a = g.fa.attrs;
+  a.pse_type = 0;  // Ascend's grad rejects a non-default pse_type without a pse (§3.4)
+  expect_error(plan_with(good, a), Status::kParamInvalid, {"pse_type", "pse"});
+  a = g.fa.attrs;
+  a.head_num = 3;
+  expect_error(plan_with(good, a), Status::kParamInvalid, {"head_num"});
+
+  // A run with a dpse view, a short workspace and a view the plan did not describe.
+  const FlashAttentionScoreGradPlan plan = plan_flash_attention_score_grad(ctx, good, g.fa.attrs);
+  DeviceTensor dq = allocate(ctx, plan.dq), dk = allocate(ctx, plan.dk), dv = allocate(ctx, plan.dv);
+  DeviceTensor ws = allocate(ctx, {DType::kUInt8, {static_cast<int64_t>(plan.workspace_size)}});
+  FlashAttentionScoreGradTensors t{g.q.view(),
+                                   g.k.view(),
+                                   g.v.view(),
+                                   g.dy_dev->view(),
+                                   std::nullopt,
+                                   std::nullopt,
+                                   std::nullopt,
+                                   g.fwd.softmax_max.view(),
+                                   g.fwd.softmax_sum.view(),
+                                   g.fwd.attention_out.view(),
+                                   dq.view(),
+                                   dk.view(),
+                                   dv.view(),
+                                   dq.view()};
+  expect_error([&] { run_flash_attention_score_grad(ctx, plan, t, ws.buffer()); }, Status::kUnimplemented, {"dpse"});
+  t.dpse.reset();
+  DeviceTensor small = allocate(ctx, {DType::kUInt8, {static_cast<int64_t>(plan.workspace_size / 2)}});
+  expect_error([&] { run_flash_attention_score_grad(ctx, plan, t, small.buffer()); }, Status::kParamInvalid,
+               {"workspace"});
+  t.dq = g.k.view();
+  expect_error([&] { run_flash_attention_score_grad(ctx, plan, t, ws.buffer()); }, Status::kParamInvalid, {"dq"});
+  t.dq = dq.view();
+  t.dk = dq.view();
+  expect_error([&] { run_flash_attention_score_grad(ctx, plan, t, ws.buffer()); }, Status::kParamInvalid, {"dk"});
+}
+
+}  // namespace
+}  // namespace cannon::optest
