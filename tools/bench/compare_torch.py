@@ -5,6 +5,8 @@ Why this exists: cannon's speed claims on a CPU are only meaningful next to what
 on the same machine, with the same threads, the same shapes and the same FLOP count. This script runs the shapes
 through `cannon-bench --json` (which also measures OpenBLAS SGEMM as the machine's yardstick) and through
 `torch.nn.functional.scaled_dot_product_attention`, and prints one table. docs/performance.md explains the method.
+--backward does the same for the backward pass: `cannon-bench --backward` (FlashAttentionScoreGrad) beside autograd
+through the same torch call, timing only `out.backward(dy)`.
 
 PyTorch is a benchmark dependency only: it is never needed to build or test cannon. The torch side runs in a child
 process (this script with --torch-worker) under a Python that has torch: --torch-python, else this interpreter if it
@@ -54,8 +56,9 @@ EMULATED_LABEL = "AVX2 code on an AVX-512 machine (emulated ISA)"
 # Shapes
 
 
-def make_shape(sid, b, n1, n2, s1, s2, d, dtype, causal):
-    """One row: the cannon problem string and the torch arguments of the same computation."""
+def make_shape(sid, b, n1, n2, s1, s2, d, dtype, causal, backward=False):
+    """One row: the cannon problem string and the torch arguments of the same computation (forward, or with
+    `backward` its backward pass: the same problem string, run through cannon-bench --backward)."""
     g = n1 // n2
     dims = f"b{b}n{n1}" + (f"g{g}" if g != 1 else "")
     dims += f"s{s1}" if s1 == s2 else f"s1={s1}s2={s2}"
@@ -68,31 +71,36 @@ def make_shape(sid, b, n1, n2, s1, s2, d, dtype, causal):
         "id": sid,
         "problem": problem,
         "b": b, "n1": n1, "n2": n2, "s1": s1, "s2": s2, "d": d, "dtype": dtype, "causal": causal,
-        "flops": flops(b, n1, s1, s2, d, causal),
+        "backward": backward, "flops": flops(b, n1, s1, s2, d, causal, backward),
     }
 
 
-def flops(b, n1, s1, s2, d, causal):
-    """The FLOPs both sides are credited with: 4·B·N1·S1·S2·D (Q·Kᵀ and P·V, 2 per multiply-add), halved for
-    causal. Softmax work is not counted. cannon's own plan figure (visited tiles) is reported separately."""
-    f = 4.0 * b * n1 * s1 * s2 * d
+def flops(b, n1, s1, s2, d, causal, backward=False):
+    """The FLOPs both sides are credited with: forward 4·B·N1·S1·S2·D (Q·Kᵀ and P·V, 2 per multiply-add), backward
+    10·B·N1·S1·S2·D (its five matmuls: Q·Kᵀ again, dO·Vᵀ, dS·K, dSᵀ·Q, Pᵀ·dO), halved for causal. Softmax work is not
+    counted. cannon's own plan figure (visited tiles, or visible scores) is reported separately."""
+    f = (10.0 if backward else 4.0) * b * n1 * s1 * s2 * d
     return f / 2 if causal else f
 
 
-def all_shapes():
+def flop_formula(backward):
+    return "10*B*N1*S1*S2*D" if backward else "4*B*N1*S1*S2*D"
+
+
+def all_shapes(backward=False):
     rows = []
     for d in (64, 128):
         for s in (1024, 2048, 4096):
             for dt in ("fp32", "bf16"):
                 for causal in (False, True):
                     sid = f"d{d}_s{s}_{dt}_{'causal' if causal else 'dense'}"
-                    rows.append(make_shape(sid, 1, 8, 8, s, s, d, dt, causal))
+                    rows.append(make_shape(sid, 1, 8, 8, s, s, d, dt, causal, backward))
     for dt in ("fp32", "bf16"):  # GQA 8:1: 32 query heads over 4 kv heads
         for causal in (False, True):
             rows.append(make_shape(f"gqa8_s4096_{dt}_{'causal' if causal else 'dense'}", 1, 32, 4, 4096, 4096, 128,
-                                   dt, causal))
+                                   dt, causal, backward))
     for dt in ("fp32", "bf16"):  # decode: one query row over a long cache, 32 query heads over 8 kv heads
-        rows.append(make_shape(f"decode_{dt}", 1, 32, 8, 1, 32768, 128, dt, False))
+        rows.append(make_shape(f"decode_{dt}", 1, 32, 8, 1, 32768, 128, dt, False, backward))
     return rows
 
 
@@ -103,11 +111,11 @@ SHAPE_SETS = {
 }
 
 
-def select_shapes(spec):
+def select_shapes(spec, backward=False):
     patterns = []
     for part in spec.split(","):
         patterns += SHAPE_SETS.get(part.strip(), [part.strip()])
-    rows = [r for r in all_shapes() if any(fnmatch.fnmatch(r["id"], p) for p in patterns)]
+    rows = [r for r in all_shapes(backward) if any(fnmatch.fnmatch(r["id"], p) for p in patterns)]
     if not rows:
         raise SystemExit(f"--shapes {spec!r} matches no row; ids look like d64_s1024_fp32_dense, gqa8_s4096_bf16_causal,"
                          f" decode_fp32; sets: {', '.join(SHAPE_SETS)}")
@@ -206,9 +214,11 @@ def run_cannon(bench, problems, repeat, env, extra=()):
     return report
 
 
-def check_cannon_report(report, problems):
+def check_cannon_report(report, problems, backward=False):
     """The fields this script reads; a missing one is a cannon-bench change this script must follow."""
     missing = [k for k in ("device", "device_info", "sgemm_gflops", "cases") if k not in report]
+    if backward and report.get("pass") != "backward":
+        missing.append('pass: "backward" (a cannon-bench without --backward?)')
     missing += [f"device_info.{k}" for k in ("name", "version", "env") if k not in report.get("device_info", {})]
     by_problem = {c.get("problem"): c for c in report.get("cases", [])}
     for p in problems:
@@ -217,6 +227,8 @@ def check_cannon_report(report, problems):
             missing.append(f"case {p}")
             continue
         missing += [f"{p}.{k}" for k in ("ms", "gflops", "flops", "samples_ms") if k not in case]
+        if backward and case.get("pass") != "backward":
+            missing.append(f'{p}.pass = "backward"')
     return missing
 
 
@@ -247,8 +259,8 @@ def torch_python(given):
     return str(py)
 
 
-def run_torch(python, shapes, repeat, warmup, threads, env):
-    spec = {"shapes": shapes, "repeat": repeat, "warmup": warmup, "threads": threads}
+def run_torch(python, shapes, repeat, warmup, threads, env, backward=False):
+    spec = {"shapes": shapes, "repeat": repeat, "warmup": warmup, "threads": threads, "backward": backward}
     with tempfile.TemporaryDirectory() as tmp:
         spec_path, out_path = Path(tmp) / "spec.json", Path(tmp) / "torch.json"
         spec_path.write_text(json.dumps(spec))
@@ -261,7 +273,9 @@ def run_torch(python, shapes, repeat, warmup, threads, env):
 
 def torch_worker(spec_path, out_path):
     """Runs in the child: times every shape with torch, in BSND storage (the memory cannon reads), as strided
-    [B, N, S, D] views, which torch's CPU kernels take without a copy."""
+    [B, N, S, D] views, which torch's CPU kernels take without a copy. With spec["backward"] the BSND tensors are
+    autograd leaves (their gradients land in BSND storage, as cannon's dq/dk/dv do) and only out.backward(dy) is
+    timed (time_backward)."""
     import torch  # noqa: PLC0415 (only the worker needs torch)
     import torch.nn.functional as F  # noqa: PLC0415
 
@@ -272,15 +286,23 @@ def torch_worker(spec_path, out_path):
     except ImportError:
         SDPBackend = sdpa_kernel = None
     dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
+    backward = spec.get("backward", False)
     results = []
     for sh in spec["shapes"]:
         gen = torch.Generator().manual_seed(1)
         dt = dtypes[sh["dtype"]]
+        leaves = []  # backward: the BSND leaves whose .grad is reset between runs
 
         def make(n, s):
-            return torch.randn(sh["b"], s, n, sh["d"], generator=gen).to(dt).transpose(1, 2)
+            t = torch.randn(sh["b"], s, n, sh["d"], generator=gen).to(dt)
+            if backward:
+                leaves.append(t.requires_grad_())
+            return t.transpose(1, 2)
 
         q, k, v = make(sh["n1"], sh["s1"]), make(sh["n2"], sh["s2"]), make(sh["n2"], sh["s2"])
+        # A fixed random dy in the output's shape ([B, N1, S1, D]), stored BSND like the inputs.
+        dy = torch.randn(sh["b"], sh["s1"], sh["n1"], sh["d"], generator=gen).to(dt).transpose(1, 2) if backward \
+            else None
         gqa = sh["n1"] != sh["n2"]
         attempts = []  # (label, callable): forced flash first, then what torch picks by itself
         if sdpa_kernel is not None:
@@ -291,6 +313,9 @@ def torch_worker(spec_path, out_path):
             if gqa:  # if flash refuses enable_gqa: expand K/V once, outside the timing
                 rep = sh["n1"] // sh["n2"]
                 ke, ve = k.repeat_interleave(rep, dim=1), v.repeat_interleave(rep, dim=1)
+                if backward:  # expanded leaves of their own: the reduction of dK/dV over the group is not timed
+                    ke, ve = ke.detach().requires_grad_(), ve.detach().requires_grad_()
+                    leaves += [ke, ve]
 
                 def flash_expanded(ke=ke, ve=ve):
                     with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
@@ -306,14 +331,24 @@ def torch_worker(spec_path, out_path):
                 row.setdefault("refused", []).append(f"{label}: {str(e).splitlines()[0][:160]}")
                 continue
             row["backend"] = label
-            row["aten_op"] = aten_op(torch, fn)
-            for _ in range(spec["warmup"]):
-                fn()
-            samples = []
-            for _ in range(spec["repeat"]):
-                t0 = time.perf_counter()
-                fn()
-                samples.append((time.perf_counter() - t0) * 1e3)
+            if backward:
+                try:
+                    fn().backward(dy)
+                except (RuntimeError, TypeError) as e:
+                    row.setdefault("refused", []).append(f"{label} backward: {str(e).splitlines()[0][:160]}")
+                    row.pop("backend")
+                    continue
+                row["aten_op"] = aten_op(torch, lambda fn=fn: fn().backward(dy), "backward")
+                samples = time_backward(fn, dy, leaves, spec["warmup"], spec["repeat"])
+            else:
+                row["aten_op"] = aten_op(torch, fn)
+                for _ in range(spec["warmup"]):
+                    fn()
+                samples = []
+                for _ in range(spec["repeat"]):
+                    t0 = time.perf_counter()
+                    fn()
+                    samples.append((time.perf_counter() - t0) * 1e3)
             row["samples_ms"] = samples
             row["ms"] = statistics.median(samples)
             break
@@ -329,12 +364,31 @@ def torch_worker(spec_path, out_path):
     Path(out_path).write_text(json.dumps({"torch": info, "rows": results}))
 
 
-def aten_op(torch, fn):
-    """The ATen attention op that ran (e.g. aten::_scaled_dot_product_flash_attention_for_cpu), from the profiler."""
+def time_backward(fn, dy, leaves, warmup, repeat):
+    """ms of `repeat` runs of out.backward(dy) after `warmup` untimed ones; the forward (a fresh graph each run) and
+    the resetting of the leaves' .grad stay outside the timed region."""
+    samples = []
+    for i in range(warmup + repeat):
+        for t in leaves:
+            t.grad = None
+        out = fn()
+        t0 = time.perf_counter()
+        out.backward(dy)
+        if i >= warmup:
+            samples.append((time.perf_counter() - t0) * 1e3)
+    for t in leaves:
+        t.grad = None
+    return samples
+
+
+def aten_op(torch, fn, needle=""):
+    """The ATen attention op that ran (e.g. aten::_scaled_dot_product_flash_attention_for_cpu, or with needle
+    "backward" aten::_scaled_dot_product_flash_attention_for_cpu_backward), from the profiler."""
     try:
         with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
             fn()
         names = [e.key for e in prof.key_averages() if "scaled_dot_product" in e.key or "attention" in e.key]
+        names = [n for n in names if n.startswith("aten::") and needle in n] or names
         inner = [n for n in names if n != "aten::scaled_dot_product_attention"]
         return (inner or names or ["?"])[0]
     except Exception as e:  # noqa: BLE001 (diagnostic only)
@@ -374,9 +428,9 @@ def fmt_num(x, digits=2):
     return "-" if x is None or x == 0 else f"{x:.{digits}f}"
 
 
-def table_lines(rows, sgemm, markdown):
-    head = ["shape", "cannon ms", "torch ms", "cannon GFLOP/s", "torch GFLOP/s", "cannon/torch speed",
-            "cannon/SGEMM"]
+def table_lines(rows, sgemm, markdown, backward=False):
+    head = ["shape (backward)" if backward else "shape", "cannon ms", "torch ms", "cannon GFLOP/s", "torch GFLOP/s",
+            "cannon/torch speed", "cannon/SGEMM"]
     body = [[r["id"], fmt_num(r["cannon_ms"]), fmt_num(r["torch_ms"]), fmt_num(r["cannon_gflops"], 1),
              fmt_num(r["torch_gflops"], 1), fmt_num(r["speed_ratio"]), fmt_num(r["ratio_to_sgemm"])] for r in rows]
     if markdown:
@@ -404,8 +458,12 @@ def header_lines(meta):
         tt = meta["torch"]
         lines.append(f"PyTorch {tt['version']}, ATen CPU capability {tt['capability']}, backends: "
                      f"{', '.join(sorted(meta['torch_backends']))}")
-    lines.append(f"medians of {meta['repeat']} timed runs after warm-up, each side; FLOPs 4*B*N1*S1*S2*D for both, "
-                 "causal counted as half")
+    backward = meta.get("pass") == "backward"
+    if backward:
+        lines.append("pass: backward (cannon FlashAttentionScoreGrad, after its forward; torch: only out.backward(dy) "
+                     "timed, the forward re-run outside the timing)")
+    lines.append(f"medians of {meta['repeat']} timed runs after warm-up, each side; FLOPs {flop_formula(backward)} for "
+                 "both, causal counted as half")
     return lines
 
 
@@ -416,6 +474,10 @@ def merge_runs(paths, markdown_path):
     isas = {r["meta"]["isa_label"] for r in runs}
     if len(isas) != 1:
         print("--merge: the runs mix code ISAs: " + "; ".join(sorted(isas)), file=sys.stderr)
+        return 1
+    passes = {r["meta"].get("pass", "forward") for r in runs}
+    if len(passes) != 1:
+        print("--merge: the runs mix forward and backward", file=sys.stderr)
         return 1
     med = statistics.median
     sgemm = med(r["meta"]["sgemm_gflops"] for r in runs)
@@ -435,7 +497,7 @@ def merge_runs(paths, markdown_path):
     lines[0] = "dates: " + ", ".join(r["meta"]["date"] for r in runs)
     lines.append(f"{len(runs)} runs of compare_torch.py: medians across runs; speed ratio = median of the per-run "
                  "ratios [lowest, highest]")
-    body = table_lines(rows, sgemm, markdown=bool(markdown_path))
+    body = table_lines(rows, sgemm, markdown=bool(markdown_path), backward=passes == {"backward"})
     spans = [f"[{r['ratio_span'][0]:.2f}, {r['ratio_span'][1]:.2f}]" if r["ratio_span"] else "-" for r in rows]
     body = [body[0] + (" ratio range |" if markdown_path else "  ratio range")] + \
            ([body[1] + "---|"] if markdown_path else []) + \
@@ -476,6 +538,9 @@ def main():
     ap.add_argument("--markdown", help="write the table as Markdown (for docs/performance.md)")
     ap.add_argument("--check-only", action="store_true",
                     help="no torch: run cannon-bench on one tiny shape and check its --json has what this script reads")
+    ap.add_argument("--backward", action="store_true",
+                    help="time the backward pass: cannon-bench --backward (FlashAttentionScoreGrad) beside torch's "
+                         "out.backward(dy) through the same SDPA call; FLOPs 10*B*N1*S1*S2*D (causal half)")
     ap.add_argument("--list", action="store_true", help="print the row ids and problem strings and exit")
     ap.add_argument("--merge", nargs="+", metavar="JSON",
                     help="no new runs: combine several --json files of one ISA into one table of medians")
@@ -488,17 +553,18 @@ def main():
         torch_worker(*args.torch_worker)
         return 0
     if args.list:
-        for r in all_shapes():
+        for r in all_shapes(args.backward):
             print(f"{r['id']:<28} {r['problem']}")
         return 0
     bench = find_cannon_bench(args.cannon_bench)
     cache_dir = cache_root()
     env = base_env(args.threads, args.isa, cache_dir)
+    pass_args = ["--backward"] if args.backward else []
 
     if args.check_only:
-        tiny = make_shape("tiny_causal", 1, 2, 1, 128, 128, 64, "fp32", True)
-        report = run_cannon(bench, [tiny["problem"]], 1, env, extra=["--gemm-n", "256"])
-        missing = check_cannon_report(report, [tiny["problem"]])
+        tiny = make_shape("tiny_causal", 1, 2, 1, 128, 128, 64, "fp32", True, args.backward)
+        report = run_cannon(bench, [tiny["problem"]], 1, env, extra=["--gemm-n", "256", *pass_args])
+        missing = check_cannon_report(report, [tiny["problem"]], args.backward)
         if missing:
             print("cannon-bench --json lacks: " + ", ".join(missing))
             return 1
@@ -507,22 +573,24 @@ def main():
         if not (tiny["flops"] <= case["flops"] <= 2 * tiny["flops"] and case["ms"] > 0):
             print(f"implausible case: flops {case['flops']} (causal half {tiny['flops']}), ms {case['ms']}")
             return 1
-        print(f"ok: {report['device_info']['name']}, {tiny['problem']} {case['ms']:.3f} ms, "
+        print(f"ok: {report['device_info']['name']}, {tiny['problem']}{' backward' if args.backward else ''} "
+              f"{case['ms']:.3f} ms, "
               f"SGEMM {report['sgemm_gflops']:.1f} GFLOP/s")
         return 0
 
-    shapes = select_shapes(args.shapes)
+    shapes = select_shapes(args.shapes, args.backward)
     tpy = torch_python(args.torch_python)
-    cannon = run_cannon(bench, [s["problem"] for s in shapes], args.repeat, env)
-    missing = check_cannon_report(cannon, [s["problem"] for s in shapes])
+    cannon = run_cannon(bench, [s["problem"] for s in shapes], args.repeat, env, extra=pass_args)
+    missing = check_cannon_report(cannon, [s["problem"] for s in shapes], args.backward)
     if missing:
         print("warning: cannon-bench --json lacks: " + ", ".join(missing), file=sys.stderr)
-    torch_res = run_torch(tpy, shapes, args.repeat, args.warmup, args.threads, env)
+    torch_res = run_torch(tpy, shapes, args.repeat, args.warmup, args.threads, env, args.backward)
     rows = combine(shapes, cannon, torch_res)
     dev = cannon["device_info"]
     meta = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu": cpu_facts(), "threads": args.threads, "isa": args.isa,
+        "pass": "backward" if args.backward else "forward",
         "isa_label": EMULATED_LABEL if args.isa == "avx2" else "native (the hardware's own ISA)",
         "cannon_device": {"name": dev["name"], "version": dev["version"]},
         "sgemm_gflops": cannon["sgemm_gflops"], "sgemm_n": cannon.get("sgemm_n", 2048),
@@ -535,17 +603,19 @@ def main():
 
     scaling = []
     if args.decode_scaling:
-        decode = [s for s in all_shapes() if s["id"].startswith("decode_") and
+        decode = [s for s in all_shapes(args.backward) if s["id"].startswith("decode_") and
                   (s in shapes or not any(x["id"].startswith("decode_") for x in shapes))]
         for n in sorted({1, args.threads}):
             e = base_env(n, args.isa, cache_dir)
-            c = run_cannon(bench, [s["problem"] for s in decode], args.repeat, e, extra=["--gemm-n", "256"])
-            t = run_torch(tpy, decode, args.repeat, args.warmup, n, e)
+            c = run_cannon(bench, [s["problem"] for s in decode], args.repeat, e,
+                           extra=["--gemm-n", "256", *pass_args])
+            t = run_torch(tpy, decode, args.repeat, args.warmup, n, e, args.backward)
             for r in combine(decode, c, t):
                 scaling.append({"threads": n, "id": r["id"], "cannon_ms": r["cannon_ms"], "torch_ms": r["torch_ms"]})
         out["decode_scaling"] = scaling
 
-    lines = header_lines(meta) + [""] + table_lines(rows, meta["sgemm_gflops"], markdown=False)
+    lines = header_lines(meta) + [""] + table_lines(rows, meta["sgemm_gflops"], markdown=False,
+                                                    backward=args.backward)
     if scaling:
         lines += ["", "decode, 1 thread vs all threads (speed-up = 1-thread time / N-thread time; target >= 1.7):"]
         for sid in sorted({s["id"] for s in scaling}):
@@ -561,8 +631,9 @@ def main():
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
     if args.markdown:
-        md = [f"**{meta['isa_label']}** — " + "; ".join(header_lines(meta)), ""]
-        md += table_lines(rows, meta["sgemm_gflops"], markdown=True)
+        title = meta["isa_label"] + (", backward" if args.backward else "")
+        md = [f"**{title}** — " + "; ".join(header_lines(meta)), ""]
+        md += table_lines(rows, meta["sgemm_gflops"], markdown=True, backward=args.backward)
         Path(args.markdown).write_text("\n".join(md) + "\n")
     return 0
 

@@ -6,6 +6,9 @@
 // measures what pse and dropout cost: in-kernel ALiBi (pse_type 2/3, limit 1.15x), a full pse tensor
 // and the dropout generator, against the same shape without them. `--suite ring` and `--suite nsa` are the
 // RingAttentionUpdate GB/s (beside a device copy) and NsaSelectedAttention S2 scaling (op_suites.hpp).
+// `--backward` times each fa: problem as the backward pass (FlashAttentionScoreGrad) of that forward problem
+// (backward.hpp), with the same columns and JSON fields and "pass": "backward"; `--suite grad` is the backward's
+// causal vs dense comparison (target: causal <= 0.6x the dense time).
 // `--startup` times the first small call of a fresh process phase by phase (startup.hpp). `--json` carries what
 // tools/bench/compare_torch.py needs to put cannon beside PyTorch: the device's name and version string (PoCL's
 // target), the thread settings, and per case the median, every sample and the plan's FLOPs.
@@ -25,6 +28,7 @@
 
 #include "cannon/context.hpp"
 #include "cannon/error.hpp"
+#include "tools/bench/backward.hpp"
 #include "tools/bench/bench_case.hpp"
 #include "tools/bench/op_suites.hpp"
 #include "tools/bench/startup.hpp"
@@ -70,6 +74,23 @@ std::vector<SuiteCase> pse_suite() {
     cases.push_back({shape + ":pse_type=3:pse=slopes_bn", base, 1.15});
     if (shape.find("s=2048") != std::string::npos) cases.push_back({shape + ":pse=bnss", base, 0});
     cases.push_back({shape + ":keep_prob=0.9", base, 0});
+  }
+  return cases;
+}
+
+// --suite grad: the backward at B=1, N=8, BSND, D in {64, 128} x S in {1024, 4096} x fp32/bf16, each shape dense
+// then causal (sparse_mode 3), the causal time against the dense one (limit 0.6).
+std::vector<SuiteCase> grad_suite() {
+  std::vector<SuiteCase> cases;
+  for (int d : {64, 128}) {
+    for (int s : {1024, 4096}) {
+      for (const char* dt : {"fp32", "bf16"}) {
+        const std::string shape = fmt::format("fa:b1n8s={}d={}:layout=BSND:dt={}", s, d, dt);
+        const int base = static_cast<int>(cases.size());
+        cases.push_back({shape, -1, 0});
+        cases.push_back({shape + ":sparse=3", base, 0.6});
+      }
+    }
   }
   return cases;
 }
@@ -139,16 +160,21 @@ double dense_flops(const FaProblem& p) {
          static_cast<double>(p.s2);
 }
 
-Row bench_case(const Context& ctx, const std::string& text, int repeat, uint64_t seed) {
-  const Timing t = time_problem(ctx, text, seed, repeat);
+// One row: the forward through the operator drivers, or with `backward` the backward of an fa: problem.
+Row bench_case(const Context& ctx, const std::string& text, int repeat, uint64_t seed, bool backward) {
+  const Timing t = backward ? time_backward(ctx, text, seed, repeat) : time_problem(ctx, text, seed, repeat);
   std::vector<double> samples_ms;
   for (double s : t.samples) samples_ms.push_back(s * 1e3);
-  return {text, t.seconds * 1e3, t.work / t.seconds * 1e-9, dense_flops(parse_fa_problem(text)), t.work, samples_ms};
+  const FaProblem p = parse_fa_problem(text);
+  return {text,   t.seconds * 1e3, t.work / t.seconds * 1e-9, backward ? backward_dense_flops(p) : dense_flops(p),
+          t.work, samples_ms};
 }
+
+const char* pass_name(bool backward) { return backward ? "backward" : "forward"; }
 
 // A suite: ms, GFLOP/s of the plan's FLOPs (what the op counts as computed), dense-equivalent GFLOP/s
 // (the unmasked FLOPs over the time: the speed a dense kernel would need to match), and time / dense time.
-int run_suite(const Context& ctx, const std::vector<SuiteCase>& suite, int repeat, uint64_t seed,
+int run_suite(const Context& ctx, const std::vector<SuiteCase>& suite, int repeat, uint64_t seed, bool backward,
               nlohmann::json& report) {
   fmt::print("{:<72} {:>9} {:>9} {:>9} {:>7} {:>7}\n", "case", "ms", "GFLOP/s", "dense-eq", "ratio", "limit");
   std::vector<Row> rows;
@@ -156,7 +182,7 @@ int run_suite(const Context& ctx, const std::vector<SuiteCase>& suite, int repea
   for (const SuiteCase& sc : suite) {
     Row row;
     try {
-      row = bench_case(ctx, sc.problem, repeat, seed);
+      row = bench_case(ctx, sc.problem, repeat, seed, backward);
     } catch (const std::exception& e) {
       ++failures;
       fmt::print("{:<72} error: {}\n", sc.problem, e.what());
@@ -171,6 +197,7 @@ int run_suite(const Context& ctx, const std::vector<SuiteCase>& suite, int repea
     fmt::print("{:<72} {:>9.2f} {:>9.1f} {:>9.1f} {:>7.3f} {:>7}{}\n", row.problem, row.ms, row.gflops, dense_eq, ratio,
                sc.limit > 0 ? fmt::format("{:.2f}", sc.limit) : "-", over ? " OVER" : "");
     report["cases"].push_back({{"problem", row.problem},
+                               {"pass", pass_name(backward)},
                                {"ms", row.ms},
                                {"gflops", row.gflops},
                                {"dense_equivalent_gflops", dense_eq},
@@ -183,7 +210,7 @@ int run_suite(const Context& ctx, const std::vector<SuiteCase>& suite, int repea
 
 int run_main(int argc, char** argv) {
   const auto entered = std::chrono::steady_clock::now();
-  CLI::App app{"cannon-bench: FlashAttentionScore forward GFLOP/s vs OpenBLAS SGEMM on the same cores"};
+  CLI::App app{"cannon-bench: FlashAttentionScore forward (or backward) GFLOP/s vs OpenBLAS SGEMM on the same cores"};
   std::vector<std::string> problems;
   int repeat = 5;
   int gemm_n = 2048;
@@ -191,12 +218,14 @@ int run_main(int argc, char** argv) {
   uint64_t seed = 1;
   std::string suite;
   bool startup = false;
+  bool backward = false;
   auto* suite_opt =
       app.add_option("--suite", suite,
                      "a predefined comparison instead of the problems: masks (causal and band vs dense), "
                      "pse (ALiBi pse_type 2/3, a full pse and dropout vs none), ring (RingAttentionUpdate "
-                     "GB/s vs a device copy), nsa (NsaSelectedAttention time as S2 grows)")
-          ->check(CLI::IsMember({"masks", "pse", "ring", "nsa"}));
+                     "GB/s vs a device copy), nsa (NsaSelectedAttention time as S2 grows), grad (the backward, "
+                     "causal vs dense)")
+          ->check(CLI::IsMember({"masks", "pse", "ring", "nsa", "grad"}));
   app.add_option("problems", problems, "problem strings (default: the B=1 N=8 S=2048 D=64/128 fp32/bf16 set)")
       ->excludes(suite_opt);
   app.add_option("--repeat", repeat, "timed runs per case; the median is reported")->check(CLI::Range(1, 1000));
@@ -204,11 +233,18 @@ int run_main(int argc, char** argv) {
   app.add_option("--device", device, "device spec, as CANNON_DEVICE");
   app.add_option("--json", json_path, "also write the results as JSON");
   app.add_option("--seed", seed, "input generator seed");
-  app.add_flag("--startup", startup,
-               "time the first small call of this process phase by phase (context, plan, upload, run, download); "
-               "run it in a fresh process, with PoCL's cache warm or with an empty POCL_CACHE_DIR for a cold build")
-      ->excludes(suite_opt);
+  auto* startup_opt =
+      app.add_flag("--startup", startup,
+                   "time the first small call of this process phase by phase (context, plan, upload, run, download); "
+                   "run it in a fresh process, with PoCL's cache warm or with an empty POCL_CACHE_DIR for a cold build")
+          ->excludes(suite_opt);
+  app.add_flag("--backward", backward,
+               "time each fa: problem as the backward (FlashAttentionScoreGrad) of that forward problem: the forward "
+               "runs first on the device, dy is random; GFLOP/s from the grad plan's flops")
+      ->excludes(suite_opt)
+      ->excludes(startup_opt);
   CLI11_PARSE(app, argc, argv);
+  if (suite == "grad") backward = true;
   if (startup) {
     nlohmann::json report;
     const int rc = run_startup(device, entered, report);
@@ -229,23 +265,34 @@ int run_main(int argc, char** argv) {
   const double gemm = sgemm_gflops(gemm_n, repeat);
   fmt::print("OpenBLAS SGEMM {}^3: {:.1f} GFLOP/s (median of {})\n\n", gemm_n, gemm, repeat);
   if (!suite.empty()) {
-    nlohmann::json report = {
-        {"device", ctx.info().name}, {"sgemm_gflops", gemm}, {"suite", suite}, {"cases", nlohmann::json::array()}};
-    int failures = run_suite(ctx, suite == "pse" ? pse_suite() : kMaskSuite, repeat, seed, report);
+    nlohmann::json report = {{"device", ctx.info().name},
+                             {"sgemm_gflops", gemm},
+                             {"suite", suite},
+                             {"pass", pass_name(backward)},
+                             {"cases", nlohmann::json::array()}};
+    if (backward) fmt::print("backward (FlashAttentionScoreGrad); ratio: causal time / dense time\n");
+    const std::vector<SuiteCase> cases = suite == "grad" ? grad_suite() : suite == "pse" ? pse_suite() : kMaskSuite;
+    int failures = run_suite(ctx, cases, repeat, seed, backward, report);
     if (!json_path.empty()) std::ofstream(json_path) << report.dump(2) << "\n";
     return failures ? 1 : 0;
   }
+  if (backward) fmt::print("backward (FlashAttentionScoreGrad) of each problem; GFLOP/s from the grad plan's flops\n");
   fmt::print("{:<44} {:>10} {:>10} {:>10} {:>8}\n", "case", "ms", "GFLOP/s", "SGEMM", "ratio");
-  nlohmann::json report = {{"device", ctx.info().name}, {"device_info", device_report(ctx)},
-                           {"sgemm_gflops", gemm},      {"sgemm_n", gemm_n},
-                           {"repeat", repeat},          {"cases", nlohmann::json::array()}};
+  nlohmann::json report = {{"device", ctx.info().name},
+                           {"device_info", device_report(ctx)},
+                           {"sgemm_gflops", gemm},
+                           {"sgemm_n", gemm_n},
+                           {"repeat", repeat},
+                           {"pass", pass_name(backward)},
+                           {"cases", nlohmann::json::array()}};
   int failures = 0;
   for (const std::string& p : problems) {
     try {
-      Row row = bench_case(ctx, p, repeat, seed);
+      Row row = bench_case(ctx, p, repeat, seed, backward);
       fmt::print("{:<44} {:>10.2f} {:>10.1f} {:>10.1f} {:>8.3f}\n", row.problem, row.ms, row.gflops, gemm,
                  row.gflops / gemm);
       report["cases"].push_back({{"problem", row.problem},
+                                 {"pass", pass_name(backward)},
                                  {"ms", row.ms},
                                  {"gflops", row.gflops},
                                  {"ratio_to_sgemm", row.gflops / gemm},
