@@ -256,34 +256,51 @@ __kernel void fag_pre_cpu(__global const DATA_T* q, __global const DATA_T* dy, _
   }
 }
 
+// e^x for P: the online softmax's cheaper exp where every x <= 0 (callers pass the literal), OpenCL's exp otherwise.
+inline floatv grad_exp(floatv x, bool any_positive) { return any_positive ? exp(x) : exp_nonpositive(x); }
+
+// Row vector rv of a tile without dropout: P = e^(x - max)·(1/sum); dpt becomes round(P ∘ (dP - D)), st round(P).
+inline void grad_scores_plain(float* st, float* dpt, int rv, int nkeys, floatv m, floatv rl, floatv dr,
+                              bool any_positive) {
+  for (int j = 0; j < nkeys; ++j) {
+    const floatv p = grad_exp(vloadv(j * ROW_VECS + rv, st) - m, any_positive) * rl;
+    vstorev(ROUND_TV(p * (vloadv(j * ROW_VECS + rv, dpt) - dr)), j * ROW_VECS + rv, dpt);
+    vstorev(ROUND_TV(p), j * ROW_VECS + rv, st);
+  }
+}
+
 // P from the scores (st) and the row statistics, dP' and Pd with the keep bits; st becomes round(Pd), dpt round(dS).
+// P = exp(x - max) · (1/sum): one division per row instead of one per score (Ascend divides; the two differ by at
+// most about an ulp). With the forward's own statistics x - max <= 0 (the same fp32 score), so the online softmax's
+// cheaper exp applies; a row vector whose tile has a larger x (other statistics) takes OpenCL's exp.
 inline void grad_scores(float* st, float* dpt, __global const float* rec, HeadView h, int row0, int rows, int col0,
                         int nkeys, bool dropout, __global const uchar* drop_mask, int flags, float keep_scale,
                         uint2 key, ulong offset_groups, uint threshold, ulong numels) {
   for (int rv = 0; rv < ROW_VECS; ++rv) {
-    // P = exp(x - max) · (1/sum): one division per row instead of one per score (Ascend divides; the two differ by
-    // at most about an ulp). With the forward's own statistics x - max <= 0 (the same fp32 score), so the cheaper
-    // exp of the online softmax applies; other statistics take OpenCL's exp.
     const floatv m = vloadv(rv, rec + REC_M), rl = 1.0f / vloadv(rv, rec + REC_L), dr = vloadv(rv, rec + REC_D);
+    floatv top = vloadv(rv, st);
+    for (int j = 1; j < nkeys; ++j) top = fmax(top, vloadv(j * ROW_VECS + rv, st));
+    const bool any_positive = any(isgreater(top - m, (floatv)0.0f));
+    if (!dropout) {
+      if (any_positive) {
+        grad_scores_plain(st, dpt, rv, nkeys, m, rl, dr, true);
+      } else {
+        grad_scores_plain(st, dpt, rv, nkeys, m, rl, dr, false);
+      }
+      continue;
+    }
     const longv row = convert_longv(lane_rows(row0, rows, rv)) + (longv)h.drop_row0;
     for (int j = 0; j < nkeys;) {
       const long col = col0 + j;
       const int skip = (int)(col & 15);  // keep bits come per 16-key group, which starts `skip` keys before col
       const int take = min(16 - skip, nkeys - j);
-      const uintv bits =
-          dropout ? keep_bits_v(h, row, col - skip, drop_mask, flags, key, offset_groups, threshold, numels)
-                  : (uintv)0xffffffffu;
+      const uintv bits = keep_bits_v(h, row, col - skip, drop_mask, flags, key, offset_groups, threshold, numels);
       for (int t = 0; t < take; ++t, ++j) {
         const intv on = convert_intv((bits >> (uintv)(skip + t)) & (uintv)1u) != (intv)0;
-        const floatv x = vloadv(j * ROW_VECS + rv, st) - m;
-        const floatv p = (any(isgreater(x, (floatv)0.0f)) ? exp(x) : exp_nonpositive(x)) * rl;
-        floatv dp = vloadv(j * ROW_VECS + rv, dpt), pd = p;
-        if (dropout) {
-          dp = select((floatv)0.0f, dp * keep_scale, on);
-          pd = select((floatv)0.0f, p * keep_scale, on);
-        }
+        const floatv p = grad_exp(vloadv(j * ROW_VECS + rv, st) - m, any_positive) * rl;
+        const floatv dp = select((floatv)0.0f, vloadv(j * ROW_VECS + rv, dpt) * keep_scale, on);
         vstorev(ROUND_TV(p * (dp - dr)), j * ROW_VECS + rv, dpt);
-        vstorev(ROUND_TV(pd), j * ROW_VECS + rv, st);
+        vstorev(ROUND_TV(select((floatv)0.0f, p * keep_scale, on)), j * ROW_VECS + rv, st);
       }
     }
   }

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "cannon/flash_attention_score_grad.hpp"
@@ -133,10 +134,20 @@ struct DeviceGrad {
   }
 };
 
-GradRun run_grad_case(const std::string& text, const Context& ctx = test_context()) {
+// With foreign_stats, softmax_max is lowered by 0.75 and softmax_sum raised by 30% before the backward: statistics
+// that are not the forward's own (P above 1/sum, x - max > 0), which the backward must use as given.
+GradRun run_grad_case(const std::string& text, const Context& ctx = test_context(), bool foreign_stats = false) {
   GradRun r{text, {}};
   DeviceGrad g(ctx, make_case(text));
   g.draw_dy(case_seed(text) ^ 0x9e3779b97f4a7c15ull);
+  if (foreign_stats) {
+    for (auto [t, shift, factor] : {std::tuple{&g.fwd.softmax_max, -0.75, 1.0}, {&g.fwd.softmax_sum, 0.0, 1.3}}) {
+      std::vector<double> x = tools::decode_values({t->desc(), from_device(ctx, *t)});
+      for (double& e : x) e = e * factor + shift;
+      const tools::HostData changed = tools::encode_values(DType::kFloat32, t->desc().shape, x);
+      upload(ctx, t->view(), changed.bytes.data(), changed.bytes.size());
+    }
+  }
   const std::vector<tools::HostData> dev = g.run(r.problems);
   r.generic_kernel = g.generic_kernel;
 
@@ -223,6 +234,14 @@ std::string case_name(const testing::TestParamInfo<const char*>& info) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sampled, FaGrad, testing::ValuesIn(kCases), case_name);
+
+// Statistics that are not the forward's own are used as given (Ascend trusts softmax_max/sum, §2).
+TEST(FaGradForeignStats, UsedAsGiven) {
+  for (const char* text : {"fa:b1n4g2s1=113s2=70d=64:layout=BSND:dt=fp32",
+                           "fa:b1n2g1s1=50s2=90d=40:layout=BNSD:dt=bf16:keep_prob=0.8:sparse=3"}) {
+    expect_grad_passes(run_grad_case(text, test_context(), true));
+  }
+}
 
 // The generic kernels (every device that is not PoCL's CPU device) on a subset, through a Context of its own Config.
 const Context& generic_context() {
