@@ -185,6 +185,9 @@ __kernel void fag_dkdv_generic(__global const DATA_T* q, __global const DATA_T* 
 #endif
 #define ROW_VECS ((BLOCK_M + VW - 1) / VW)
 #define LANES (ROW_VECS * VW)
+// The entry's packed K and V blocks live in its slot of the workspace, not in private memory: with them the private
+// tiles would pass the PoCL thread stack's budget at D = 128 (host/tune/params.hpp kMaxCpuPrivateBytes).
+#define KV_TILE_SPACE __global
 #include "cube/qk_tile_cpu.clh"
 #include "cube/pv_tile_cpu.clh"
 #include "cube/outer_tile_cpu.clh"
@@ -211,6 +214,18 @@ __kernel void fag_dkdv_generic(__global const DATA_T* q, __global const DATA_T* 
 #define REC_FLOATS PAD_TO(REC_D + LANES, 16)
 // A dQ accumulator of one row block: dQᵀ [DK_PAD][LANES] (the P·V tile writes whole PV_COLS column tiles).
 #define DQ_FLOATS (DK_PAD * LANES)
+// A key entry's packed blocks: K [BLOCK_N][DK_PAD] then V [BLOCK_N][DV_PAD], zero-filled past the head dims.
+#define KV_FLOATS (BLOCK_N * (DK_PAD + DV_PAD))
+
+// n rows of `dim` elements, seq_stride apart from element `base`, into fp32 rows of stride `pad` in the workspace.
+inline void pack_rows_ws(__global const DATA_T* src, long base, long seq_stride, int n, int dim, int pad,
+                         __global float* dst) {
+  float row[DK_PAD > DV_PAD ? DK_PAD : DV_PAD];
+  for (int j = 0; j < n; ++j) {
+    load_row(src, base + (long)j * seq_stride, dim, row);
+    for (int d = 0; d < pad; d += 16) vstore16(vload16(0, row + d), 0, dst + (long)j * pad + d);
+  }
+}
 
 QK_TILE_DEFINE(qk_tile_q, __global, DK)
 QK_TILE_DEFINE(qk_tile_dy, __global, DV)
@@ -322,7 +337,8 @@ __kernel void fag_main_cpu(__global const DATA_T* k, __global const DATA_T* v, _
   __global float* dq_acc = ws + ga.row_tiles * REC_FLOATS + (long)wk[GK_PART] * ga.row_tiles * DQ_FLOATS;
   const long kat = grad_view_head(batches, b, n2, BT_KV_START, ga.dk_off, ga.dk_batch, ga.dk_seq, ga.dk_head);
   const long vat = grad_view_head(batches, b, n2, BT_KV_START, ga.dv_off, ga.dv_batch, ga.dv_seq, ga.dv_head);
-  float kp[BLOCK_N * DK_PAD], vp[BLOCK_N * DV_PAD];
+  __global float* kp = ws + ga.row_tiles * (REC_FLOATS + (long)ga.parts * DQ_FLOATS) + (long)get_global_id(0) * KV_FLOATS;
+  __global float* vp = kp + BLOCK_N * DK_PAD;
   float dka[PAD_TO(BLOCK_N, OA_KEYS) * DK_PAD], dva[PAD_TO(BLOCK_N, OA_KEYS) * DV_PAD];
   float st[GRAD_KEYS * LANES], dpt[GRAD_KEYS * LANES];
   const float unused_alpha[1] = {1.0f};
@@ -330,8 +346,8 @@ __kernel void fag_main_cpu(__global const DATA_T* k, __global const DATA_T* v, _
     const long j0 = kb * BLOCK_N;
     const int nkeys = (int)min((long)BLOCK_N, s2 - j0);
     const long j1 = j0 + nkeys - 1;
-    pack_rows(k, h0.k + j0 * k_seq, k_seq, nkeys, DK, DK_PAD, kp);
-    pack_rows(v, h0.v + j0 * v_seq, v_seq, nkeys, DV, DV_PAD, vp);
+    pack_rows_ws(k, h0.k + j0 * k_seq, k_seq, nkeys, DK, DK_PAD, kp);
+    pack_rows_ws(v, h0.v + j0 * v_seq, v_seq, nkeys, DV, DV_PAD, vp);
     for (int x = 0; x < PAD_TO(BLOCK_N, OA_KEYS) * DK_PAD; x += 16) vstore16((float16)0.0f, 0, dka + x);
     for (int x = 0; x < PAD_TO(BLOCK_N, OA_KEYS) * DV_PAD; x += 16) vstore16((float16)0.0f, 0, dva + x);
     for (int g = 0; g < args.group; ++g) {

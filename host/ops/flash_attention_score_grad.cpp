@@ -14,6 +14,7 @@
 #include "host/runtime/check.hpp"
 #include "host/runtime/checked.hpp"
 #include "host/runtime/launch_check.hpp"
+#include "host/tune/params.hpp"
 
 namespace cannon {
 namespace {
@@ -95,6 +96,18 @@ OuterTile outer_tile(int dim, int vw, int registers) {
   return best;
 }
 
+// Private memory of one fag_main_cpu work-item (kernels/flash_attention_score_grad.cl): the dK and dV accumulators
+// (keys padded to the outer tiles) and the two score tiles (keys padded to the larger register tile).
+std::size_t grad_cpu_private_bytes(const KernelConfig& kc, int oa_keys) {
+  const std::size_t lanes = static_cast<std::size_t>((kc.block_m + kc.vw - 1) / kc.vw * kc.vw);
+  auto pad = [](std::size_t n, std::size_t m) { return (n + m - 1) / m * m; };
+  const std::size_t n = static_cast<std::size_t>(kc.block_n);
+  const std::size_t d = pad(static_cast<std::size_t>(kc.dk), 16) + pad(static_cast<std::size_t>(kc.dv), 16);
+  const std::size_t keys =
+      std::max(pad(n, static_cast<std::size_t>(kc.qk_keys)), pad(n, static_cast<std::size_t>(oa_keys)));
+  return 4 * (pad(n, static_cast<std::size_t>(oa_keys)) * d + 2 * keys * lanes);
+}
+
 // Scores the backward computes (every visible element of every head) times the FLOPs of its five matmuls.
 double grad_flops(const FaProblem& p) {
   double scores = 0;
@@ -158,10 +171,14 @@ FlashAttentionScoreGradPlan plan_flash_attention_score_grad(const PlanTarget& ta
   int parts = 0;
   BuildOptions options;
   if (cpu) {
-    // Private tiles per work-item: K and V blocks, dK and dV accumulators and two score tiles.
-    kc.block_n = std::max(p.dk, p.dv) <= 64 ? 64 : 32;
     const int regs = cpu_vector_registers(target.device, kc.vw);
     const OuterTile ok = outer_tile(kc.dk, kc.vw, regs), ov = outer_tile(kc.dv, kc.vw, regs);
+    // 64 keys per block (128 was slower at D = 64, 32 slower at D = 128), fewer where the private tiles (dK and dV
+    // accumulators, two score tiles) would pass the PoCL thread stack's budget.
+    kc.block_n = 64;
+    while (kc.block_n > 8 && grad_cpu_private_bytes(kc, std::min(ok.keys, ov.keys)) > tune::kMaxCpuPrivateBytes) {
+      kc.block_n /= 2;
+    }
     // Key entries: enough parts per kv head for two entries per compute unit, each with its own dQ copy.
     const int64_t heads = std::max<int64_t>(1, p.batch * p.n2);
     const int64_t blocks = std::max<int64_t>(1, (max_keys + kc.block_n - 1) / kc.block_n);
@@ -196,8 +213,11 @@ FlashAttentionScoreGradPlan plan_flash_attention_score_grad(const PlanTarget& ta
   const uint64_t total_rows = checked_mul_u64(
       static_cast<uint64_t>(p.s1), static_cast<uint64_t>(p.n1) * (p.layout == Layout::kTND ? 1 : p.batch), "rows");
   const uint64_t ws_floats =
-      cpu ? checked_mul_u64(row_blocks, (rec_floats + 15) / 16 * 16 + static_cast<uint64_t>(parts) * dk_pad * lanes,
-                            "workspace grad_tiles")
+      cpu ? checked_add_u64(
+                checked_mul_u64(row_blocks, (rec_floats + 15) / 16 * 16 + static_cast<uint64_t>(parts) * dk_pad * lanes,
+                                "workspace grad_tiles"),
+                checked_mul_u64(key_entries, static_cast<uint64_t>(kc.block_n) * (dk_pad + dv_pad), "workspace kv"),
+                "workspace grad")
           : total_rows;
   check_buffers_fit(limits,
                     {{"plan row_list", checked_mul_u64(row_blocks, GR_STRIDE * sizeof(int32_t), "plan row_list")},

@@ -192,6 +192,10 @@ constexpr const char* kCases[] = {
     "fa:b2n3g1s1=7s2=1d=64:layout=BNSD:dt=fp32",
     "fa:b2n4g2s1=113s2=113d=40:layout=BNSD:dt=bf16",
     "fa:b1n2g1s1=300s2=1023d=64:layout=BNSD:dt=fp32",
+    // Head dims at the edges: 1, odd, and 256 (shorter key blocks keep the private tiles within the stack budget).
+    "fa:b1n2g2s1=9s2=33d=1:layout=BNSD:dt=fp16",
+    "fa:b2n3g3s1=70s2=45d=59:layout=BSH:dt=fp32",
+    "fa:b1n2g1s1=70s2=150dk=256dv=200:layout=BSND:dt=bf16",
     // TND: per-batch lengths, S1 ≠ S2 per batch, an empty batch and key-less rows.
     "fa:n4g2d=40:layout=TND:dt=fp32:seqq=1,8,121:seqkv=7,120,121:softmax_layout=TND",
     "fa:n2g1d=64:layout=TND:dt=fp16:seqq=7,8,121:seqkv=113,120,127",
