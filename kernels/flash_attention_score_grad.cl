@@ -203,7 +203,9 @@ __kernel void fag_dkdv_generic(__global const DATA_T* q, __global const DATA_T* 
 
 // One block of BLOCK_M query rows of one head in the workspace (fp32 offsets; lanes past the block's rows repeat its
 // last row): Qᵀ [DK][LANES] and dYᵀ [DV][LANES] for the Q·Kᵀ and dY·Vᵀ tiles, Q [LANES][DK_PAD] and dY [LANES][DV_PAD]
-// rows for the outer tiles, and the rows' softmax_max, softmax_sum and D.
+// rows for the outer tiles, and the rows' softmax_max, softmax_sum and D. Every part starts on a row vector (LANES
+// and DK_PAD are multiples of VW, records are padded to 16 floats, the workspace is 64-byte aligned), so the tiles
+// read and write it with vloadv_aligned/vstorev_aligned.
 #define REC_QT 0
 #define REC_DYT (REC_QT + DK * LANES)
 #define REC_QR (REC_DYT + DV * LANES)
@@ -227,9 +229,9 @@ inline void pack_rows_ws(__global const DATA_T* src, long base, long seq_stride,
   }
 }
 
-QK_TILE_DEFINE(qk_tile_q, __global, DK)
-QK_TILE_DEFINE(qk_tile_dy, __global, DV)
-PV_TILE_DEFINE(pv_tile_dq, __global, DK)
+QK_TILE_DEFINE(qk_tile_q, __global, DK, vloadv_aligned)
+QK_TILE_DEFINE(qk_tile_dy, __global, DV, vloadv_aligned)
+PV_TILE_DEFINE(pv_tile_dq, __global, DK, vloadv_aligned, vstorev_aligned)
 OUTER_TILE_DEFINE(outer_tile_k, DK_PAD, OA_CV_K)
 OUTER_TILE_DEFINE(outer_tile_v, DV_PAD, OA_CV_V)
 
