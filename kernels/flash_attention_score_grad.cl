@@ -240,6 +240,18 @@ inline long grad_row_tile(__global const long* gbt, int b, int n1, long s1, long
   return gbt[(long)b * GB_STRIDE + GB_TILE_BASE] + n1 * ((s1 + BLOCK_M - 1) / BLOCK_M) + row0 / BLOCK_M;
 }
 
+// D of one row: Σ dY·attention_in over DV in fp32, 16 partial sums added pairwise at the end (Ascend's order is
+// unspecified; a single chain of DV dependent FMAs was half of this pre-pass's time).
+inline float dot_row_tree(const float* dyr, __global const DATA_T* ain, long at) {
+  float16 acc = (float16)0.0f;
+  for (int d = 0; d + 16 <= DV; d += 16) acc = fma(vload16(0, dyr + d), LOAD16(ain, at + d), acc);
+  if (DV % 16 != 0) acc = fma(vload16(0, dyr + DV / 16 * 16), load_partial16(ain, at + DV / 16 * 16, DV % 16), acc);
+  const float8 a8 = acc.lo + acc.hi;
+  const float4 a4 = a8.lo + a8.hi;
+  const float2 a2 = a4.lo + a4.hi;
+  return a2.x + a2.y;
+}
+
 // Writes one row block's workspace record and zeroes its dQ accumulators.
 __kernel void fag_pre_cpu(__global const DATA_T* q, __global const DATA_T* dy, __global const DATA_T* ain,
                           __global const float* smax, __global const float* ssum, __global const long* batches,
@@ -265,7 +277,7 @@ __kernel void fag_pre_cpu(__global const DATA_T* q, __global const DATA_T* dy, _
     const long at = h.stat + i * h.stat_row;
     rec[REC_M + r] = smax[args.smax_off + at];
     rec[REC_L + r] = ssum[args.ssum_off + at];
-    rec[REC_D + r] = dot_row(dyr, ain, a0 + i * ga.ain_seq, DV);
+    rec[REC_D + r] = dot_row_tree(dyr, ain, a0 + i * ga.ain_seq);
   }
   for (int p = 0; p < ga.parts; ++p) {
     __global float* acc = ws + ga.row_tiles * REC_FLOATS + ((long)p * ga.row_tiles + tile) * DQ_FLOATS;
