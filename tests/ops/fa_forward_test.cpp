@@ -59,22 +59,8 @@ TEST_P(FaForward, MatchesReference) {
   if (generic_variant_requested()) EXPECT_TRUE(r.generic_kernel) << "CANNON_TUNE=fa.VARIANT=1 did not pick the generic";
 }
 
-std::string case_name(const testing::TestParamInfo<const char*>& info) {
-  return std::to_string(info.index) + "_" + param_name(std::string(info.param).substr(3));
-}
-
-INSTANTIATE_TEST_SUITE_P(Sampled, FaForward, testing::ValuesIn(kSampled), case_name);
-INSTANTIATE_TEST_SUITE_P(Generic, FaForward, testing::ValuesIn(kGenericSubset), case_name);
-
-// The generic variant picked in-process, through a Context with its own Config (no CANNON_TUNE needed).
-const Context& generic_context() {
-  static const Context ctx = [] {
-    Config config = Config::global();
-    config.tune["fa.VARIANT"] = 1;
-    return Context::create("", config);
-  }();
-  return ctx;
-}
+INSTANTIATE_TEST_SUITE_P(Sampled, FaForward, testing::ValuesIn(kSampled), problem_case_name);
+INSTANTIATE_TEST_SUITE_P(Generic, FaForward, testing::ValuesIn(kGenericSubset), problem_case_name);
 
 class FaForwardGenericContext : public testing::TestWithParam<const char*> {};
 
@@ -84,7 +70,7 @@ TEST_P(FaForwardGenericContext, MatchesReference) {
   EXPECT_TRUE(r.generic_kernel) << "a Context with tune fa.VARIANT=1 did not pick the generic variant";
 }
 
-INSTANTIATE_TEST_SUITE_P(InProcess, FaForwardGenericContext, testing::ValuesIn(kGenericSubset), case_name);
+INSTANTIATE_TEST_SUITE_P(InProcess, FaForwardGenericContext, testing::ValuesIn(kGenericSubset), problem_case_name);
 
 // The full layout x dtype x GQA product (45 cases); sizes and head dims rotate with the index so each
 // dimension value meets each layout and dtype. TND cases get three batches from the same size pairs.

@@ -233,11 +233,7 @@ class FaGrad : public testing::TestWithParam<const char*> {};
 
 TEST_P(FaGrad, MatchesReference) { expect_grad_passes(run_grad_case(GetParam())); }
 
-std::string case_name(const testing::TestParamInfo<const char*>& info) {
-  return std::to_string(info.index) + "_" + param_name(std::string(info.param).substr(3));
-}
-
-INSTANTIATE_TEST_SUITE_P(Sampled, FaGrad, testing::ValuesIn(kCases), case_name);
+INSTANTIATE_TEST_SUITE_P(Sampled, FaGrad, testing::ValuesIn(kCases), problem_case_name);
 
 // Statistics that are not the forward's own are used as given (Ascend trusts softmax_max/sum, §2).
 TEST(FaGradForeignStats, UsedAsGiven) {
@@ -245,16 +241,6 @@ TEST(FaGradForeignStats, UsedAsGiven) {
                            "fa:b1n2g1s1=50s2=90d=40:layout=BNSD:dt=bf16:keep_prob=0.8:sparse=3"}) {
     expect_grad_passes(run_grad_case(text, test_context(), true));
   }
-}
-
-// The generic kernels (every device that is not PoCL's CPU device) on a subset, through a Context of its own Config.
-const Context& generic_context() {
-  static const Context ctx = [] {
-    Config config = Config::global();
-    config.tune["fa.VARIANT"] = 1;
-    return Context::create("", config);
-  }();
-  return ctx;
 }
 
 constexpr const char* kGenericCases[] = {
@@ -274,7 +260,7 @@ TEST_P(FaGradGeneric, MatchesReference) {
   EXPECT_TRUE(r.generic_kernel) << "a Context with tune fa.VARIANT=1 did not pick the generic variant";
 }
 
-INSTANTIATE_TEST_SUITE_P(InProcess, FaGradGeneric, testing::ValuesIn(kGenericCases), case_name);
+INSTANTIATE_TEST_SUITE_P(InProcess, FaGradGeneric, testing::ValuesIn(kGenericCases), problem_case_name);
 
 // The backward of the device's own forward is the gradient of that forward's output: loss = Σ dy ∘ attention_out,
 // central differences of the device forward (fp32, step 2^-7: truncation and fp32 rounding both near 1e-4 of the

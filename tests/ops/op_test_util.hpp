@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cannon/cannon.hpp"
+#include "cannon/config.hpp"
 #include "host/ops/flash_attention_score_problem.hpp"
 #include "host/ops/plan_access.hpp"
 #include "host/reference/flash_attention_score_ref.hpp"
@@ -165,6 +166,21 @@ inline std::string param_name(const std::string& text) {
   std::string name;
   for (char ch : text) name += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
   return name;
+}
+
+// A name for a parameterized case of problem strings ("fa:..."): its index and the string past the prefix.
+inline std::string problem_case_name(const testing::TestParamInfo<const char*>& info) {
+  return std::to_string(info.index) + "_" + param_name(std::string(info.param).substr(3));
+}
+
+// The generic kernel variant picked in-process, through a Context with its own Config (no CANNON_TUNE needed).
+inline const Context& generic_context() {
+  static const Context ctx = [] {
+    Config config = Config::global();
+    config.tune["fa.VARIANT"] = 1;
+    return Context::create("", config);
+  }();
+  return ctx;
 }
 
 }  // namespace cannon::optest
