@@ -145,10 +145,13 @@ FaProblem validate_flash_attention_score_grad(const FlashAttentionScoreGradDescs
   return p;
 }
 
-uint64_t fag_generic_loop_steps(const KernelConfig& c, int64_t max_rows, int64_t max_keys, int64_t group) {
+uint64_t fag_generic_loop_steps(const KernelConfig& c, int64_t max_rows, int64_t max_keys, int64_t group,
+                                bool dropout) {
   const uint64_t dk = static_cast<uint64_t>(c.dk / 16 + c.dk % 16), dv = static_cast<uint64_t>(c.dv / 16 + c.dv % 16);
   const uint64_t rows = checked_mul_u64(static_cast<uint64_t>(max_rows), static_cast<uint64_t>(group), "rows");
-  const uint64_t per_element = 2 * dk + 2 * dv + 1;                           // dot, dP dot, two axpys, the loop itself
+  // Per score: the loop itself, the two dot products and the two axpys; generated dropout runs Philox's round loops
+  // (about 30 steps, as fa_generic_loop_steps counts them).
+  const uint64_t per_element = 2 * dk + 2 * dv + 1 + (dropout ? 32 : 0);
   const uint64_t fixed = 4 * (dk + dv) + static_cast<uint64_t>(c.dk + c.dv);  // loads, zeroing, stores
   return fixed + checked_mul_u64(std::max(rows, static_cast<uint64_t>(max_keys)), per_element, "loop steps");
 }
@@ -190,7 +193,8 @@ FlashAttentionScoreGradPlan plan_flash_attention_score_grad(const PlanTarget& ta
     kc.block_m = generic_block_m(target.device);
     options = kc.build_options();
     check_loop_budget(
-        target.device, fag_generic_loop_steps(kc, max_rows, max_keys, p.group()), "fag_dkdv_generic",
+        target.device, fag_generic_loop_steps(kc, max_rows, max_keys, p.group(), p.dropout.mode != DropoutMode::kNone),
+        "fag_dkdv_generic",
         fmt::format("G·S1 = {}, S2 = {} at DK = {}, DV = {}", p.group() * max_rows, max_keys, p.dk, p.dv));
   }
   const int64_t lanes = cpu ? (kc.block_m + kc.vw - 1) / kc.vw * kc.vw : kc.block_m;

@@ -24,7 +24,7 @@ FlashAttentionScoreDescs forward_descs(const FlashAttentionScoreGradDescs& d);
 
 // Loop back-edges of the generic backward kernels (fag_dq_generic per query row, fag_dkdv_generic per key), as
 // Mesa's llvmpipe counts them (kernels/cube/row_generic.clh).
-uint64_t fag_generic_loop_steps(const KernelConfig& c, int64_t max_rows, int64_t max_keys, int64_t group);
+uint64_t fag_generic_loop_steps(const KernelConfig& c, int64_t max_rows, int64_t max_keys, int64_t group, bool dropout);
 
 namespace detail {
 

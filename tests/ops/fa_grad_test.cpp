@@ -315,6 +315,22 @@ TEST(FaGradEndToEnd, MatchesFiniteDifferencesOfTheDeviceForward) {
   }
 }
 
+// On a device that ends loops early (Mesa's llvmpipe), plan refuses a backward whose generic loops would pass the
+// limit instead of leaving outputs unwritten; elsewhere the same problem plans.
+TEST(FaGradLoopBudget, RefusedWhereLoopsEndEarly) {
+  const Context& ctx = test_context();
+  const TensorDesc q{DType::kFloat32, {1, 4096, 2, 128}}, stats{DType::kFloat32, {1, 2, 4096, 8}};
+  const FlashAttentionScoreGradDescs descs{q, q, q, q, std::nullopt, std::nullopt, std::nullopt, stats, stats, q};
+  FlashAttentionScoreAttrs attrs;
+  attrs.head_num = 2;
+  if (ctx.info().loop_limit == 0) {
+    EXPECT_NO_THROW(plan_flash_attention_score_grad(ctx, descs, attrs));
+    return;
+  }
+  expect_error([&] { plan_flash_attention_score_grad(ctx, descs, attrs); }, Status::kUnimplemented,
+               {"fag_dkdv_generic", "4096"});
+}
+
 // Bad input: the argument and the rule in the message, kParamInvalid (kUnimplemented for dpse), nothing run.
 TEST(FaGradErrors, NameTheArgumentAndTheRule) {
   const Context& ctx = test_context();
