@@ -115,10 +115,11 @@ double grad_flops(const FaProblem& p) {
     const schedule::BandRule& r = p.masks.rules[b];
     const int64_t s1 = p.seqs.q_len[b], s2 = p.seqs.kv_len[b];
     for (int64_t i = 0; i < s1; ++i) {
-      const int64_t lo = std::max<int64_t>(0, i - std::min<int64_t>(r.pre, s2 + s1));
+      // The prefix keys [0, prefix), then the band [i - pre, i + next] past them (the kernels' own walk).
+      const int64_t prefix = std::clamp<int64_t>(r.prefix, 0, s2);
+      const int64_t lo = std::max<int64_t>(prefix, i - std::min<int64_t>(r.pre, s2 + s1));
       const int64_t hi = std::min<int64_t>(s2 - 1, i + std::min<int64_t>(r.next, s2 + s1));
-      const int64_t band = std::max<int64_t>(0, hi - lo + 1);
-      scores += static_cast<double>(band + std::min(r.prefix, lo));
+      scores += static_cast<double>(prefix + std::max<int64_t>(0, hi - lo + 1));
     }
   }
   return scores * static_cast<double>(p.n1) * 2.0 * static_cast<double>(3 * p.dk + 2 * p.dv);

@@ -315,6 +315,29 @@ TEST(FaGradEndToEnd, MatchesFiniteDifferencesOfTheDeviceForward) {
   }
 }
 
+// plan.flops counts every score the band rule computes (prefix keys past the band included) at 2·(3·Dk + 2·Dv).
+TEST(FaGradPlan, FlopsCountEveryComputedScore) {
+  const Context& ctx = test_context();
+  for (const char* text :
+       {"fa:b2n2g1s1=40s2=70d=16:layout=BSND:dt=fp32", "fa:b1n2g1s1=40s2=70d=16:layout=BSND:dt=fp32:sparse=3",
+        "fa:b1n2g1s=50d=16:layout=BSND:dt=fp32:sparse=4:pre=5:next=-2",
+        "fa:b2n2g1s1=40s2=70d=16:layout=BSND:dt=fp32:sparse=6:prefix=60,31:mask_dt=bool"}) {
+    SCOPED_TRACE(text);
+    DeviceGrad g(ctx, make_case(text));
+    g.draw_dy(1);
+    const FlashAttentionScoreGradPlan plan = plan_flash_attention_score_grad(ctx, g.descs(), g.fa.attrs);
+    const FaProblem& p = detail::PlanAccess::data(plan).problem;
+    double scores = 0;
+    for (int64_t b = 0; b < p.batch; ++b) {
+      const schedule::BandRule& r = p.masks.rules[b];
+      for (int64_t i = 0; i < p.seqs.q_len[b]; ++i) {
+        for (int64_t j = 0; j < p.seqs.kv_len[b]; ++j) scores += r.visible(i, j);
+      }
+    }
+    EXPECT_EQ(plan.flops, scores * static_cast<double>(p.n1) * 2 * static_cast<double>(3 * p.dk + 2 * p.dv));
+  }
+}
+
 // On a device that ends loops early (Mesa's llvmpipe), plan refuses a backward whose generic loops would pass the
 // limit instead of leaving outputs unwritten; elsewhere the same problem plans.
 TEST(FaGradLoopBudget, RefusedWhereLoopsEndEarly) {
