@@ -16,6 +16,7 @@
 #include "cannon/flash_attention_score_grad.hpp"
 #include "host/ops/flash_attention_score_grad_problem.hpp"
 #include "host/reference/flash_attention_score_grad_ref.hpp"
+#include "host/reference/rounding.hpp"
 #include "tests/ops/op_test_util.hpp"
 
 namespace cannon::optest {
@@ -311,6 +312,48 @@ TEST(FaGradEndToEnd, MatchesFiniteDifferencesOfTheDeviceForward) {
                           (2 * h);
         EXPECT_NEAR(grad[e], fd, 2e-3 * scale + 1e-6) << names[which] << " element " << e;
       }
+    }
+  }
+}
+
+// Pd and dS are rounded to the input dtype before their matmuls (CAST_ROUND): the device's outputs land on the
+// rounded reference's values (after the output cast) far more often than on the unrounded one's.
+TEST(FaGradRounding, PdAndDsAreRoundedBeforeTheirMatmuls) {
+  const Context& ctx = test_context();
+  for (const char* text :
+       {"fa:b1n2g1s1=64s2=1023d=64:layout=BSND:dt=bf16", "fa:b1n2g1s1=64s2=1023d=64:layout=BSND:dt=fp16"}) {
+    SCOPED_TRACE(text);
+    DeviceGrad g(ctx, make_case(text));
+    g.draw_dy(7);
+    std::vector<std::string> problems;
+    const std::vector<tools::HostData> dev = g.run(problems);
+    const FaOutputs fwd = outputs_of(ctx, g.fwd.attention_out, g.fwd.softmax_max, g.fwd.softmax_sum);
+    reference::FlashAttentionScoreGradRefInputs in{tools::to_host_tensor(g.fa.inputs.query),
+                                                   tools::to_host_tensor(g.fa.inputs.key),
+                                                   tools::to_host_tensor(g.fa.inputs.value),
+                                                   tools::to_host_tensor(g.dy),
+                                                   tools::to_host_tensor(fwd.attention_out),
+                                                   tools::to_host_tensor(fwd.softmax_max),
+                                                   tools::to_host_tensor(fwd.softmax_sum),
+                                                   {},
+                                                   {},
+                                                   {}};
+    const auto rounded = reference::flash_attention_score_grad(in, g.fa.attrs, reference::GradPrecision::kAscend);
+    const auto exact = reference::flash_attention_score_grad(in, g.fa.attrs, reference::GradPrecision::kExact);
+    const DType dt = g.fa.inputs.query.desc.dtype;
+    const reference::HostTensor* refs[3][2] = {
+        {&rounded.dq, &exact.dq}, {&rounded.dk, &exact.dk}, {&rounded.dv, &exact.dv}};
+    for (int o = 0; o < 3; ++o) {
+      const std::vector<double> got = tools::decode_values(dev[o]);
+      int64_t on_rounded = 0, on_exact = 0;
+      for (std::size_t i = 0; i < got.size(); ++i) {
+        on_rounded += got[i] == reference::round_ties_away(dt, refs[o][0]->values[i]);
+        on_exact += got[i] == reference::round_ties_away(dt, refs[o][1]->values[i]);
+      }
+      // Measured: about 99.9% of the elements on the rounded reference, 57% on the unrounded one.
+      EXPECT_GT(on_rounded, on_exact + static_cast<int64_t>(got.size()) / 10)
+          << "output " << o << ": " << on_rounded << " on the rounded reference, " << on_exact
+          << " on the unrounded one, of " << got.size();
     }
   }
 }
