@@ -4,8 +4,9 @@
 #include "aclnnop/aclnn_flash_attention_score.h"
 
 #include "cannon/flash_attention_score.hpp"
+#include "host/aclnn/flash_attention_attrs.hpp"
 #include "host/aclnn/objects.hpp"
-#include "host/runtime/check.hpp"
+#include "host/ops/convenience.hpp"
 
 namespace cannon::aclnn {
 namespace {
@@ -14,13 +15,7 @@ namespace {
 struct FaCall {
   const char* op;
   const aclTensor *query, *key, *value, *real_shift, *drop_mask, *padding_mask, *atten_mask;
-  const aclIntArray *prefix, *seq_q, *seq_kv, *q_start, *kv_start;
-  double scale, keep_prob;
-  int64_t pre_tokens, next_tokens, head_num;
-  const char* input_layout;
-  int64_t inner_precise, sparse_mode, pse_type;
-  const char* softmax_out_layout;  // V4 only (null otherwise)
-  bool varlen;
+  FaAttrArgs attrs;
   const aclTensor *softmax_max, *softmax_sum, *softmax_out, *attention_out;
   uint64_t* workspace_size;
   aclOpExecutor** executor;
@@ -37,50 +32,14 @@ aclnnStatus fa_workspace(const FaCall& c) {
     t.drop_mask = in.optional(c.drop_mask, "dropMaskOptional");
     t.atten_mask = in.optional(c.atten_mask, "attenMaskOptional");
     (void)c.padding_mask;  // reserved on Ascend: accepted and not read
-
-    FlashAttentionScoreAttrs a;
-    a.head_num = c.head_num;
-    a.input_layout = Inputs::text(c.input_layout, "inputLayout");
-    a.scale = c.scale;
-    a.keep_prob = c.keep_prob;
-    a.pre_tokens = c.pre_tokens;
-    a.next_tokens = c.next_tokens;
-    a.inner_precise = c.inner_precise;
-    a.sparse_mode = c.sparse_mode;
-    a.pse_type = c.pse_type;
-    a.prefix = Inputs::ints(c.prefix);
-    a.actual_seq_qlen = Inputs::ints(c.seq_q);
-    a.actual_seq_kvlen = Inputs::ints(c.seq_kv);
-    a.q_start_idx = Inputs::ints(c.q_start);
-    a.kv_start_idx = Inputs::ints(c.kv_start);
-    if (c.varlen) {
-      require(a.input_layout == "TND", "inputLayout: '{}'; {} takes TND", a.input_layout, c.op);
-    } else {
-      require(a.input_layout != "TND", "inputLayout: TND goes through aclnnFlashAttentionVarLenScore");
-    }
-    if (c.softmax_out_layout) {
-      const std::string layout = c.softmax_out_layout;
-      require(layout.empty() || layout == "same_as_input",
-              "softmaxOutLayout: '{}'; expected \"\" ([N,T,8] per batch) or \"same_as_input\" ([T,N,8])", layout);
-      a.softmax_layout = layout.empty() ? "" : "TND";
-    }
-    // aclnn has no seed or offset: a run with dropout takes its mask as dropMaskOptional (CANN's
-    // aclnnDropoutGenMask, or cannon::flash_attention_score_dropout_mask).
-    require(c.keep_prob >= 1.0 || c.drop_mask, "dropMaskOptional: required when keepProb ({}) < 1", c.keep_prob);
+    const FlashAttentionScoreAttrs a =
+        fa_attrs(c.attrs, c.op, "aclnnFlashAttentionVarLenScore", "softmaxOutLayout", c.drop_mask != nullptr);
 
     const Context& ctx = in.context();
     const FlashAttentionScorePlan plan = plan_flash_attention_score(
-        ctx,
-        {t.query.desc, t.key.desc, t.value.desc, t.pse ? std::optional<TensorDesc>(t.pse->desc) : std::nullopt,
-         t.drop_mask ? std::optional<TensorDesc>(t.drop_mask->desc) : std::nullopt,
-         t.atten_mask ? std::optional<TensorDesc>(t.atten_mask->desc) : std::nullopt},
-        a);
-    // TND's default softmax layout is per-batch [N1, S_b, 8] blocks, which CANN's documentation shapes [N,T,8]:
-    // that shape is taken as well as cannon's [T,N,8] (the same elements in the same memory).
-    std::vector<int64_t> alias;
-    if (c.varlen && a.softmax_layout.empty() && plan.softmax_max.shape.size() == 3) {
-      alias = {plan.softmax_max.shape[1], plan.softmax_max.shape[0], 8};
-    }
+        ctx, {t.query.desc, t.key.desc, t.value.desc, desc_of(t.pse), desc_of(t.drop_mask), desc_of(t.atten_mask)}, a);
+    // TND's default softmax layout is also taken in CANN's documented [N,T,8] shape.
+    const std::vector<int64_t> alias = ntd_alias(a, plan.softmax_max.shape);
     t.softmax_max = in.output(c.softmax_max, plan.softmax_max, "softmaxMaxOut", alias);
     t.softmax_sum = in.output(c.softmax_sum, plan.softmax_sum, "softmaxSumOut", alias);
     t.attention_out = in.output(c.attention_out, plan.attention_out, "attentionOutOut");
@@ -117,22 +76,8 @@ aclnnStatus aclnnFlashAttentionScoreGetWorkspaceSize(
                        dropMaskOptional,
                        paddingMaskOptional,
                        attenMaskOptional,
-                       prefixOptional,
-                       nullptr,
-                       nullptr,
-                       nullptr,
-                       nullptr,
-                       scaleValue,
-                       keepProb,
-                       preTokens,
-                       nextTokens,
-                       headNum,
-                       inputLayout,
-                       innerPrecise,
-                       sparseMode,
-                       1,
-                       nullptr,
-                       false,
+                       {prefixOptional, nullptr, nullptr, nullptr, nullptr, scaleValue, keepProb, preTokens, nextTokens,
+                        headNum, inputLayout, innerPrecise, sparseMode, 1, nullptr, false},
                        softmaxMaxOut,
                        softmaxSumOut,
                        softmaxOutOut,
@@ -162,22 +107,8 @@ aclnnStatus aclnnFlashAttentionScoreV2GetWorkspaceSize(
                        dropMaskOptional,
                        paddingMaskOptional,
                        attenMaskOptional,
-                       prefixOptional,
-                       nullptr,
-                       nullptr,
-                       qStartIdxOptional,
-                       kvStartIdxOptional,
-                       scaleValue,
-                       keepProb,
-                       preTokens,
-                       nextTokens,
-                       headNum,
-                       inputLayout,
-                       innerPrecise,
-                       sparseMode,
-                       pseType,
-                       nullptr,
-                       false,
+                       {prefixOptional, nullptr, nullptr, qStartIdxOptional, kvStartIdxOptional, scaleValue, keepProb,
+                        preTokens, nextTokens, headNum, inputLayout, innerPrecise, sparseMode, pseType, nullptr, false},
                        softmaxMaxOut,
                        softmaxSumOut,
                        softmaxOutOut,
@@ -199,36 +130,23 @@ aclnnStatus aclnnFlashAttentionVarLenScoreGetWorkspaceSize(
     int64_t nextTokens, int64_t headNum, char* inputLayout, int64_t innerPrecise, int64_t sparseMode,
     const aclTensor* softmaxMaxOut, const aclTensor* softmaxSumOut, const aclTensor* softmaxOutOut,
     const aclTensor* attentionOutOut, uint64_t* workspaceSize, aclOpExecutor** executor) {
-  return fa_workspace({"aclnnFlashAttentionVarLenScore",
-                       query,
-                       key,
-                       value,
-                       realShiftOptional,
-                       dropMaskOptional,
-                       paddingMaskOptional,
-                       attenMaskOptional,
-                       prefixOptional,
-                       actualSeqQLenOptional,
-                       actualSeqKvLenOptional,
-                       nullptr,
-                       nullptr,
-                       scaleValue,
-                       keepProb,
-                       preTokens,
-                       nextTokens,
-                       headNum,
-                       inputLayout,
-                       innerPrecise,
-                       sparseMode,
-                       1,
-                       nullptr,
-                       true,
-                       softmaxMaxOut,
-                       softmaxSumOut,
-                       softmaxOutOut,
-                       attentionOutOut,
-                       workspaceSize,
-                       executor});
+  return fa_workspace(
+      {"aclnnFlashAttentionVarLenScore",
+       query,
+       key,
+       value,
+       realShiftOptional,
+       dropMaskOptional,
+       paddingMaskOptional,
+       attenMaskOptional,
+       {prefixOptional, actualSeqQLenOptional, actualSeqKvLenOptional, nullptr, nullptr, scaleValue, keepProb,
+        preTokens, nextTokens, headNum, inputLayout, innerPrecise, sparseMode, 1, nullptr, true},
+       softmaxMaxOut,
+       softmaxSumOut,
+       softmaxOutOut,
+       attentionOutOut,
+       workspaceSize,
+       executor});
 }
 
 aclnnStatus aclnnFlashAttentionVarLenScore(void* workspace, uint64_t workspaceSize, aclOpExecutor* executor,
@@ -253,22 +171,9 @@ aclnnStatus aclnnFlashAttentionVarLenScoreV2GetWorkspaceSize(
                        dropMaskOptional,
                        paddingMaskOptional,
                        attenMaskOptional,
-                       prefixOptional,
-                       actualSeqQLenOptional,
-                       actualSeqKvLenOptional,
-                       qStartIdxOptional,
-                       kvStartIdxOptional,
-                       scaleValue,
-                       keepProb,
-                       preTokens,
-                       nextTokens,
-                       headNum,
-                       inputLayout,
-                       innerPrecise,
-                       sparseMode,
-                       pseType,
-                       nullptr,
-                       true,
+                       {prefixOptional, actualSeqQLenOptional, actualSeqKvLenOptional, qStartIdxOptional,
+                        kvStartIdxOptional, scaleValue, keepProb, preTokens, nextTokens, headNum, inputLayout,
+                        innerPrecise, sparseMode, pseType, nullptr, true},
                        softmaxMaxOut,
                        softmaxSumOut,
                        softmaxOutOut,
@@ -299,22 +204,9 @@ aclnnStatus aclnnFlashAttentionVarLenScoreV4GetWorkspaceSize(
                        dropMaskOptional,
                        paddingMaskOptional,
                        attenMaskOptional,
-                       prefixOptional,
-                       actualSeqQLenOptional,
-                       actualSeqKvLenOptional,
-                       nullptr,
-                       nullptr,
-                       scaleValue,
-                       keepProb,
-                       preTokens,
-                       nextTokens,
-                       headNum,
-                       inputLayout,
-                       innerPrecise,
-                       sparseMode,
-                       1,
-                       softmaxOutLayout ? softmaxOutLayout : "",
-                       true,
+                       {prefixOptional, actualSeqQLenOptional, actualSeqKvLenOptional, nullptr, nullptr, scaleValue,
+                        keepProb, preTokens, nextTokens, headNum, inputLayout, innerPrecise, sparseMode, 1,
+                        softmaxOutLayout ? softmaxOutLayout : "", true},
                        softmaxMaxOut,
                        softmaxSumOut,
                        softmaxOutOut,

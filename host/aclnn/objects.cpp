@@ -74,14 +74,21 @@ std::optional<TensorView> Inputs::optional(const aclTensor* t, const char* what)
   return tensor(t, what);
 }
 
-TensorView Inputs::output(const aclTensor* t, const TensorDesc& expected, const char* what,
-                          const std::vector<int64_t>& alias) {
+TensorView Inputs::tensor_as(const aclTensor* t, const char* what, const std::vector<int64_t>& shape,
+                             const std::vector<int64_t>& alias) {
   TensorView v = tensor(t, what);
-  if (!alias.empty() && v.desc == TensorDesc{expected.dtype, alias}) {
+  if (!alias.empty() && v.desc.shape == alias && alias != shape &&
+      TensorDesc{v.desc.dtype, shape}.numel() == v.desc.numel()) {
     check_view(v, v.desc, what, true);
-    v.desc = expected;  // the same contiguous elements under the planned shape
+    v.desc.shape = shape;  // the same contiguous elements under the planned shape
     v.strides.clear();
   }
+  return v;
+}
+
+TensorView Inputs::output(const aclTensor* t, const TensorDesc& expected, const char* what,
+                          const std::vector<int64_t>& alias) {
+  TensorView v = tensor_as(t, what, expected.shape, alias);
   require(v.desc == expected, "{}: {}, but the operator writes {}", what, v.desc.to_string(), expected.to_string());
   check_view(v, expected, what, true);
   return v;

@@ -51,6 +51,10 @@ class Inputs {
   // not take, an address outside every allocation or of another device, or a view that leaves its allocation.
   TensorView tensor(const aclTensor* t, const char* what);
   std::optional<TensorView> optional(const aclTensor* t, const char* what);
+  // As tensor(), for a tensor CANN also documents in `alias`, another shape of the same elements: a contiguous view
+  // of that shape is read as `shape` instead.
+  TensorView tensor_as(const aclTensor* t, const char* what, const std::vector<int64_t>& shape,
+                       const std::vector<int64_t>& alias);
   // An output: as tensor(), and it must have exactly the planned dtype and shape (or `alias`, another contiguous
   // shape of the same elements that CANN documents for it) and be contiguous.
   TensorView output(const aclTensor* t, const TensorDesc& expected, const char* what,
