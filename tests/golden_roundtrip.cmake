@@ -3,7 +3,8 @@
 # seed) must FAIL, which proves the replay compares against the files rather than recomputing them. pse and
 # dropout cases (pse.npy, drop_mask.npy, the seed/offset generator) go through the same round trip once the
 # operator implements them; while it reports them UNIMPLEMENTED they are skipped with a note. RingAttentionUpdate
-# and NsaSelectedAttention (ops ring_attention_update, nsa_select_attention) take part with one case each.
+# and NsaSelectedAttention (ops ring_attention_update, nsa_select_attention) take part with one case each,
+# FlashAttentionScoreGrad (flash_attention_score_grad) with two.
 # Usage: cmake -DCONFORMANCE=<cannon-conformance> -DWORK_DIR=<scratch dir> -P golden_roundtrip.cmake
 set(cases
   "fa:b2n4g2s1=37s2=53d=64:layout=BSND:dt=fp32"
@@ -13,7 +14,9 @@ set(cases
   "fa:b2n2g1s1=19s2=23d=64:layout=BSND:dt=fp32:sparse=5:prefix=9,0:mask=b1ss:mask_dt=bool:mask_rows=2"
   "fa:n2g1d=64:layout=TND:dt=fp16:seqq=7,20:seqkv=9,31:sparse=4:pre=3:next=1:inner_precise=2"
   "rau:n3d=64:layout=TND:dt=bf16:seqq=0,5,6,19:invalid=both"
-  "nsa:n1=8n2=2dk=192dv=128bs=16count=3:dt=bf16:seqq=9,30:seqkv=64,128:causal=1:idx=repeat")
+  "nsa:n1=8n2=2dk=192dv=128bs=16count=3:dt=bf16:seqq=9,30:seqkv=64,128:causal=1:idx=repeat"
+  "fag:b2n4g2s1=19s2=23d=64:layout=BSND:dt=bf16:sparse=3"
+  "fag:n2g1d=64:layout=TND:dt=fp16:seqq=7,20:seqkv=9,31:pse=bn1s:keep_prob=0.8:drop_seed=3:drop_offset=5")
 
 set(feature_cases
   "fa:b2n2g1s=37d=64:layout=BSND:dt=bf16:pse_type=0:pse=bnss:keep_prob=0.8:drop_mask=explicit"
@@ -44,8 +47,9 @@ if(NOT conformance_out MATCHES "${count} passed, 0 failed")
 endif()
 
 # Same problem, other inputs: its outputs must not match the first directory's inputs. Checked for the first
-# FlashAttentionScore case and the RingAttentionUpdate case (index 6; its output is named attn_out).
-foreach(pair "0;attention_out" "6;attn_out")
+# FlashAttentionScore case, the RingAttentionUpdate case (index 6; its output is named attn_out) and the first
+# FlashAttentionScoreGrad case (index 8, its dq).
+foreach(pair "0;attention_out" "6;attn_out" "8;dq")
   list(GET pair 0 index)
   list(GET pair 1 output)
   list(GET cases ${index} tamper_case)

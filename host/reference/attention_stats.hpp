@@ -1,7 +1,7 @@
-// Magnitudes of one attention problem, gathered by the float64 references while they compute: the sizes that
-// set how large fp32 rounding errors on that problem can be (scores, dot products, pse, values) and how many
-// terms each sum accumulates. The conformance tolerance model turns them into bounds; the references' outputs
-// do not depend on them.
+// Magnitudes of one attention problem, forward or backward, gathered by the float64 references while they compute:
+// the sizes that set how large fp32 rounding errors on that problem can be (scores, dot products, pse, values,
+// gradient terms) and how many terms each sum accumulates. The conformance tolerance model turns them into bounds; the
+// references' outputs do not depend on them.
 #pragma once
 
 #include <algorithm>
@@ -57,6 +57,32 @@ struct AttentionStats {
     max_row_keys = std::max(max_row_keys, row.keys);
     if (keep_prob > 0 && keep_prob < 1) max_kept_share = std::max(max_kept_share, row.kept_sum / keep_prob / row.sum);
   }
+};
+
+// Magnitudes of one backward problem for the tolerance model, gathered while computing; the gradients never depend
+// on them. "Terms" of an output element are the absolute values of the products its sum adds (Pd as the matmul
+// takes it: rounded in kAscend; dS by its own terms P·(|dP'| + |Dr|), which bound both |dS| and its fp32 error:
+// dP' − Dr may cancel, even to an exact 0 in float64 that fp32 misses), so that the fp32 error of an element is a
+// multiple of them. Scores here are those the kernel computes: not skipped by the band rule.
+struct AttentionGradStats {
+  int64_t head_dim_k = 0, head_dim_v = 0;
+  int64_t max_row_keys = 0;    // most scores one query row computes: the length of dq's sum over keys
+  int64_t max_key_rows = 0;    // most (query head, row) pairs that compute one key row: dk's and dv's sum length
+  double max_abs_score = 0;    // |x| = |score| after scale and pse, over unmasked computed scores
+  double max_abs_row_max = 0;  // |softmax_max| of rows with an unmasked computed score
+  double max_dot_norm = 0;     // |scale|·‖q_i‖·max_j ‖k_j‖ (bounds |scale·q·k|), as the forward's stats
+  double max_abs_pse = 0;      // |pse| as added to the score (times |scale| for pse_type 1), ALiBi included
+  double max_dp_norm = 0;      // ‖dy_i‖·max_j ‖v_j‖: bounds |dP|, the size of its fp32 rounding
+  double max_abs_dr = 0;       // |Dr| = |rowsum(dy ∘ attention_in)|
+  double max_dr_terms = 0;     // Σ_d |dy·attention_in| of a row: Dr's rounding
+  double max_ds_terms = 0;     // max of P·(|dP'| + |Dr|): the size of dS's cancellation and rounding
+  double max_abs_ds = 0;       // |dS| (before any rounding)
+  double max_abs_pd = 0;       // |P·Z/keep_prob| (before any rounding)
+  double max_dq_terms = 0;     // max over dq elements of |scale|·Σ_j T_ij·|k_j|, T = max(|dS|, P·(|dP'| + |Dr|))
+  double max_dk_terms = 0;     // max over dk elements of |scale|·Σ_(g,i) T_ij·|q_i|
+  double max_dv_terms = 0;     // max over dv elements of Σ_(g,i) |Pd_ij|·|dy_i|
+  double max_dpse_terms = 0;   // max over dpse elements of Σ P·(|dP'| + |Dr|) (times |scale| for pse_type 1)
+  double keep_prob = 1;
 };
 
 }  // namespace cannon::reference

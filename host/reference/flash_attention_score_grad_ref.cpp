@@ -169,17 +169,19 @@ void grad_head(const GradJob& job, int64_t b, int64_t n1, Scratch& w, Terms& ter
           stats.max_abs_score = std::max(stats.max_abs_score, std::fabs(x));
           if (job.pse.active()) stats.max_abs_pse = std::max(stats.max_abs_pse, std::fabs(w.pse_row[j] * dpse_factor));
         }
-        stats.max_ds_terms = std::max(stats.max_ds_terms, prob * (std::fabs(dp) + std::fabs(dr)));
+        // dS's own terms: they bound |dS| and its fp32 error, which a cancelling dP' − Dr leaves relative to them.
+        const double ds_terms = prob * (std::fabs(dp) + std::fabs(dr));
+        stats.max_ds_terms = std::max(stats.max_ds_terms, ds_terms);
         stats.max_abs_ds = std::max(stats.max_abs_ds, std::fabs(ds));
         stats.max_abs_pd = std::max(stats.max_abs_pd, std::fabs(pd));
         if (dpse) {
           const int64_t e = job.pse.element_index(b, n1, i, j);
           out.dpse->values[e] += dpse_factor * ds;
-          terms.dpse[e] += std::fabs(dpse_factor * ds);
+          terms.dpse[e] += std::fabs(dpse_factor) * ds_terms;
         }
         x_ds[j] = job.round ? round_ties_away(job.dtype, ds) : ds;
         dp_pd[j] = job.round ? round_ties_away(job.dtype, pd) : pd;
-        w.abs_ds[r * s2 + j] = std::fabs(x_ds[j]);
+        w.abs_ds[r * s2 + j] = std::max(std::fabs(x_ds[j]), ds_terms);
         w.abs_pd[r * s2 + j] = std::fabs(dp_pd[j]);
       }
       if (computed == 0) continue;

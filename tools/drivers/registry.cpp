@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "tools/drivers/fa/fa_driver.hpp"
+#include "tools/drivers/fag/fag_driver.hpp"
 #include "tools/drivers/nsa/nsa_driver.hpp"
 #include "tools/drivers/rau/rau_driver.hpp"
 #include "tools/harness/problem_parse.hpp"
@@ -15,6 +16,7 @@ const std::vector<const Driver*>& drivers() {
       &fa_driver(),
       &rau_driver(),
       &nsa_driver(),
+      &fag_driver(),
   };
   return list;
 }

@@ -33,12 +33,14 @@ class AttrRow {
                    std::optional<double> P::*, std::optional<DType> P::*>;
   using OpMember = std::variant<std::monostate, int64_t A::*, double A::*, std::string A::*, std::vector<int64_t> A::*>;
 
-  // A problem-string key held in `field`; printed when it differs from a default-constructed problem's value.
-  template <class T>
-  static AttrRow key(const char* problem_key, T P::*member) {
+  // A problem-string key held in `field`; printed when it differs from a default-constructed problem's value. The
+  // member may be a base's, so a problem type that extends another (FagProblem, FaProblem) reuses its rows.
+  template <class T, class Base>
+  static AttrRow key(const char* problem_key, T Base::*member) {
+    static_assert(std::is_base_of_v<Base, P>, "the member must be P's or a base's");
     AttrRow row;
     row.name = problem_key;
-    row.field = member;
+    row.field = static_cast<T P::*>(member);
     return row;
   }
   // An operator attribute that problem strings do not name as a key (set from dimensions, or not at all).

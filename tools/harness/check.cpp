@@ -32,12 +32,14 @@ ReferenceResult reference_for(const OpCase& c, std::optional<OutputValues> expec
     ReferenceValues r = c.reference();
     ref.values = std::move(r.outputs);
     ref.stats = r.stats;
+    ref.grad_stats = r.grad_stats;
     ref.rounded_p = attention_out_of(c, ref.values);
   } else {
     ref.values = std::move(*expected);
     try {
       ReferenceValues r = c.reference();
       ref.stats = r.stats;
+      ref.grad_stats = r.grad_stats;
       ref.rounded_p = attention_out_of(c, r.outputs);
     } catch (const std::exception& e) {
       metrics["reference_error"] = e.what();
@@ -69,7 +71,7 @@ Verdict judge_case(const OpCase& c, const std::vector<HostData>& dev, const Refe
   if (ref.unrounded_p && ref.rounded_p) unrounded = UnroundedP{*ref.rounded_p, *ref.unrounded_p, dt};
   return judge(
       c.driver().outputs, dev_values, ref.values, ref.naive,
-      [&](const OutputSpec& o) { return tolerance_bound(o.name, dt, dt, ref.stats); }, unrounded);
+      [&](const OutputSpec& o) { return output_bound(o, dt, ref.stats, ref.grad_stats); }, unrounded);
 }
 
 Verdict check_against_reference(const OpCase& c, const std::vector<HostData>& dev) {

@@ -20,6 +20,7 @@ struct ReferenceResult {
   std::optional<std::vector<double>> unrounded_p;  // fp16/bf16: the attention output with P unrounded
   std::optional<std::vector<double>> rounded_p;    // and the float64 reference's (P rounded), for the same rule
   reference::AttentionStats stats;                 // what the tolerance model derives each output's bound from
+  reference::AttentionGradStats grad_stats;        // the same for gradients (backward operators)
 };
 
 // `expected` when given, else the case's float64 reference; the statistics of the float64 reference in both cases (a

@@ -173,10 +173,16 @@ Verdict judge(const std::vector<OutputSpec>& specs, const OutputValues& dev, con
   return v;
 }
 
+ToleranceBound output_bound(const OutputSpec& output, DType dtype, const reference::AttentionStats& stats,
+                            const reference::AttentionGradStats& grad_stats) {
+  if (output.quantity == Quantity::kGradient) return gradient_bound(output.name, dtype, grad_stats);
+  return tolerance_bound(output.name, dtype, dtype, stats);
+}
+
 Verdict judge_at(const std::vector<OutputSpec>& specs, const OutputValues& dev, const OutputValues& ref,
                  const std::optional<std::vector<double>>& naive_out, DType out_dtype) {
   return judge(specs, dev, ref, naive_out, [&](const OutputSpec& o) {
-    return tolerance_bound(o.name, out_dtype, out_dtype, reference::AttentionStats{});
+    return output_bound(o, out_dtype, reference::AttentionStats{}, reference::AttentionGradStats{});
   });
 }
 

@@ -21,6 +21,16 @@ struct OutputSpec {
   const char* name;
   Quantity quantity;
 };
+// Whether an output is stored in the operator's output dtype (attention outputs, gradients); the rest (softmax
+// statistics) are fp32.
+inline bool in_output_dtype(Quantity quantity) {
+  return quantity == Quantity::kAttentionOut || quantity == Quantity::kGradient;
+}
+
+// The bound of one output stored in `dtype`: tolerance_bound for a forward output, gradient_bound for a gradient.
+ToleranceBound output_bound(const OutputSpec& output, DType dtype, const reference::AttentionStats& stats,
+                            const reference::AttentionGradStats& grad_stats);
+
 // Values of an operator's outputs, one slot per OutputSpec in the driver's order; an empty slot is not compared.
 using OutputValues = std::vector<std::optional<std::vector<double>>>;
 

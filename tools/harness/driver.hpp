@@ -30,10 +30,11 @@ class OpCase;
 struct GoldenDir;
 
 // An operator's float64 reference: every output in the driver's order, and the problem's magnitudes the tolerance
-// model derives the bounds from (all zero where the operator's error does not grow with them).
+// model derives the bounds from (all zero where the operator's error does not grow with them, or does not apply).
 struct ReferenceValues {
   OutputValues outputs;
   reference::AttentionStats stats;
+  reference::AttentionGradStats grad_stats{};  // a backward operator's (its gradients' bounds come from these)
 };
 
 // What one run's work is counted in: FLOPs (GFLOP/s) or bytes moved (GB/s).

@@ -129,8 +129,8 @@ OutputValues GoldenDir::expected(const std::vector<OutputSpec>& outputs, DType o
     if (!bytes) continue;
     const std::string path = files.path(name);
     NpyArray array = parse_npy(*bytes, path);
-    const DType raw = outputs[i].quantity == Quantity::kAttentionOut ? declared(outputs[i].name).value_or(out_dtype)
-                                                                     : DType::kFloat32;
+    const DType raw =
+        in_output_dtype(outputs[i].quantity) ? declared(outputs[i].name).value_or(out_dtype) : DType::kFloat32;
     values[i] = npy_values(array, raw, path);
     arrays.push_back(ExpectedArray{outputs[i].name, path, array.descr, array.shape, raw});
     any = true;

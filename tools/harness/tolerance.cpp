@@ -35,6 +35,12 @@ constexpr Row kTable[] = {
     // eps/4 for |ref| <= 0.3; it only matters where the naive error is ~0 (S2 = 1: both are exact).
     {Quantity::kFaRuleFloor, DType::kFloat16, 0.25, 0},
     {Quantity::kFaRuleFloor, DType::kBFloat16, 0.25, 0},
+    // Gradients have no scale of their own the table could know (dS cancels, sums run over S1 or S2), so their
+    // absolute bound is the model's alone (gradient_bound); the table holds only what any element pays: fp32
+    // rounding of the last few operations, and fp16/bf16's final rounding (eps/2) doubled for a flip at a midpoint.
+    {Quantity::kGradient, DType::kFloat32, 0, 16},
+    {Quantity::kGradient, DType::kFloat16, 0, 1},
+    {Quantity::kGradient, DType::kBFloat16, 0, 1},
 };
 
 }  // namespace
@@ -49,6 +55,8 @@ const char* quantity_name(Quantity quantity) {
       return "softmax_sum";
     case Quantity::kFaRuleFloor:
       return "fa_rule_floor";
+    case Quantity::kGradient:
+      return "gradient";
   }
   return "?";
 }

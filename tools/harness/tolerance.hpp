@@ -12,6 +12,7 @@ enum class Quantity {
   kSoftmaxMax,    // fp32 output: abs + rel
   kSoftmaxSum,    // fp32 output: rel
   kFaRuleFloor,   // fp16/bf16: floor added to 2 x the naive low-precision error (FlashAttention's rule)
+  kGradient,      // a backward output (dq, dk, dv, dpse) in the inputs' dtype: the floor under its modelled bound
 };
 
 const char* quantity_name(Quantity quantity);

@@ -102,6 +102,42 @@ ModelErrors model_errors(const reference::AttentionStats& s) {
   return e;
 }
 
+// Each gradient element sums L products (dq: the row's keys; dk, dv: the (head, row) pairs that reach the key;
+// dpse: the scores that read the element) of a dS or Pd with an exact input row; the reference's terms are the
+// sums of those products' magnitudes, with dS measured by its own terms P·(|dP'| + |Dr|):
+// - a term's own fp32 error: the score x and dP are Dk- and Dv-long dot products (u·D each, relative to their
+//   terms as in model_errors), P = exp(x - max)/sum adds exp's 6u and a few roundings, and dS = P·(dP' - Dr) is a
+//   difference whose error is relative to its terms, however much it cancels: 2·D + 32 together;
+// - the fp32 sum over L terms: 4·sqrt(L) (model_errors' u·sqrt(L) at ~3σ, with the matmul's blocking);
+// - fp16/bf16: Pd and dS are rounded to the input dtype before their matmuls. Where the device's fp32 value and
+//   the reference's straddle a midpoint they round one ulp apart, and the output is rounded once at the end:
+//   3·(eps/2) of the terms covers both, an exact bound rather than an estimate.
+// The fp32 coefficients carry kModelSafetyFactor already (2·D + 32 is 2·(D + 16), 4·sqrt(L) is 2·(2·sqrt(L))).
+ToleranceBound gradient_bound(std::string_view output, DType dtype, const reference::AttentionGradStats& s) {
+  double terms = 0;
+  int64_t length = 0;
+  if (output == "dq") {
+    terms = s.max_dq_terms, length = s.max_row_keys;
+  } else if (output == "dk") {
+    terms = s.max_dk_terms, length = s.max_key_rows;
+  } else if (output == "dv") {
+    terms = s.max_dv_terms, length = s.max_key_rows;
+  } else if (output == "dpse") {
+    terms = s.max_dpse_terms, length = std::max(s.max_row_keys, s.max_key_rows);
+  } else {
+    throw Error(Status::kInnerError, "tolerance model: no gradient rule for '" + std::string(output) + "'");
+  }
+  const double d = static_cast<double>(std::max(s.head_dim_k, s.head_dim_v));
+  const double len = static_cast<double>(std::max<int64_t>(length, 1));
+  double atol = (2 * d + 32 + 4 * std::sqrt(len)) * kUnitRoundoff * terms;
+  if (low_precision(dtype)) atol += 3 * (dtype_epsilon(dtype) / 2) * terms;
+  const Tolerance table = tolerance(Quantity::kGradient, dtype);
+  ToleranceBound b;
+  b.tol = larger(table, {atol, 0});
+  b.from_model = b.tol.atol > table.atol;
+  return b;
+}
+
 ToleranceBound tolerance_bound(std::string_view output, DType output_dtype, DType input_dtype,
                                const reference::AttentionStats& stats) {
   if (output == "attention_out") return attention_out_bound(output_dtype, input_dtype, stats);

@@ -45,4 +45,11 @@ ModelErrors model_errors(const reference::AttentionStats& stats);
 ToleranceBound tolerance_bound(std::string_view output, DType output_dtype, DType input_dtype,
                                const reference::AttentionStats& stats);
 
+// The bound for FlashAttentionScoreGrad's `output` ("dq", "dk", "dv" or "dpse"), stored in `dtype` (the inputs'),
+// from the backward reference's statistics: an absolute bound scaled by the output's sum of |terms| (each
+// element is a sum of products whose fp32 roundings are relative to those terms, not to the often cancelling
+// result), over the table's relative floor. AttentionGradStats{} (nothing known) gives the table. Throws
+// Error(kInnerError) for an unknown output name.
+ToleranceBound gradient_bound(std::string_view output, DType dtype, const reference::AttentionGradStats& stats);
+
 }  // namespace cannon::tools

@@ -5,17 +5,17 @@
 
 #include <fmt/format.h>
 
+#include <functional>
 #include <map>
 
+#include "tools/drivers/fa/fa_attr_rows.hpp"
 #include "tools/harness/problem_parse.hpp"
 
 namespace cannon::tools {
 namespace {
 
 using problem_detail::fail;
-using problem_detail::Rule;
 using Attrs = FlashAttentionScoreAttrs;
-using Row = AttrRow<FaProblem, Attrs>;
 
 void apply_dims(const std::map<std::string, int64_t>& v, FaProblem& p, std::string_view text) {
   auto has = [&](const char* key) { return v.count(key) != 0; };
@@ -47,12 +47,6 @@ void apply_dims(const std::map<std::string, int64_t>& v, FaProblem& p, std::stri
   if (has("dv")) p.dv = v.at("dv");
 }
 
-// sparse= is printed with any mask, so that a mask is read against its mode's natural one.
-bool sparse_shown(const FaProblem& p) { return p.sparse != 0 || p.mask != "none"; }
-// The parser's default mask is the mode's natural one when sparse= is printed, none otherwise.
-bool mask_shown(const FaProblem& p) { return p.mask != (sparse_shown(p) ? natural_mask(p.sparse) : "none"); }
-bool seqkv_shown(const FaProblem& p) { return !p.seqq.empty(); }
-
 // Cross-key rules checked after every segment is read.
 void check_attrs(const FaProblem& p, std::string_view text) {
   if ((p.mask_rows > 0 || p.mask_causal) && (p.mask == "none" || p.mask == "comp" || p.mask == "comp6")) {
@@ -71,56 +65,7 @@ void check_attrs(const FaProblem& p, std::string_view text) {
 }  // namespace
 
 const AttrTable<FaProblem, Attrs>& fa_attr_table() {
-  // Values outside Ascend's ranges (sparse=9, pse_type=4, keep_prob=0) parse, so negative cases can be written.
-  static const AttrTable<FaProblem, Attrs> table{
-      {
-          Row::key("layout", &FaProblem::layout).always().op("input_layout", &Attrs::input_layout).copied().required(),
-          Row::key("dt", &FaProblem::dtype).always(),
-          Row::key("scale", &FaProblem::scale).op("scale", &Attrs::scale, "scale_value"),
-          Row::key("seqq", &FaProblem::seqq).op("actual_seq_qlen", &Attrs::actual_seq_qlen),
-          Row::key("seqkv", &FaProblem::seqkv).shown_if(seqkv_shown).op("actual_seq_kvlen", &Attrs::actual_seq_kvlen),
-          Row::key("softmax_layout", &FaProblem::softmax_layout)
-              .op("softmax_layout", &Attrs::softmax_layout)
-              .copied()
-              .nullable(),
-          Row::key("head_num", &FaProblem::head_num).op("head_num", &Attrs::head_num).required(),
-          // Masking.
-          Row::key("sparse", &FaProblem::sparse).shown_if(sparse_shown).op("sparse_mode", &Attrs::sparse_mode).copied(),
-          Row::key("pre", &FaProblem::pre).op("pre_tokens", &Attrs::pre_tokens, "pre_tockens").copied(),
-          Row::key("next", &FaProblem::next).op("next_tokens", &Attrs::next_tokens, "next_tockens").copied(),
-          Row::key("prefix", &FaProblem::prefix).op("prefix", &Attrs::prefix).copied(),
-          Row::key("inner_precise", &FaProblem::inner_precise).op("inner_precise", &Attrs::inner_precise).copied(),
-          // The atten_mask kinds: a tensor shape ([B,N1,S1,S2] ... [S1,S2]; TND's [maxS1,maxS2] is "ss") or a
-          // compressed mask (2048x2048, or 3072x2048 for mode 6).
-          Row::key("mask", &FaProblem::mask)
-              .shown_if(mask_shown)
-              .choices({"none", "bnss", "b1ss", "11ss", "ss", "comp", "comp6"}),
-          Row::key("mask_dt", &FaProblem::mask_dt),
-          Row::key("mask_density", &FaProblem::mask_density).rule(Rule::kUnitInterval),
-          Row::key("mask_rows", &FaProblem::mask_rows).rule(Rule::kNonNegative),
-          Row::key("mask_causal", &FaProblem::mask_causal),
-          // Position encoding (docs/conformance.md, "Position encoding and dropout").
-          Row::key("pse_type", &FaProblem::pse_type).op("pse_type", &Attrs::pse_type).copied(),
-          Row::key("pse", &FaProblem::pse)
-              .choices({"none", "bnss", "1nss", "bn1s", "1n1s", "alibi", "alibi1", "slopes_bn", "slopes_n"}),
-          Row::key("pse_dt", &FaProblem::pse_dt),
-          Row::key("slopes", &FaProblem::slopes).choices({"alibi", "normal"}),
-          Row::key("q_start", &FaProblem::q_start).op("q_start_idx", &Attrs::q_start_idx).copied(),
-          Row::key("kv_start", &FaProblem::kv_start).op("kv_start_idx", &Attrs::kv_start_idx).copied(),
-          // Dropout.
-          Row::key("keep_prob", &FaProblem::keep_prob).op("keep_prob", &Attrs::keep_prob).copied(),
-          Row::key("drop_mask", &FaProblem::drop_mask).choices({"gen", "explicit"}),
-          Row::key("drop_dt", &FaProblem::drop_dt),
-          Row::key("drop_bytes", &FaProblem::drop_bytes).rule(Rule::kNonNegative),
-          Row::key("drop_seed", &FaProblem::drop_seed).op("seed", &Attrs::seed).copied(),
-          Row::key("drop_offset", &FaProblem::drop_offset).op("offset", &Attrs::offset).copied(),
-          Row::key("seed", &FaProblem::seed),
-      },
-      // Attributes of Ascend's operator that the problem string will carry once cannon implements them.
-      {"sink", "padding_mask"},
-      // torch_npu's scheduling-only flags.
-      {"gen_mask_parallel", "sync"},
-  };
+  static const AttrTable<FaProblem, Attrs> table = fa_attr_table_for<FaProblem>({});
   return table;
 }
 
@@ -145,16 +90,16 @@ std::string natural_mask(int64_t sparse) {
   }
 }
 
-FaProblem parse_fa_problem(std::string_view text) {
-  const std::vector<std::string_view> segments = problem_detail::split_problem(text, "fa");
-  FaProblem p;
+void parse_fa_like(std::string_view text, std::string_view prefix, FaProblem& p,
+                   const std::function<void(std::string_view)>& parse_segment) {
+  const std::vector<std::string_view> segments = problem_detail::split_problem(text, prefix);
   static const std::vector<std::string> kDimKeys = {"b", "n", "n1", "n2", "g", "s", "s1", "s2", "d", "dk", "dv"};
   std::map<std::string, int64_t> dims = problem_detail::parse_dims(segments[0], kDimKeys, text);
   apply_dims(dims, p, text);
   p.mask.clear();  // "not given": the default depends on whether sparse= was given
   bool sparse_given = false;
   for (std::size_t i = 1; i < segments.size(); ++i) {
-    parse_attr(fa_attr_table(), segments[i], p, text);
+    parse_segment(segments[i]);
     sparse_given = sparse_given || segments[i].substr(0, 7) == "sparse=";
   }
   if (p.mask.empty()) p.mask = sparse_given ? natural_mask(p.sparse) : "none";
@@ -170,16 +115,23 @@ FaProblem parse_fa_problem(std::string_view text) {
     }
     p.b = static_cast<int64_t>(p.seqq.size());
   }
+}
+
+FaProblem parse_fa_problem(std::string_view text) {
+  FaProblem p;
+  parse_fa_like(text, "fa", p, [&](std::string_view segment) { parse_attr(fa_attr_table(), segment, p, text); });
   return p;
 }
 
-std::string to_string(const FaProblem& p) {
-  std::string s = fmt::format("fa:b{}n{}", p.b, p.n1);
+std::string fa_dims_string(const FaProblem& p, std::string_view prefix) {
+  std::string s = fmt::format("{}:b{}n{}", prefix, p.b, p.n1);
   // g only when it is a valid ratio (>= 1): "n0n2=3" must not print as "g0", which the parser rejects.
   s += (p.n1 > 0 && p.n2 > 0 && p.n1 % p.n2 == 0) ? fmt::format("g{}", p.n1 / p.n2) : fmt::format("n2={}", p.n2);
   if (p.seqq.empty()) s += p.s1 == p.s2 ? fmt::format("s={}", p.s1) : fmt::format("s1={}s2={}", p.s1, p.s2);
   s += p.dk == p.dv ? fmt::format("d={}", p.dk) : fmt::format("dk={}dv={}", p.dk, p.dv);
-  return s + print_attrs(fa_attr_table(), p);
+  return s;
 }
+
+std::string to_string(const FaProblem& p) { return fa_dims_string(p, "fa") + print_attrs(fa_attr_table(), p); }
 
 }  // namespace cannon::tools

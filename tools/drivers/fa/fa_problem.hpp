@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -98,5 +99,12 @@ FaProblem parse_fa_problem(std::string_view text);
 
 // Canonical form: parse_fa_problem(to_string(p)) == p.
 std::string to_string(const FaProblem& problem);
+
+// What "fa:" and "fag:" strings share: parses `text` (which must start "<prefix>:") into `p`, each attribute segment
+// through `parse_segment` (parse_attr with the prefix's table), then the defaults and cross-key rules of the
+// forward's keys. And the canonical dimension segment, "<prefix>:b..n..", the attributes not included.
+void parse_fa_like(std::string_view text, std::string_view prefix, FaProblem& p,
+                   const std::function<void(std::string_view)>& parse_segment);
+std::string fa_dims_string(const FaProblem& p, std::string_view prefix);
 
 }  // namespace cannon::tools
