@@ -14,6 +14,8 @@
 //   fag_pre_generic, fag_dq_generic, fag_dkdv_generic: one work-item per query row (pre-pass, dQ) or per key
 //     (dK, dV, summed over the G query heads of the key's group): no atomics, no workspace but D; correct on any
 //     OpenCL 1.2 device.
+//   fag_dpse (both variants, launched only when a dpse view is given): one work-item per pse element, Σ dS over the
+//     scores that read it (vector/pse_grad.clh), recomputed from the inputs.
 // Compile-time config (-D): DTYPE, DK, DV, BLOCK_M, GENERIC_ONLY; for the CPU kernels also VW, BLOCK_N, QK_KEYS,
 // PV_COLS, QK_ROW_VECS, PV_ROW_VECS (the forward's tiles), OA_KEYS, OA_CV_K and OA_CV_V (cube/outer_tile_cpu.clh).
 #include "common/dtype.clh"
@@ -54,6 +56,16 @@ inline float grad_p(HeadView h, int i, int j, float dot, float m, float l, float
   float s = pse_score(h, i, j, dot, scale, pse, slopes, pse_mode, pse_map, pse_cols);
   if ((flags & FLAG_MASK_TENSOR) && mask[h.mask + (long)i * mask_row + j]) s = NEG_FLT_MAX;
   return exp(s - m) / l;
+}
+
+// dP' of score (i, j): dY_i·V_j (dyr: the row of dY in fp32, v_at: V_j's first element), times keep_scale where
+// dropout keeps the element and 0 where it drops it.
+inline float grad_dp(HeadView h, long i, long j, const float* dyr, __global const DATA_T* v, long v_at, bool dropout,
+                     __global const uchar* drop_mask, int flags, uint2 key, ulong offset_groups, uint threshold,
+                     ulong numels, float keep_scale) {
+  const float dp = dot_row(dyr, v, v_at, DV);
+  if (!dropout) return dp;
+  return keep_bit(h, i, j, drop_mask, flags, key, offset_groups, threshold, numels) ? dp * keep_scale : 0.0f;
 }
 
 // The band of keys row i sees: -pre <= j - i <= next (the first `prefix` keys are seen by every row).
@@ -105,13 +117,9 @@ __kernel void fag_dq_generic(__global const DATA_T* q, __global const DATA_T* k,
       const long j = t < pre_end ? t : lo + (t - pre_end);
       const float p = grad_p(h, (int)i, (int)j, qk_row(qr, k, h.k + j * k_seq), m, l, scale, pse, slopes, pse_mode,
                              pse_map, pse_cols, mask, mask_row, flags);
-      float dp = dot_row(dyr, v, h.v + j * v_seq, DV);
-      if (dropout) {
-        dp = keep_bit(h, i, j, drop_mask, flags, (uint2)(drop_key_lo, drop_key_hi), drop_offset_groups,
-                      drop_threshold, drop_numels)
-                 ? dp * keep_scale
-                 : 0.0f;
-      }
+      const float dp =
+          grad_dp(h, i, j, dyr, v, h.v + j * v_seq, dropout, drop_mask, flags, (uint2)(drop_key_lo, drop_key_hi),
+                  drop_offset_groups, drop_threshold, drop_numels, keep_scale);
       axpy_row(acc, ROUND_T1(p * (dp - dri)), k, h.k + j * k_seq, DK, false, 1.0f);
     }
   }
@@ -170,6 +178,65 @@ __kernel void fag_dkdv_generic(__global const DATA_T* q, __global const DATA_T* 
                    j * ga.dv_seq;
   for (int d = 0; d < DK; ++d) STORE1(dk, kat + d, ROUND_T1(dka[d] * scale));
   for (int d = 0; d < DV; ++d) STORE1(dv, vat + d, ROUND_T1(dva[d]));
+}
+
+#include "vector/pse_grad.clh"
+
+// dpse, both variants, only when a dpse view is given: one work-item per pse element, Σ dS over every batch and row
+// that reads it (batch, then row order), times scale for pse_type 1 (s = (qk + pse)·scale), in fp32, and rounded
+// once to the pse dtype with CAST_ROUND, as dq, dk and dv are. dS is recomputed from the inputs as fag_dq_generic
+// computes it (the CPU variant's D sums in another order: they differ by rounding only) rather than kept from the
+// main passes: an element of a broadcast or compressed form collects scores of many key blocks and batches, which
+// the CPU variant spreads over its work entries, so keeping them would need score-sized or per-entry scratch;
+// recomputing needs none and leaves both main passes as they are when no dpse is asked for.
+__kernel void fag_dpse(__global const DATA_T* q, __global const DATA_T* k, __global const DATA_T* v,
+                       __global const DATA_T* dy, __global const DATA_T* ain, __global const float* smax,
+                       __global const float* ssum, __global DATA_T* dpse, __global const long* batches,
+                       __global const uchar* mask, __global const DATA_T* pse, __global const uchar* drop_mask,
+                       const FagArgs ga) {
+  const FaArgs args = ga.fa;
+  FA_UNPACK_ARGS(args);
+  const long e = get_global_id(0);
+  if (e >= ga.entries) return;
+  // The batches whose scores read element e: all of them when they share one pse (its first dimension is 1, so
+  // every batch's block starts at 0), else the one whose block holds e (the blocks follow each other by batch).
+  int b0 = 0, b1 = ga.batches - 1;
+  if (batches[(long)b1 * BT_STRIDE + BT_PSE] != batches[BT_PSE]) {
+    while (b0 < b1) {
+      const int mid = (b0 + b1 + 1) / 2;
+      if (batches[(long)mid * BT_STRIDE + BT_PSE] <= e) {
+        b0 = mid;
+      } else {
+        b1 = mid - 1;
+      }
+    }
+  }
+  const bool dropout = (flags & (FLAG_DROP_EXPLICIT | FLAG_DROP_GEN)) != 0;
+  float acc = 0.0f;
+  for (int b = b0; b <= b1; ++b) {
+    const long o = e - batches[(long)b * BT_STRIDE + BT_PSE], head = batches[(long)b * BT_STRIDE + BT_PSE_HEAD];
+    const int n1 = (int)(o / head);
+    const HeadView h = head_view(batches, b, n1, args);
+    const long a0 = grad_view_head(batches, b, n1, BT_Q_START, ga.ain_off, ga.ain_batch, ga.ain_seq, ga.ain_head);
+    const PseReaders r = pse_readers(h, o - n1 * head, pse_map, pse_cols);
+    for (long t = 0; t < r.count + (r.extra_i >= 0 ? 1 : 0); ++t) {
+      const long i = t < r.count ? r.lo + t * r.step : r.extra_i;
+      const long j = t < r.count ? r.diag * i + r.off : r.extra_j;
+      if (j < 0 || !BAND_VISIBLE(h, i, j)) continue;
+      float qr[DK_PAD], dyr[DV_PAD];
+      load_row(q, h.q + i * q_seq, DK, qr);
+      load_row(dy, h.o + i * o_seq, DV, dyr);
+      const float m = smax[smax_off + h.stat + i * h.stat_row], l = ssum[ssum_off + h.stat + i * h.stat_row];
+      // pse_type 0/1 read no ALiBi slopes: the pse stands in for that argument.
+      const float p = grad_p(h, (int)i, (int)j, qk_row(qr, k, h.k + j * k_seq), m, l, scale, pse,
+                             (__global const float*)pse, pse_mode, pse_map, pse_cols, mask, mask_row, flags);
+      const float dp =
+          grad_dp(h, i, j, dyr, v, h.v + j * v_seq, dropout, drop_mask, flags, (uint2)(drop_key_lo, drop_key_hi),
+                  drop_offset_groups, drop_threshold, drop_numels, keep_scale);
+      acc += p * (dp - dot_row(dyr, ain, a0 + i * ga.ain_seq, DV));
+    }
+  }
+  STORE1(dpse, ga.dpse_off + e, ROUND_T1(pse_mode == PSE_ADD_SCALE ? acc * scale : acc));
 }
 
 // GENERIC_ONLY leaves the CPU kernels out of the program (llvmpipe spends long translating their unrolled tiles).

@@ -138,11 +138,12 @@ typedef struct {
   cn_i64 dk_off, dk_batch, dk_seq, dk_head;
   cn_i64 dv_off, dv_batch, dv_seq, dv_head;
   cn_i64 row_tiles; /* CPU variant: row tiles of all batches and heads (one dq copy) */
-  cn_i64 entries;   /* work entries of the launch (set per kernel) */
+  cn_i64 entries;   /* work entries of the launch (set per kernel; fag_dpse: the pse's elements) */
+  cn_i64 dpse_off;  /* fag_dpse: the dpse view's element offset */
   cn_i32 parts;     /* CPU variant: dq copies */
-  cn_i32 reserved;
+  cn_i32 batches;   /* B: fag_dpse looks up the batches that read a pse element */
 } FagArgs;
-CN_STATIC_SIZE(FagArgs, 416);
+CN_STATIC_SIZE(FagArgs, 424);
 
 // ---- RingAttentionUpdate ----------------------------------------------------------------------------------------
 // Softmax layouts (SM_LAYOUT): where a (row, head)'s 8 lanes live.

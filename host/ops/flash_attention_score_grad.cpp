@@ -127,6 +127,8 @@ double grad_flops(const FaProblem& p) {
 
 }  // namespace
 
+bool fag_has_dpse(const FaProblem& p) { return p.pse.mode == PseMode::kAdd || p.pse.mode == PseMode::kAddScale; }
+
 FlashAttentionScoreDescs forward_descs(const FlashAttentionScoreGradDescs& d) {
   return {d.query, d.key, d.value, d.pse, d.drop_mask, d.atten_mask};
 }
@@ -155,6 +157,25 @@ uint64_t fag_generic_loop_steps(const KernelConfig& c, int64_t max_rows, int64_t
   const uint64_t per_element = 2 * dk + 2 * dv + 1 + (dropout ? 32 : 0);
   const uint64_t fixed = 4 * (dk + dv) + static_cast<uint64_t>(c.dk + c.dv);  // loads, zeroing, stores
   return fixed + checked_mul_u64(std::max(rows, static_cast<uint64_t>(max_keys)), per_element, "loop steps");
+}
+
+uint64_t fag_dpse_loop_steps(const KernelConfig& c, const FaProblem& p) {
+  if (!fag_has_dpse(p) || p.pse.batches.empty()) return 0;
+  const int64_t max_rows = *std::max_element(p.seqs.q_len.begin(), p.seqs.q_len.end());
+  // Scores one pse element collects per batch: one in a full form, a row per 1024 and one more in the compressed
+  // form, every row in a row-broadcast form (a key's rows) and in TND's compressed form (a diagonal); times B when
+  // the batches share the pse.
+  const PseBatch& first = p.pse.batches.front();
+  const bool full = p.pse.map == PseMap::kDirect && first.row != 0;
+  const int64_t rows = full ? 1 : p.pse.map == PseMap::kCompressed ? max_rows / 1024 + 1 : max_rows;
+  const bool shared = p.batch > 1 && p.pse.batches.back().base == first.base;
+  const uint64_t scores =
+      checked_mul_u64(static_cast<uint64_t>(rows), static_cast<uint64_t>(shared ? p.batch : 1), "dpse scores");
+  // Per score: the loop itself, the q and dy rows' loads (16-lane partial loads loop per element) and the three dot
+  // products; generated dropout runs Philox's round loops. Fixed: the batch search.
+  const uint64_t dk = static_cast<uint64_t>(c.dk / 16 + c.dk % 16), dv = static_cast<uint64_t>(c.dv / 16 + c.dv % 16);
+  const uint64_t per_score = 1 + 2 * dk + 3 * dv + 32 + (p.dropout.mode == DropoutMode::kNone ? 0 : 32);
+  return 64 + static_cast<uint64_t>(p.batch) + checked_mul_u64(scores, per_score, "dpse loop steps");
 }
 
 FlashAttentionScoreGradPlan plan_flash_attention_score_grad(const PlanTarget& target,
@@ -231,6 +252,10 @@ FlashAttentionScoreGradPlan plan_flash_attention_score_grad(const PlanTarget& ta
   list_work(p, static_cast<int>(lanes), parts, *data);
   data->parts = parts;
   data->batch_table = fa_batch_table(p);
+  // dpse takes no workspace (fag_dpse recomputes dS); its loop budget is checked by run, which alone knows whether a
+  // dpse view is given.
+  data->dpse_loop_steps = fag_dpse_loop_steps(kc, p);
+  data->dpse_local = static_cast<std::size_t>(generic_block_m(target.device));
 
   data->ledger = WorkspaceLedger(target.device.base_addr_align);
   data->ledger.book("grad", std::max<std::size_t>(static_cast<std::size_t>(ws_floats), 1) * sizeof(float),
@@ -240,16 +265,20 @@ FlashAttentionScoreGradPlan plan_flash_attention_score_grad(const PlanTarget& ta
   plan.dq = descs.query;
   plan.dk = descs.key;
   plan.dv = descs.value;
-  plan.dpse = {p.dtype, {0}};
+  plan.dpse = fag_has_dpse(p) ? *descs.pse : TensorDesc{p.dtype, {0}};
   plan.workspace_size = data->ledger.total();
   plan.flops = grad_flops(p);
   if (const Context* ctx = target.ctx) {
     const std::size_t local = cpu ? 1 : static_cast<std::size_t>(kc.block_m);
-    data->build(
-        *ctx, "flash_attention_score_grad", options,
-        cpu ? std::vector<detail::PlanBase::KernelUse>{{"fag_pre_cpu", 1}, {"fag_main_cpu", 1}, {"fag_post_cpu", 1}}
-            : std::vector<detail::PlanBase::KernelUse>{
-                  {"fag_pre_generic", local}, {"fag_dq_generic", local}, {"fag_dkdv_generic", local}});
+    data->build(*ctx, "flash_attention_score_grad", options,
+                cpu ? std::vector<detail::PlanBase::KernelUse>{{"fag_pre_cpu", 1},
+                                                               {"fag_main_cpu", 1},
+                                                               {"fag_post_cpu", 1},
+                                                               {"fag_dpse", data->dpse_local}}
+                    : std::vector<detail::PlanBase::KernelUse>{{"fag_pre_generic", local},
+                                                               {"fag_dq_generic", local},
+                                                               {"fag_dkdv_generic", local},
+                                                               {"fag_dpse", data->dpse_local}});
     data->batch_mem = data->add_table(*ctx, data->batch_table);
     data->grad_mem = data->add_table(*ctx, data->grad_table);
     data->rows_mem = data->add_table(*ctx, data->rows);
@@ -276,11 +305,12 @@ FlashAttentionScoreGradResult flash_attention_score_grad(const Context& ctx, con
       {query.desc, key.desc, value.desc, dy.desc, desc_of(optional.pse), desc_of(optional.drop_mask),
        desc_of(optional.atten_mask), softmax_max.desc, softmax_sum.desc, attention_in.desc},
       attrs);
+  const bool dpse = fag_has_dpse(detail::PlanAccess::data(plan).problem);
   auto run = [&](FlashAttentionScoreGradResult& r, cl_mem workspace) {
     run_flash_attention_score_grad(
         ctx, plan,
         {query, key, value, dy, optional.pse, optional.drop_mask, optional.atten_mask, softmax_max, softmax_sum,
-         attention_in, r.dq.view(), r.dk.view(), r.dv.view(), std::nullopt},
+         attention_in, r.dq.view(), r.dk.view(), r.dv.view(), dpse ? std::optional(r.dpse.view()) : std::nullopt},
         workspace);
   };
   return allocate_and_run<FlashAttentionScoreGradResult>(ctx, plan, run, plan.dq, plan.dk, plan.dv, plan.dpse);

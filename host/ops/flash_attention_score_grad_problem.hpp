@@ -26,6 +26,12 @@ FlashAttentionScoreDescs forward_descs(const FlashAttentionScoreGradDescs& d);
 // Mesa's llvmpipe counts them (kernels/cube/row_generic.clh).
 uint64_t fag_generic_loop_steps(const KernelConfig& c, int64_t max_rows, int64_t max_keys, int64_t group, bool dropout);
 
+// Whether the problem has a pse gradient: pse_type 0/1 with a pse tensor (ALiBi types 2/3 have none).
+bool fag_has_dpse(const FaProblem& p);
+
+// Loop back-edges of one fag_dpse work-item (0 without a dpse), counted like fag_generic_loop_steps.
+uint64_t fag_dpse_loop_steps(const KernelConfig& c, const FaProblem& p);
+
 namespace detail {
 
 struct FlashAttentionScoreGradPlanData : PlanBase {
@@ -39,6 +45,8 @@ struct FlashAttentionScoreGradPlanData : PlanBase {
   int64_t total_rows = 0;            // Σ N1·S1_b: D's length (generic variant)
   int64_t row_tiles = 0;             // blocks of BLOCK_M query rows over every batch and head
   int parts = 0;                     // CPU variant: key entries per kv head, each with its own dQ copy
+  uint64_t dpse_loop_steps = 0;      // fag_dpse's loop budget (fag_dpse_loop_steps)
+  std::size_t dpse_local = 1;        // fag_dpse's work-group size
   cl_mem batch_mem = nullptr, grad_mem = nullptr, rows_mem = nullptr, keys_mem = nullptr;  // owned by PlanBase
 };
 

@@ -1,14 +1,18 @@
 // FlashAttentionScoreGrad run(): checks every view against the plan (nothing is read or written outside a buffer),
 // gathers the views' offsets and strides into FagArgs, and enqueues three kernels: the CPU variant's pre-pass (row
 // blocks into the workspace), key/value-outer main kernel and dQ post kernel, or the generic variant's pre-pass (D),
-// dQ kernel over query rows and dK/dV kernel over keys. Nothing here blocks.
+// dQ kernel over query rows and dK/dV kernel over keys; then, only when a dpse view is given, fag_dpse over the pse's
+// elements. Nothing here blocks.
 #include <optional>
+
+#include <fmt/ranges.h>
 
 #include "cannon/flash_attention_score_grad.hpp"
 #include "host/ops/flash_attention_score_grad_problem.hpp"
 #include "host/ops/plan_access.hpp"
 #include "host/runtime/check.hpp"
 #include "host/runtime/command_chain.hpp"
+#include "host/runtime/launch_check.hpp"
 #include "host/runtime/sub_buffer.hpp"
 #include "host/runtime/view_check.hpp"
 
@@ -45,11 +49,26 @@ FagArgs describe_launch(const detail::FlashAttentionScoreGradPlanData& d, const 
   a.ssum_off = check_view(t.softmax_sum, descs.softmax_sum, "softmax_sum", true);
   fill_fa_problem_args(p, forward_descs(descs), t.pse, t.drop_mask, t.atten_mask, a);
   if (t.dpse) {
-    fail(Status::kUnimplemented,
-         "dpse: cannon does not compute the pse gradient yet (Ascend never writes it); pass "
-         "no dpse view");
+    require(p.pse.mode != PseMode::kNone, "dpse: given without a pse input: there is no pse to differentiate");
+    require(fag_has_dpse(p),
+            "dpse: pse_type {} is ALiBi generated from slopes, which has no gradient; pass no dpse view",
+            p.pse.mode == PseMode::kAlibi ? 2 : 3);
+    g.dpse_off = check_view(*t.dpse, plan.dpse, "dpse", true);
   }
+  g.batches = static_cast<cn_i32>(p.batch);
   return g;
+}
+
+// fag_dpse over the pse's elements, when a dpse view is given (after the main kernels; it reads only inputs).
+void enqueue_dpse(const detail::FlashAttentionScoreGradPlanData& d, const FlashAttentionScoreGradTensors& t,
+                  cl_mem mask, cl_mem drop_mask, FagArgs& args, CommandChain& chain) {
+  if (!t.dpse) return;
+  const std::size_t elements = static_cast<std::size_t>(t.dpse->desc.numel()), local = d.dpse_local;
+  args.entries = static_cast<cn_i64>(elements);
+  Kernel& dpse = d.kernel_at(3);
+  dpse.set_all(t.query.buffer, t.key.buffer, t.value.buffer, t.dy.buffer, t.attention_in.buffer, t.softmax_max.buffer,
+               t.softmax_sum.buffer, t.dpse->buffer, d.batch_mem, mask, t.pse->buffer, drop_mask, args);
+  chain.enqueue(dpse, (elements + local - 1) / local * local, local);
 }
 
 }  // namespace
@@ -58,6 +77,10 @@ Event run_flash_attention_score_grad(const Context& ctx, const FlashAttentionSco
                                      const FlashAttentionScoreGradTensors& t, cl_mem workspace, const Stream& stream) {
   const auto& d = detail::PlanAccess::runnable(plan, "plan_flash_attention_score_grad");
   FagArgs args = describe_launch(d, plan, t);
+  if (t.dpse) {
+    check_loop_budget(ctx.info(), d.dpse_loop_steps, "fag_dpse",
+                      fmt::format("a dpse of shape [{}]", fmt::join(plan.dpse.shape, ", ")));
+  }
   check_workspace(workspace, plan.workspace_size);
   const std::optional<TensorView> ws_view = workspace_view(workspace, plan.workspace_size);
   check_disjoint({{"query", &t.query, false},
@@ -73,6 +96,7 @@ Event run_flash_attention_score_grad(const Context& ctx, const FlashAttentionSco
                   {"dq", &t.dq, true},
                   {"dk", &t.dk, true},
                   {"dv", &t.dv, true},
+                  {"dpse", t.dpse ? &*t.dpse : nullptr, true},
                   {"workspace", ws_view ? &*ws_view : nullptr, true}});
 
   CommandChain chain(ctx, stream);
@@ -102,6 +126,7 @@ Event run_flash_attention_score_grad(const Context& ctx, const FlashAttentionSco
     args.entries = static_cast<cn_i64>(row_entries);
     post.set_all(t.dq.buffer, d.batch_mem, d.grad_mem, d.rows_mem, ws.mem(), args);
     chain.enqueue(post, row_entries, 1);
+    enqueue_dpse(d, t, mask, drop_mask, args, chain);
     return chain.done();
   }
   const std::size_t local = static_cast<std::size_t>(d.kernel.block_m);
@@ -116,6 +141,7 @@ Event run_flash_attention_score_grad(const Context& ctx, const FlashAttentionSco
                t.dk.buffer, t.dv.buffer, d.batch_mem, d.grad_mem, d.keys_mem, mask, pse, pse, drop_mask, ws.mem(),
                args);
   chain.enqueue(post, key_entries * local, local, note);
+  enqueue_dpse(d, t, mask, drop_mask, args, chain);
   return chain.done();
 }
 

@@ -32,8 +32,9 @@ struct FlashAttentionScoreGradTensors {
   std::optional<TensorView> pse, drop_mask, atten_mask;
   TensorView softmax_max, softmax_sum, attention_in;
   TensorView dq, dk, dv;
-  // dpse: the gradient of a pse tensor (pse_type 0/1), reduced over its broadcast dimensions. Ascend never writes
-  // it; cannon computes it when a view is given. Must be absent for ALiBi (pse_type 2/3) and without a pse.
+  // dpse: the gradient of a pse tensor (pse_type 0/1), summed over the scores that read each element (its broadcast
+  // batches and rows, the ALiBi-compressed forms' diagonals). Ascend never writes it; cannon computes it only when a
+  // view is given (dense, plan.dpse's shape and dtype). Must be absent for ALiBi (pse_type 2/3) and without a pse.
   std::optional<TensorView> dpse;
 };
 
@@ -70,7 +71,7 @@ struct FlashAttentionScoreGradOptionalInputs {
 };
 
 struct FlashAttentionScoreGradResult {
-  DeviceTensor dq, dk, dv, dpse;  // dpse: [0] unless pse_type 0/1 with a pse
+  DeviceTensor dq, dk, dv, dpse;  // dpse: computed for pse_type 0/1 with a pse; [0] otherwise
 };
 
 // Plans, allocates the outputs and the workspace, runs and waits.

@@ -1,9 +1,10 @@
 // FlashAttentionScoreGrad on the device against the float64 backward reference: the forward runs on the device
 // first (its attention_out, softmax_max and softmax_sum are what the backward is given, as in training), dy is drawn
-// fresh per case, and dq, dk, dv land in poisoned, guarded buffers (an unwritten element is NaN and fails; a write
-// past the end damages a guard). Cases cover every layout and dtype, GQA 1/2/4/8, Dv < Dk, odd sizes with S1 < S2 and
-// S1 > S2, TND with per-batch and empty sequences, every sparse mode, pse types 0-3 (ALiBi-compressed included) and
-// dropout from an explicit mask and from the generator; and both kernel variants.
+// fresh per case, and dq, dk, dv (and dpse, for pse_type 0/1 with a pse) land in poisoned, guarded buffers (an
+// unwritten element is NaN and fails; a write past the end damages a guard). Cases cover every layout and dtype, GQA
+// 1/2/4/8, Dv < Dk, odd sizes with S1 < S2 and S1 > S2, TND with per-batch and empty sequences, every sparse mode, pse
+// types 0-3 (every pse form, ALiBi-compressed included) and dropout from an explicit mask and from the generator; and
+// both kernel variants.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -26,6 +27,7 @@ struct GradRun {
   std::string problem;
   std::vector<std::string> problems;  // guard damage, unwritten elements, out-of-tolerance outputs
   bool generic_kernel = false;
+  bool dpse_checked = false;  // the case had a dpse, computed and compared
 };
 
 std::optional<TensorDesc> desc_of_data(const std::optional<tools::HostData>& data) {
@@ -82,6 +84,7 @@ struct DeviceGrad {
   tools::HostData dy;
   std::optional<DeviceTensor> dy_dev;
   bool generic_kernel = false;
+  int64_t batch = 0;  // B (TND: the sequence count), for dpse's sum length
 
   DeviceGrad(const Context& c, tools::FaCase f)
       : ctx(c),
@@ -119,19 +122,44 @@ struct DeviceGrad {
             fwd.attention_out.desc()};
   }
 
-  // The backward into poisoned, guarded dq, dk, dv; guard damage goes to `problems`.
-  std::vector<tools::HostData> run(std::vector<std::string>& problems) {
+  // The run's tensors: the case's inputs, the forward's outputs and dy, and the given outputs.
+  FlashAttentionScoreGradTensors tensors(const TensorView& dq, const TensorView& dk, const TensorView& dv,
+                                         const std::optional<TensorView>& dpse) const {
+    return {q.view(),
+            k.view(),
+            v.view(),
+            dy_dev->view(),
+            opt.pse,
+            opt.drop_mask,
+            opt.atten_mask,
+            fwd.softmax_max.view(),
+            fwd.softmax_sum.view(),
+            fwd.attention_out.view(),
+            dq,
+            dk,
+            dv,
+            dpse};
+  }
+
+  // The backward into poisoned, guarded dq, dk, dv, and dpse when the problem has one and `with_dpse` asks for it
+  // (then the fourth output); guard damage goes to `problems`.
+  std::vector<tools::HostData> run(std::vector<std::string>& problems, bool with_dpse = true) {
     const FlashAttentionScoreGradPlan plan = plan_flash_attention_score_grad(ctx, descs(), fa.attrs);
-    generic_kernel = detail::PlanAccess::data(plan).kernel.variant == KernelVariant::kGeneric;
+    const auto& data = detail::PlanAccess::data(plan);
+    generic_kernel = data.kernel.variant == KernelVariant::kGeneric;
+    batch = data.problem.batch;
     const Guarded dq(ctx, plan.dq), dk(ctx, plan.dk), dv(ctx, plan.dv);
+    std::optional<Guarded> dpse;
+    if (with_dpse && fag_has_dpse(data.problem)) dpse.emplace(ctx, plan.dpse);
     const DeviceTensor workspace = allocate(ctx, {DType::kUInt8, {static_cast<int64_t>(plan.workspace_size)}});
-    run_flash_attention_score_grad(
-        ctx, plan,
-        {q.view(), k.view(), v.view(), dy_dev->view(), opt.pse, opt.drop_mask, opt.atten_mask, fwd.softmax_max.view(),
-         fwd.softmax_sum.view(), fwd.attention_out.view(), dq.view, dk.view, dv.view, std::nullopt},
-        workspace.buffer());
+    run_flash_attention_score_grad(ctx, plan,
+                                   tensors(dq.view, dk.view, dv.view, dpse ? std::optional(dpse->view) : std::nullopt),
+                                   workspace.buffer());
     ctx.finish();
-    return {dq.read(ctx, problems, "dq"), dk.read(ctx, problems, "dk"), dv.read(ctx, problems, "dv")};
+    std::vector<tools::HostData> out{dq.read(ctx, problems, "dq"), dk.read(ctx, problems, "dk"),
+                                     dv.read(ctx, problems, "dv")};
+    if (dpse) out.push_back(dpse->read(ctx, problems, "dpse"));
+    return out;
   }
 };
 
@@ -173,6 +201,14 @@ GradRun run_grad_case(const std::string& text, const Context& ctx = test_context
   check_output(dev[0], ref.dq, tolerance(s, dt, s.max_dq_terms, true, s.max_row_keys), "dq", r.problems);
   check_output(dev[1], ref.dk, tolerance(s, dt, s.max_dk_terms, true, s.max_key_rows), "dk", r.problems);
   check_output(dev[2], ref.dv, tolerance(s, dt, s.max_dv_terms, false, s.max_key_rows), "dv", r.problems);
+  // dpse sums dS over at most every row of one head in every batch (a batch-shared, row-broadcast pse).
+  r.dpse_checked = dev.size() > 3;
+  if (r.dpse_checked != ref.dpse.has_value()) {
+    r.problems.push_back("dpse: the device and the reference disagree on whether the problem has one");
+  } else if (r.dpse_checked) {
+    check_output(dev[3], *ref.dpse, tolerance(s, dt, s.max_dpse_terms, true, s.max_key_rows * g.batch), "dpse",
+                 r.problems);
+  }
   return r;
 }
 
@@ -230,6 +266,38 @@ constexpr const char* kCases[] = {
     "fa:b1n3g3s1=113s2=65d=40:layout=BNSD:dt=bf16:keep_prob=0.5:sparse=3",
 };
 
+// Cases with a dpse (pse_type 0/1 with a pse) check it beside dq, dk and dv; these add every pse form for both types
+// (full, batch-shared, row-broadcast, ALiBi-compressed at S1 > 1024, TND packed and compressed), GQA, every dtype,
+// band skipping, prefix keys, fully masked rows and both dropout sources.
+constexpr const char* kDpseCases[] = {
+    "fa:b2n4g2s1=7s2=113d=64:layout=BNSD:dt=fp32:pse_type=0:pse=bnss",
+    "fa:b2n2g1s1=113s2=7d=40:layout=BSH:dt=fp16:pse_type=1:pse=1nss",
+    "fa:b3n4g2s1=65s2=113d=64:layout=BSND:dt=bf16:pse_type=0:pse=bn1s",
+    "fa:b3n2g1s1=113s2=65d=40:layout=SBH:dt=fp32:sparse=4:pre=9:next=-2:pse_type=1:pse=1n1s",
+    "fa:b2n2g1s1=113s2=300d=40:layout=SBH:dt=fp16:sparse=3:mask_dt=bool:pse_type=0:pse=1n1s",
+    "fa:b2n2g1s1=113s2=203d=64:layout=BSH:dt=fp32:sparse=6:prefix=203,90:mask_dt=bool:pse_type=0:pse=bn1s",
+    "fa:b2n4g2s1=65s2=113d=40:layout=BNSD:dt=fp32:sparse=0:mask_rows=3:pse_type=1:pse=bnss",
+    "fa:b2n2g1s=1100d=16:layout=BNSD:dt=fp32:sparse=3:pse_type=0:pse=alibi",
+    "fa:b2n2g2s=1100d=16:layout=BNSD:dt=fp32:sparse=2:pse_type=1:pse=alibi1",
+    "fa:n2g1d=64:layout=TND:dt=fp16:seqq=7,8,121:seqkv=113,120,127:pse_type=1:pse=bnss",
+    "fa:n4g2d=40:layout=TND:dt=bf16:seqq=7,120,170:seqkv=113,120,180:pse_type=0:pse=bn1s",
+    "fa:n2g1d=40:layout=TND:dt=fp32:seqq=103,205:seqkv=103,205:sparse=3:pse_type=0:pse=alibi",
+    "fa:n2g2d=16:layout=TND:dt=fp32:seqq=1030,1330:seqkv=1030,1330:sparse=2:pse_type=1:pse=alibi1",
+    "fa:b2n2g1s1=65s2=113d=40:layout=BNSD:dt=fp16:keep_prob=0.7:drop_mask=explicit:pse_type=0:pse=1nss",
+    "fa:b2n3g3s1=113s2=7d=64:layout=SBH:dt=fp32:keep_prob=0.6:drop_seed=1099511627783:drop_offset=37:pse_type=1:"
+    "pse=bn1s",
+};
+
+class FaGradDpse : public testing::TestWithParam<const char*> {};
+
+TEST_P(FaGradDpse, MatchesReference) {
+  const GradRun r = run_grad_case(GetParam());
+  expect_grad_passes(r);
+  EXPECT_TRUE(r.dpse_checked);
+}
+
+INSTANTIATE_TEST_SUITE_P(Forms, FaGradDpse, testing::ValuesIn(kDpseCases), problem_case_name);
+
 class FaGrad : public testing::TestWithParam<const char*> {};
 
 TEST_P(FaGrad, MatchesReference) { expect_grad_passes(run_grad_case(GetParam())); }
@@ -251,6 +319,11 @@ constexpr const char* kGenericCases[] = {
     "fa:b2n2g1s1=113s2=203d=40:layout=SBH:dt=fp32:sparse=6:prefix=150,90:mask_dt=bool",
     "fa:b2n4g2s1=65s2=113d=40:layout=BNSD:dt=fp32:sparse=0:mask=bnss:mask_density=0.3:pse_type=0:pse=bnss",
     "fa:b1n2g2s=113d=40:layout=BSND:dt=bf16:pse_type=3:pse=slopes_n:keep_prob=0.7",
+    // dpse: batch-shared row-broadcast with dropout, compressed, TND packed rows and TND compressed.
+    "fa:b2n2g1s1=7s2=113d=40:layout=BSH:dt=fp32:keep_prob=0.8:drop_mask=explicit:pse_type=1:pse=1n1s",
+    "fa:b2n1g1s=1100d=40:layout=BNSD:dt=fp32:sparse=2:pse_type=0:pse=alibi1",
+    "fa:n4g2d=64:layout=TND:dt=fp16:seqq=7,120,170:seqkv=113,120,180:pse_type=0:pse=bn1s",
+    "fa:n2g1d=40:layout=TND:dt=bf16:seqq=103,205:seqkv=103,205:sparse=3:pse_type=1:pse=alibi1",
 };
 
 class FaGradGeneric : public testing::TestWithParam<const char*> {};
@@ -397,7 +470,40 @@ TEST(FaGradLoopBudget, RefusedWhereLoopsEndEarly) {
                {"fag_dkdv_generic", "4096"});
 }
 
-// Bad input: the argument and the rule in the message, kParamInvalid (kUnimplemented for dpse), nothing run.
+// fag_dpse's loops are checked by run, which alone knows whether a dpse is asked for: there a batch-shared,
+// row-broadcast pse over 64 batches of 40 rows (about 97000 loop steps per element) is refused, while the same
+// problem without a dpse view runs.
+TEST(FaGradLoopBudget, DpseRefusedAtRunWhereLoopsEndEarly) {
+  const Context& ctx = test_context();
+  const char* text = "fa:b64n1g1s=40d=16:layout=BSND:dt=fp32:pse_type=1:pse=1n1s";
+  if (ctx.info().loop_limit == 0) {
+    const tools::FaCase fa = make_case(text);
+    const TensorDesc stats{DType::kFloat32, {64, 1, 40, 8}};
+    const FlashAttentionScoreGradPlan plan = plan_flash_attention_score_grad(
+        ctx,
+        {fa.inputs.query.desc, fa.inputs.key.desc, fa.inputs.value.desc, fa.inputs.query.desc, fa.inputs.pse->desc,
+         std::nullopt, std::nullopt, stats, stats, fa.inputs.query.desc},
+        fa.attrs);
+    EXPECT_GT(detail::PlanAccess::data(plan).dpse_loop_steps, 65535u);
+    return;
+  }
+  DeviceGrad g(ctx, make_case(text));
+  g.draw_dy(9);
+  const FlashAttentionScoreGradPlan plan = plan_flash_attention_score_grad(ctx, g.descs(), g.fa.attrs);
+  DeviceTensor dq = allocate(ctx, plan.dq), dk = allocate(ctx, plan.dk), dv = allocate(ctx, plan.dv);
+  DeviceTensor dpse = allocate(ctx, plan.dpse);
+  DeviceTensor ws = allocate(ctx, {DType::kUInt8, {static_cast<int64_t>(plan.workspace_size)}});
+  expect_error(
+      [&] {
+        run_flash_attention_score_grad(ctx, plan, g.tensors(dq.view(), dk.view(), dv.view(), dpse.view()), ws.buffer());
+      },
+      Status::kUnimplemented, {"fag_dpse", "dpse"});
+  EXPECT_NO_THROW(
+      run_flash_attention_score_grad(ctx, plan, g.tensors(dq.view(), dk.view(), dv.view(), std::nullopt), ws.buffer()));
+  ctx.finish();
+}
+
+// Bad input: the argument and the rule in the message, kParamInvalid, nothing run.
 TEST(FaGradErrors, NameTheArgumentAndTheRule) {
   const Context& ctx = test_context();
   DeviceGrad g(ctx, make_case("fa:b1n2g1s1=5s2=7d=16:layout=BSND:dt=fp32"));
@@ -428,25 +534,14 @@ TEST(FaGradErrors, NameTheArgumentAndTheRule) {
   a.head_num = 3;
   expect_error(plan_with(good, a), Status::kParamInvalid, {"head_num"});
 
-  // A run with a dpse view, a short workspace and a view the plan did not describe.
+  // A run with a dpse view but no pse, a short workspace and a view the plan did not describe.
   const FlashAttentionScoreGradPlan plan = plan_flash_attention_score_grad(ctx, good, g.fa.attrs);
+  EXPECT_EQ(plan.dpse.shape, std::vector<int64_t>{0});
   DeviceTensor dq = allocate(ctx, plan.dq), dk = allocate(ctx, plan.dk), dv = allocate(ctx, plan.dv);
   DeviceTensor ws = allocate(ctx, {DType::kUInt8, {static_cast<int64_t>(plan.workspace_size)}});
-  FlashAttentionScoreGradTensors t{g.q.view(),
-                                   g.k.view(),
-                                   g.v.view(),
-                                   g.dy_dev->view(),
-                                   std::nullopt,
-                                   std::nullopt,
-                                   std::nullopt,
-                                   g.fwd.softmax_max.view(),
-                                   g.fwd.softmax_sum.view(),
-                                   g.fwd.attention_out.view(),
-                                   dq.view(),
-                                   dk.view(),
-                                   dv.view(),
-                                   dq.view()};
-  expect_error([&] { run_flash_attention_score_grad(ctx, plan, t, ws.buffer()); }, Status::kUnimplemented, {"dpse"});
+  FlashAttentionScoreGradTensors t = g.tensors(dq.view(), dk.view(), dv.view(), dq.view());
+  expect_error([&] { run_flash_attention_score_grad(ctx, plan, t, ws.buffer()); }, Status::kParamInvalid,
+               {"dpse", "without a pse"});
   t.dpse.reset();
   DeviceTensor small = allocate(ctx, {DType::kUInt8, {static_cast<int64_t>(plan.workspace_size / 2)}});
   expect_error([&] { run_flash_attention_score_grad(ctx, plan, t, small.buffer()); }, Status::kParamInvalid,
@@ -456,6 +551,79 @@ TEST(FaGradErrors, NameTheArgumentAndTheRule) {
   t.dq = dq.view();
   t.dk = dq.view();
   expect_error([&] { run_flash_attention_score_grad(ctx, plan, t, ws.buffer()); }, Status::kParamInvalid, {"dk"});
+}
+
+// A dpse view the problem has no gradient for (ALiBi slopes), or one unlike plan.dpse (shape, dtype) or overlapping
+// an input: kParamInvalid naming dpse, nothing run.
+TEST(FaGradErrors, DpseViews) {
+  const Context& ctx = test_context();
+  for (const char* text : {"fa:b1n2g1s=9d=16:layout=BSND:dt=fp32:pse_type=2:pse=slopes_n",
+                           "fa:b2n2g1s=9d=16:layout=BSND:dt=fp32:pse_type=3:pse=slopes_bn"}) {
+    SCOPED_TRACE(text);
+    DeviceGrad g(ctx, make_case(text));
+    g.draw_dy(3);
+    const FlashAttentionScoreGradPlan plan = plan_flash_attention_score_grad(ctx, g.descs(), g.fa.attrs);
+    EXPECT_EQ(plan.dpse.shape, std::vector<int64_t>{0});
+    DeviceTensor dq = allocate(ctx, plan.dq), dk = allocate(ctx, plan.dk), dv = allocate(ctx, plan.dv);
+    DeviceTensor dpse = allocate(ctx, {DType::kFloat32, {2}});
+    DeviceTensor ws = allocate(ctx, {DType::kUInt8, {static_cast<int64_t>(plan.workspace_size)}});
+    expect_error(
+        [&] {
+          run_flash_attention_score_grad(ctx, plan, g.tensors(dq.view(), dk.view(), dv.view(), dpse.view()),
+                                         ws.buffer());
+        },
+        Status::kParamInvalid, {"dpse", g.fa.attrs.pse_type == 2 ? "pse_type 2" : "pse_type 3"});
+  }
+  DeviceGrad g(ctx, make_case("fa:b2n2g1s1=5s2=7d=16:layout=BSND:dt=fp32:pse_type=0:pse=1nss"));
+  g.draw_dy(3);
+  const FlashAttentionScoreGradPlan plan = plan_flash_attention_score_grad(ctx, g.descs(), g.fa.attrs);
+  EXPECT_EQ(plan.dpse, g.fa.inputs.pse->desc);
+  DeviceTensor dq = allocate(ctx, plan.dq), dk = allocate(ctx, plan.dk), dv = allocate(ctx, plan.dv);
+  DeviceTensor ws = allocate(ctx, {DType::kUInt8, {static_cast<int64_t>(plan.workspace_size)}});
+  TensorDesc wrong_shape = plan.dpse, wrong_dtype = plan.dpse;
+  wrong_shape.shape[0] = 2;
+  wrong_dtype.dtype = DType::kFloat16;
+  for (const TensorDesc& desc : {wrong_shape, wrong_dtype}) {
+    DeviceTensor dpse = allocate(ctx, desc);
+    expect_error(
+        [&] {
+          run_flash_attention_score_grad(ctx, plan, g.tensors(dq.view(), dk.view(), dv.view(), dpse.view()),
+                                         ws.buffer());
+        },
+        Status::kParamInvalid, {"dpse", "plan expects"});
+  }
+  expect_error(
+      [&] {
+        run_flash_attention_score_grad(ctx, plan, g.tensors(dq.view(), dk.view(), dv.view(), g.pse->view()),
+                                       ws.buffer());
+      },
+      Status::kParamInvalid, {"dpse:", "overlap pse"});
+}
+
+// A dpse view changes nothing else: dq, dk and dv are bit for bit those of a run without one, and dpse is bit for bit
+// the same on a second run (a fixed summation order, no atomics). The allocating call returns it for pse_type 0/1
+// and [0] for ALiBi.
+TEST(FaGradDpseRuns, OptionalDeterministicAndAllocated) {
+  const Context& ctx = test_context();
+  DeviceGrad g(ctx,
+               make_case("fa:b2n2g1s1=40s2=70d=16:layout=BSND:dt=fp32:sparse=4:pre=20:next=5:pse_type=1:pse=1n1s"));
+  g.draw_dy(5);
+  std::vector<std::string> problems;
+  const std::vector<tools::HostData> with = g.run(problems), again = g.run(problems), without = g.run(problems, false);
+  for (const std::string& p : problems) ADD_FAILURE() << p;
+  ASSERT_EQ(with.size(), 4u);
+  ASSERT_EQ(without.size(), 3u);
+  for (std::size_t o = 0; o < 3; ++o) EXPECT_EQ(with[o].bytes, without[o].bytes) << "output " << o;
+  EXPECT_EQ(with[3].bytes, again[3].bytes);
+  auto allocated = [&](const DeviceGrad& c) {
+    return flash_attention_score_grad(ctx, c.q.view(), c.k.view(), c.v.view(), c.dy_dev->view(),
+                                      c.fwd.softmax_max.view(), c.fwd.softmax_sum.view(), c.fwd.attention_out.view(),
+                                      {c.opt.pse, c.opt.drop_mask, c.opt.atten_mask}, c.fa.attrs);
+  };
+  EXPECT_EQ(from_device(ctx, allocated(g).dpse), with[3].bytes);
+  DeviceGrad alibi(ctx, make_case("fa:b1n2g1s=9d=16:layout=BSND:dt=fp32:pse_type=2:pse=slopes_n"));
+  alibi.draw_dy(5);
+  EXPECT_EQ(allocated(alibi).dpse.desc().shape, std::vector<int64_t>{0});
 }
 
 }  // namespace
