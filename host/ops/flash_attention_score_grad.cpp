@@ -15,6 +15,8 @@
 #include "host/runtime/checked.hpp"
 #include "host/runtime/launch_check.hpp"
 #include "host/tune/params.hpp"
+#include "host/tune/problem_class.hpp"
+#include "host/tune/resolve.hpp"
 
 namespace cannon {
 namespace {
@@ -94,18 +96,6 @@ OuterTile outer_tile(int dim, int vw, int registers) {
     }
   }
   return best;
-}
-
-// Private memory of one fag_main_cpu work-item (kernels/flash_attention_score_grad.cl): the dK and dV accumulators
-// (keys padded to the outer tiles) and the two score tiles (keys padded to the larger register tile).
-std::size_t grad_cpu_private_bytes(const KernelConfig& kc, int oa_keys) {
-  const std::size_t lanes = static_cast<std::size_t>((kc.block_m + kc.vw - 1) / kc.vw * kc.vw);
-  auto pad = [](std::size_t n, std::size_t m) { return (n + m - 1) / m * m; };
-  const std::size_t n = static_cast<std::size_t>(kc.block_n);
-  const std::size_t d = pad(static_cast<std::size_t>(kc.dk), 16) + pad(static_cast<std::size_t>(kc.dv), 16);
-  const std::size_t keys =
-      std::max(pad(n, static_cast<std::size_t>(kc.qk_keys)), pad(n, static_cast<std::size_t>(oa_keys)));
-  return 4 * (pad(n, static_cast<std::size_t>(oa_keys)) * d + 2 * keys * lanes);
 }
 
 // Scores the backward computes (every visible element of every head) times the FLOPs of its five matmuls.
@@ -189,28 +179,42 @@ FlashAttentionScoreGradPlan plan_flash_attention_score_grad(const PlanTarget& ta
   KernelConfig& kc = data->kernel;
   const int64_t max_rows = p.seqs.q_len.empty() ? 0 : *std::max_element(p.seqs.q_len.begin(), p.seqs.q_len.end());
   const int64_t max_keys = p.seqs.kv_len.empty() ? 0 : *std::max_element(p.seqs.kv_len.begin(), p.seqs.kv_len.end());
-  // The forward's kernel choice (and its CANNON_TUNE fa.* values) picks the variant and the register tiles.
+  // The forward's kernel choice (and its CANNON_TUNE fa.* values) picks the register tiles and the default variant;
+  // fag.* (heuristics, then the tuning database, then CANNON_TUNE: docs/tuning.md) the variant, the key blocks and
+  // the key entries.
   kc = choose_kernel_config(target.device, p.dtype, static_cast<int>(p.dk), static_cast<int>(p.dv), target.config,
                             tune::MaskClass::kDense, max_rows);
+  const int regs = cpu_vector_registers(target.device, kc.vw);
+  const OuterTile ok = outer_tile(kc.dk, kc.vw, regs), ov = outer_tile(kc.dv, kc.vw, regs);
+  const int oa_keys = std::min(ok.keys, ov.keys);
+  const tune::ConstraintInput tile_limits{target.device.name, kc.dk,      kc.dv,  target.device.loop_limit, 0, kc.vw,
+                                          kc.block_m,         kc.qk_keys, oa_keys};
+  // 64 keys per block (128 was slower at D = 64, 32 slower at D = 128), fewer where the private tiles (dK and dV
+  // accumulators, two score tiles) would pass the PoCL thread stack's budget.
+  long block_n = 64;
+  while (block_n > 8 && tune::fag_cpu_private_bytes(kc.block_m, block_n, kc.vw, kc.dk, kc.dv, kc.qk_keys, oa_keys) >
+                            tune::kMaxCpuPrivateBytes) {
+    block_n /= 2;
+  }
+  const tune::Resolved tuned = tune::resolve(
+      "fag", target.device,
+      tune::make_class(p.dtype, static_cast<int>(std::max(p.dk, p.dv)), tune::MaskClass::kDense, max_rows),
+      {{"VARIANT", kc.variant == KernelVariant::kCpu ? 0 : 1}, {"BLOCK_N", block_n}, {"PARTS", 0}}, target.config,
+      tile_limits);
+  kc.variant = tuned.values.at("VARIANT") == 0 ? KernelVariant::kCpu : KernelVariant::kGeneric;
   const bool cpu = kc.variant == KernelVariant::kCpu;
   int parts = 0;
   BuildOptions options;
   if (cpu) {
-    const int regs = cpu_vector_registers(target.device, kc.vw);
-    const OuterTile ok = outer_tile(kc.dk, kc.vw, regs), ov = outer_tile(kc.dv, kc.vw, regs);
-    // 64 keys per block (128 was slower at D = 64, 32 slower at D = 128), fewer where the private tiles (dK and dV
-    // accumulators, two score tiles) would pass the PoCL thread stack's budget.
-    kc.block_n = 64;
-    while (kc.block_n > 8 && grad_cpu_private_bytes(kc, std::min(ok.keys, ov.keys)) > tune::kMaxCpuPrivateBytes) {
-      kc.block_n /= 2;
-    }
+    kc.block_n = static_cast<int>(tuned.values.at("BLOCK_N"));
     // Key entries: enough parts per kv head for two entries per compute unit, each with its own dQ copy.
     const int64_t heads = std::max<int64_t>(1, p.batch * p.n2);
     const int64_t blocks = std::max<int64_t>(1, (max_keys + kc.block_n - 1) / kc.block_n);
-    parts = static_cast<int>(std::clamp<int64_t>(
-        (2 * static_cast<int64_t>(target.device.compute_units) + heads - 1) / heads, 1, std::min<int64_t>(blocks, 64)));
+    const int64_t automatic = (2 * static_cast<int64_t>(target.device.compute_units) + heads - 1) / heads;
+    const int64_t wanted = tuned.values.at("PARTS") > 0 ? tuned.values.at("PARTS") : automatic;
+    parts = static_cast<int>(std::clamp<int64_t>(wanted, 1, std::min<int64_t>(blocks, 64)));
     options = kc.build_options();
-    options.define("OA_KEYS", std::min(ok.keys, ov.keys)).define("OA_CV_K", ok.cv).define("OA_CV_V", ov.cv);
+    options.define("OA_KEYS", oa_keys).define("OA_CV_K", ok.cv).define("OA_CV_V", ov.cv);
   } else {
     kc.block_m = generic_block_m(target.device);
     options = kc.build_options();

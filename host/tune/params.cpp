@@ -1,4 +1,4 @@
-// The parameter declarations of fa, nsa and rau (params.hpp). Ranges are what the kernels compile and run with;
+// The parameter declarations of fa, fag, nsa and rau (params.hpp). Ranges are what the kernels compile and run with;
 // search lists are what cannon-tune tries (its candidates are their product, filtered by the constraints).
 #include "host/tune/params.hpp"
 
@@ -43,6 +43,19 @@ std::size_t fa_cpu_private_bytes(long block_m, long block_n, long vw, int dk, in
   return 4 * (m * static_cast<std::size_t>(dk + dv) + n * d + n * m);
 }
 
+std::size_t fag_cpu_private_bytes(long block_m, long block_n, long vw, int dk, int dv, int qk_keys, int oa_keys) {
+  auto pad = [](std::size_t n, long m) {
+    return (n + static_cast<std::size_t>(std::max<long>(m, 1)) - 1) / static_cast<std::size_t>(std::max<long>(m, 1)) *
+           static_cast<std::size_t>(std::max<long>(m, 1));
+  };
+  const std::size_t lanes = pad(static_cast<std::size_t>(std::max<long>(block_m, 1)), vw);
+  const std::size_t n = static_cast<std::size_t>(std::max<long>(block_n, 0));
+  const std::size_t d =
+      pad(static_cast<std::size_t>(std::max(dk, 0)), 16) + pad(static_cast<std::size_t>(std::max(dv, 0)), 16);
+  const std::size_t keys = std::max(pad(n, qk_keys), pad(n, oa_keys));
+  return 4 * (pad(n, oa_keys) * d + 2 * keys * lanes);
+}
+
 namespace {
 
 long at(const Values& v, const char* name) {
@@ -83,6 +96,25 @@ bool fa_relevant(const std::string& param, const Values& v, const ProblemClass& 
   if (param == "SPLIT_KV") return cls.phase == Phase::kDecode;
   if (param == "MASK_PREPASS") return cls.mask != MaskClass::kDense;
   return true;
+}
+
+// The backward's cpu kernels run the forward's register tiles: fa.VW lanes and fa.BLOCK_M rows per block
+// (ConstraintInput's vw and block_m), so neither is fag's.
+std::string fag_constraint(const Values& v, const ConstraintInput& in) {
+  if (at(v, "VARIANT") != 0) return {};
+  if (in.loop_limit != 0) return loop_limit_problem("fag", in);
+  const std::size_t bytes =
+      fag_cpu_private_bytes(in.block_m, at(v, "BLOCK_N"), in.vw, in.dk, in.dv, in.qk_keys, in.oa_keys);
+  if (bytes > kMaxCpuPrivateBytes) {
+    return fmt::format(
+        "fag.BLOCK_N={} needs {} KiB of private memory per work-item at DK={} DV={} and fa.BLOCK_M={} (limit {} KiB)",
+        at(v, "BLOCK_N"), bytes / 1024, in.dk, in.dv, in.block_m, kMaxCpuPrivateBytes / 1024);
+  }
+  return {};
+}
+
+bool fag_relevant(const std::string& param, const Values& v, const ProblemClass&) {
+  return param != "VARIANT" && at(v, "VARIANT") == 0;
 }
 
 std::string nsa_constraint(const Values& v, const ConstraintInput& in) {
@@ -158,6 +190,22 @@ const std::vector<KernelDecl>& kernels() {
        },
        fa_constraint,
        fa_relevant,
+       nullptr},
+      {"fag",
+       "FlashAttentionScoreGrad",
+       {
+           {"VARIANT", 0, 1, 1, {}, {}, "0: cpu (key/value-outer register tiles), 1: generic (default: fa's choice)"},
+           {"BLOCK_N",
+            8,
+            256,
+            8,
+            {},
+            {32, 64, 128},
+            "cpu keys per key block (default 64, less where it would not fit)"},
+           {"PARTS", 0, 64, 1, {}, {0, 1, 2, 4}, "cpu key entries per kv head, each with a dQ copy (0: automatic)"},
+       },
+       fag_constraint,
+       fag_relevant,
        nullptr},
       {"nsa",
        "NsaSelectedAttention",

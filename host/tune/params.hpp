@@ -20,9 +20,11 @@ struct ProblemClass;
 // What a kernel's constraints depend on besides its own parameters.
 struct ConstraintInput {
   std::string device_name;
-  int dk = 0, dv = 0;                   // head dims (fa)
-  std::size_t loop_limit = 0;           // DeviceInfo::loop_limit
-  std::size_t max_work_group_size = 0;  // 0: not checked
+  int dk = 0, dv = 0;                    // head dims (fa)
+  std::size_t loop_limit = 0;            // DeviceInfo::loop_limit
+  std::size_t max_work_group_size = 0;   // 0: not checked
+  // fag: fa's lanes per row vector and rows per block, and the register tiles' keys (a key block pads to them)
+  int vw = 0, block_m = 0, qk_keys = 1, oa_keys = 1;
 };
 
 struct ParamDecl {
@@ -54,7 +56,7 @@ struct KernelDecl {
 };
 
 const std::vector<KernelDecl>& kernels();
-// The declaration of "fa", "nsa" or "rau"; null for anything else.
+// The declaration of "fa", "fag", "nsa" or "rau"; null for anything else.
 const KernelDecl* find_kernel(std::string_view name);
 // Every namespaced name, "fa.VARIANT, fa.VW, ..., rau.RAU_LOCAL".
 std::string known_names();
@@ -64,6 +66,12 @@ std::string known_names();
 // thread stack; past kMaxCpuPrivateBytes it would overflow.
 std::size_t fa_cpu_private_bytes(long block_m, long block_n, long vw, int dk, int dv);
 constexpr std::size_t kMaxCpuPrivateBytes = std::size_t{160} * 1024;
+
+// FlashAttentionScoreGrad's cpu main kernel (fag_main_cpu): private memory per work-item in bytes, the dK and dV
+// accumulators of a key block (BLOCK_N keys padded to the outer tiles' oa_keys, DK and DV padded to 16) and two score
+// tiles of BLOCK_N keys (padded to the larger of both tiles' keys) × BLOCK_M rows (padded to whole VW-lane row
+// vectors).
+std::size_t fag_cpu_private_bytes(long block_m, long block_n, long vw, int dk, int dv, int qk_keys, int oa_keys);
 
 // RingAttentionUpdate: the tile's weights live in private memory (64 B per item), so tiles are capped.
 constexpr long kRauMaxTileItems = 1024;

@@ -41,6 +41,10 @@ const std::vector<std::string> kDefaultFaClasses = {
     "fp32.d128.band.prefill",   "fp32.d256.dense.prefill", "bf16.d64.dense.prefill",  "bf16.d128.dense.prefill",
     "bf16.d128.causal.prefill", "fp32.d128.dense.decode"};
 const std::vector<std::string> kDefaultNsaClasses = {"fp32.d256.dense.prefill", "bf16.d256.dense.prefill"};
+// The backward resolves fag.* in the dense class of its dtype and head dim whatever the mask (its tiles do not change
+// with it), so only dense classes are tuned.
+const std::vector<std::string> kDefaultFagClasses = {"fp32.d64.dense.prefill", "fp32.d128.dense.prefill",
+                                                     "bf16.d128.dense.prefill"};
 const std::vector<std::string> kDefaultRauClasses = {"fp32.d128.dense.prefill", "bf16.d128.dense.prefill"};
 
 int bucket_dim(int bucket) { return bucket == 0 ? 512 : bucket; }
@@ -51,14 +55,14 @@ std::string class_problem(const std::string& kernel, const tune::ProblemClass& c
   const std::string dt = dtype_name(c.dtype);
   const int d = bucket_dim(c.bucket);
   const bool decode = c.phase == tune::Phase::kDecode;
-  if (kernel == "fa") {
+  if (kernel == "fa" || kernel == "fag") {
     std::string mask = c.mask == tune::MaskClass::kCausal ? ":sparse=2"
                        : c.mask == tune::MaskClass::kBand ? ":sparse=4:pre=64:next=64"
                                                           : "";
     if (c.mask == tune::MaskClass::kBand && !small) mask = ":sparse=4:pre=256:next=256";
     const std::string shape = decode ? fmt::format("b1n{}s1=1s2={}", small ? 2 : 8, small ? 700 : 16384)
                                      : fmt::format("b1n{}s={}", small ? 2 : 8, small ? 300 : 1024);
-    return fmt::format("fa:{}d={}:layout=BSND:dt={}{}", shape, d, dt, mask);
+    return fmt::format("{}:{}d={}:layout=BSND:dt={}{}", kernel, shape, d, dt, mask);
   }
   if (kernel == "nsa") {
     // Ascend's NSA head dims are Dqk = 192, Dv = 128 (bucket d256); other buckets use Dqk = Dv = the bucket.
@@ -237,8 +241,8 @@ int run_main(int argc, char** argv) {
   CLI::App app{"cannon-tune: search kernel parameters per problem class and write a tuning database"};
   Options o;
   app.add_option("--device", o.device, "device spec, as CANNON_DEVICE");
-  app.add_option("--kernel", o.kernels, "kernels to tune: fa, nsa, rau (default fa)")
-      ->check(CLI::IsMember({"fa", "nsa", "rau"}));
+  app.add_option("--kernel", o.kernels, "kernels to tune: fa, fag, nsa, rau (default fa)")
+      ->check(CLI::IsMember({"fa", "fag", "nsa", "rau"}));
   app.add_option("--classes", o.classes, "class keys such as fp32.d128.causal.prefill (default: a set per kernel)")
       ->delimiter(',');
   app.add_option("--space", o.space, "full: every candidate up to --max-candidates; small: at most 3")
@@ -277,6 +281,7 @@ int run_main(int argc, char** argv) {
   std::vector<Job> jobs;
   for (const std::string& kernel : o.kernels) {
     const std::vector<std::string>& defaults = kernel == "fa"    ? kDefaultFaClasses
+                                               : kernel == "fag" ? kDefaultFagClasses
                                                : kernel == "nsa" ? kDefaultNsaClasses
                                                                  : kDefaultRauClasses;
     for (const std::string& key : o.classes.empty() ? defaults : o.classes) {
