@@ -52,15 +52,17 @@ SpecInput<Inputs, Descs, Tensors> spec_input(const char* name, std::optional<Hos
   return {name, nullptr, nullptr, nullptr, data, desc, view};
 }
 
-// An operator output: its argument name (which the tolerance model knows it by), its role (the attention output or
-// a softmax statistic: mistrust and FlashAttention's rule look at the attention output), where the plan describes
-// it and where the run's tensors take it.
+// An operator output: its argument name (which the tolerance model knows it by), its role (the attention output, a
+// softmax statistic or a gradient: mistrust and FlashAttention's rule look at the attention output), where the plan
+// describes it and where the run's tensors take it. An optional output (FlashAttentionScoreGrad's dpse) names its
+// optional view instead and is bound only where the plan describes elements for it; it must come last.
 template <class Plan, class Tensors>
 struct SpecOutput {
   const char* name;
   Quantity quantity;
   TensorDesc Plan::*desc;
-  TensorView Tensors::*view;
+  TensorView Tensors::*view = nullptr;
+  std::optional<TensorView> Tensors::*optional_view = nullptr;
 };
 
 // A tensor the operator is given but that is no result (FlashAttentionScore's reserved softmax_out): guarded and
@@ -171,7 +173,11 @@ class PlannedSpec final : public PlannedCase {
         tensors_.*in.optional_view = run.input(in.name, *(case_.inputs.*in.optional_data));
       }
     }
-    for (const auto& out : spec_for<C>().outputs) tensors_.*out.view = run.output(out.name, plan_.*out.desc);
+    for (const auto& out : spec_for<C>().outputs) {
+      const TensorDesc& desc = plan_.*out.desc;
+      if (out.view) tensors_.*out.view = run.output(out.name, desc);
+      if (out.optional_view && desc.numel() > 0) tensors_.*out.optional_view = run.output(out.name, desc);
+    }
     for (const auto& out : spec_for<C>().scratch) tensors_.*out.view = run.scratch(out.name, plan_.*out.desc);
     workspace_ = run.workspace(plan_.workspace_size);
   }

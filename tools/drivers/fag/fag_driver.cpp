@@ -1,5 +1,6 @@
 // FlashAttentionScoreGrad as the harness runs it (its OpSpec): the forward's inputs with dy, softmax_max, softmax_sum
-// and attention_in under torch_npu's argument names, dq/dk/dv judged as gradients, the plan and run calls and the
+// and attention_in under torch_npu's argument names, dq/dk/dv (and dpse where the plan has one: pse_type 0/1 with a
+// pse, cannon's own output) judged as gradients, the plan and run calls and the
 // float64 backward reference with the statistics its tolerance model reads.
 #include "tools/drivers/fag/fag_driver.hpp"
 
@@ -19,8 +20,9 @@ using Plan = FlashAttentionScoreGradPlan;
 // kernel's order: what the device must match.
 ReferenceValues float64_reference(const FagCase& c) {
   auto r = reference::flash_attention_score_grad(c.ref_inputs(), c.attrs, reference::GradPrecision::kAscend);
-  ReferenceValues v{{std::move(r.dq.values), std::move(r.dk.values), std::move(r.dv.values)}, {}, r.stats};
-  return v;
+  OutputValues out{std::move(r.dq.values), std::move(r.dk.values), std::move(r.dv.values), std::nullopt};
+  if (r.dpse) out[3] = std::move(r.dpse->values);
+  return {std::move(out), {}, r.stats};
 }
 
 }  // namespace
@@ -38,7 +40,8 @@ const FagSpec& spec_of(const FagCase*) {
            spec_input("attention_in", &FagInputs::attention_in, &Descs::attention_in, &Tensors::attention_in)}),
       {{"dq", Quantity::kGradient, &Plan::dq, &Tensors::dq},
        {"dk", Quantity::kGradient, &Plan::dk, &Tensors::dk},
-       {"dv", Quantity::kGradient, &Plan::dv, &Tensors::dv}},
+       {"dv", Quantity::kGradient, &Plan::dv, &Tensors::dv},
+       {"dpse", Quantity::kGradient, &Plan::dpse, nullptr, &Tensors::dpse}},
       {},
       {plan_flash_attention_score_grad, run_flash_attention_score_grad, &Plan::flops},
       {float64_reference}};
