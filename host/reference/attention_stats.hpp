@@ -66,22 +66,23 @@ struct AttentionStats {
 // multiple of them. Scores here are those the kernel computes: not skipped by the band rule.
 struct AttentionGradStats {
   int64_t head_dim_k = 0, head_dim_v = 0;
-  int64_t max_row_keys = 0;    // most scores one query row computes: the length of dq's sum over keys
-  int64_t max_key_rows = 0;    // most (query head, row) pairs that compute one key row: dk's and dv's sum length
-  double max_abs_score = 0;    // |x| = |score| after scale and pse, over unmasked computed scores
-  double max_abs_row_max = 0;  // |softmax_max| of rows with an unmasked computed score
-  double max_dot_norm = 0;     // |scale|·‖q_i‖·max_j ‖k_j‖ (bounds |scale·q·k|), as the forward's stats
-  double max_abs_pse = 0;      // |pse| as added to the score (times |scale| for pse_type 1), ALiBi included
-  double max_dp_norm = 0;      // ‖dy_i‖·max_j ‖v_j‖: bounds |dP|, the size of its fp32 rounding
-  double max_abs_dr = 0;       // |Dr| = |rowsum(dy ∘ attention_in)|
-  double max_dr_terms = 0;     // Σ_d |dy·attention_in| of a row: Dr's rounding
-  double max_ds_terms = 0;     // max of P·(|dP'| + |Dr|): the size of dS's cancellation and rounding
-  double max_abs_ds = 0;       // |dS| (before any rounding)
-  double max_abs_pd = 0;       // |P·Z/keep_prob| (before any rounding)
-  double max_dq_terms = 0;     // max over dq elements of |scale|·Σ_j T_ij·|k_j|, T = max(|dS|, P·(|dP'| + |Dr|))
-  double max_dk_terms = 0;     // max over dk elements of |scale|·Σ_(g,i) T_ij·|q_i|
-  double max_dv_terms = 0;     // max over dv elements of Σ_(g,i) |Pd_ij|·|dy_i|
-  double max_dpse_terms = 0;   // max over dpse elements of Σ P·(|dP'| + |Dr|) (times |scale| for pse_type 1)
+  int64_t max_row_keys = 0;     // most scores one query row computes: the length of dq's sum over keys
+  int64_t max_key_rows = 0;     // most (query head, row) pairs that compute one key row: dk's and dv's sum length
+  double max_abs_score = 0;     // |x| = |score| after scale and pse, over unmasked computed scores
+  double max_abs_row_max = 0;   // |softmax_max| of rows with an unmasked computed score
+  double max_dot_norm = 0;      // |scale|·‖q_i‖·max_j ‖k_j‖ (bounds |scale·q·k|), as the forward's stats
+  double max_abs_pse = 0;       // |pse| as added to the score (times |scale| for pse_type 1), ALiBi included
+  double max_dp_norm = 0;       // ‖dy_i‖·max_j ‖v_j‖: bounds |dP|, the size of its fp32 rounding
+  double max_abs_dr = 0;        // |Dr| = |rowsum(dy ∘ attention_in)|
+  double max_dr_terms = 0;      // Σ_d |dy·attention_in| of a row: Dr's rounding
+  double max_ds_terms = 0;      // max of P·(|dP'| + |Dr|): the size of dS's cancellation and rounding
+  double max_abs_ds = 0;        // |dS| (before any rounding)
+  double max_abs_pd = 0;        // |P·Z/keep_prob| (before any rounding)
+  double max_dq_terms = 0;      // max over dq elements of |scale|·Σ_j T_ij·|k_j|, T = max(|dS|, P·(|dP'| + |Dr|))
+  double max_dk_terms = 0;      // max over dk elements of |scale|·Σ_(g,i) T_ij·|q_i|
+  double max_dv_terms = 0;      // max over dv elements of Σ_(g,i) |Pd_ij|·|dy_i|
+  double max_dpse_terms = 0;    // max over dpse elements of Σ P·(|dP'| + |Dr|) (times |scale| for pse_type 1)
+  int64_t max_dpse_scores = 0;  // most scores one dpse element sums (over rows, and batches sharing the pse)
   double keep_prob = 1;
 };
 

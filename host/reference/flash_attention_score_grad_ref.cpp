@@ -66,7 +66,8 @@ void abs_block(const double* x, int64_t rows, int64_t cols, int64_t ld, std::vec
 // Output-shaped sums of |terms|, for AttentionGradStats (never part of the gradients).
 struct Terms {
   std::vector<double> dq, dk, dv, dpse;
-  std::vector<int64_t> key_rows;  // per key row (element offset / Dk): (query head, row) pairs that compute it
+  std::vector<int64_t> key_rows;     // per key row (element offset / Dk): (query head, row) pairs that compute it
+  std::vector<int64_t> dpse_scores;  // per dpse element: the scores it sums
 };
 
 // Buffers of one chunk: score-sized (rows × S2) and row-sized.
@@ -178,6 +179,7 @@ void grad_head(const GradJob& job, int64_t b, int64_t n1, Scratch& w, Terms& ter
           const int64_t e = job.pse.element_index(b, n1, i, j);
           out.dpse->values[e] += dpse_factor * ds;
           terms.dpse[e] += std::fabs(dpse_factor) * ds_terms;
+          ++terms.dpse_scores[e];
         }
         x_ds[j] = job.round ? round_ties_away(job.dtype, ds) : ds;
         dp_pd[j] = job.round ? round_ties_away(job.dtype, pd) : pd;
@@ -258,6 +260,7 @@ FlashAttentionScoreGradRefOutputs flash_attention_score_grad(const FlashAttentio
   if (pse.reads_elements()) {
     out.dpse = HostTensor{inputs.pse->dtype, inputs.pse->shape, std::vector<double>(inputs.pse->values.size(), 0.0)};
     terms.dpse.assign(out.dpse->values.size(), 0.0);
+    terms.dpse_scores.assign(out.dpse->values.size(), 0);
   }
 
   const int64_t s2_max = std::max<int64_t>(1, *std::max_element(p.s2.begin(), p.s2.end()));
@@ -282,6 +285,8 @@ FlashAttentionScoreGradRefOutputs flash_attention_score_grad(const FlashAttentio
   stats.max_dk_terms = max_of(terms.dk);
   stats.max_dv_terms = max_of(terms.dv);
   stats.max_dpse_terms = max_of(terms.dpse);
+  stats.max_dpse_scores =
+      terms.dpse_scores.empty() ? 0 : *std::max_element(terms.dpse_scores.begin(), terms.dpse_scores.end());
   return out;
 }
 

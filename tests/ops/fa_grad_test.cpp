@@ -19,6 +19,7 @@
 #include "host/reference/flash_attention_score_grad_ref.hpp"
 #include "host/reference/rounding.hpp"
 #include "tests/ops/op_test_util.hpp"
+#include "tools/harness/tolerance_model.hpp"
 
 namespace cannon::optest {
 namespace {
@@ -34,24 +35,11 @@ std::optional<TensorDesc> desc_of_data(const std::optional<tools::HostData>& dat
   return data ? std::optional<TensorDesc>(data->desc) : std::nullopt;
 }
 
-// Unit roundoff of a dtype's storage.
-double unit_roundoff(DType dtype) {
-  return dtype == DType::kFloat16 ? 0x1p-11 : dtype == DType::kBFloat16 ? 0x1p-8 : 0x1p-24;
-}
-
-// The tolerance of one output: fp32 accumulation and the fp32 error of dS (a difference dP' − D that may cancel,
-// so it is measured against P·(|dP'| + |D|), not |dS|) over the output's sum of |terms|; for fp16/bf16 also one
-// rounding of each dS/Pd term (the device's fp32 dS may round the other way at a boundary) and the output's cast.
-double tolerance(const reference::AttentionGradStats& s, DType dtype, double terms, bool cancels, int64_t sum_len) {
-  const double u32 = 0x1p-24, cancel = cancels && s.max_abs_ds > 0 ? std::max(1.0, s.max_ds_terms / s.max_abs_ds) : 1;
-  const double d = static_cast<double>(std::max(s.head_dim_k, s.head_dim_v));
-  const double fp32 = (2 * d + 32 + 4 * std::sqrt(static_cast<double>(sum_len))) * u32 * terms * cancel;
-  return fp32 + (dtype == DType::kFloat32 ? 0.0 : 3 * unit_roundoff(dtype) * terms) + 1e-30;
-}
-
-// Checks one output: every element finite (unwritten ones are the poison's NaN) and within the tolerance.
-void check_output(const tools::HostData& dev, const reference::HostTensor& ref, double tol, const char* what,
-                  std::vector<std::string>& problems) {
+// Checks one output: every element finite (unwritten ones are the poison's NaN) and within the bound the
+// conformance tolerance model gives the gradient (tools::gradient_bound, docs/conformance.md "Gradients").
+void check_output(const tools::HostData& dev, const reference::HostTensor& ref, const reference::AttentionGradStats& s,
+                  const char* what, std::vector<std::string>& problems) {
+  const tools::Tolerance tol = tools::gradient_bound(what, dev.desc.dtype, s).tol;
   const std::vector<double> got = tools::decode_values(dev);
   if (got.size() != ref.values.size()) {
     problems.push_back(std::string(what) + ": element count differs from the reference");
@@ -61,15 +49,16 @@ void check_output(const tools::HostData& dev, const reference::HostTensor& ref, 
   std::size_t at = 0, bad = 0;
   for (std::size_t i = 0; i < got.size(); ++i) {
     const double e = std::fabs(got[i] - ref.values[i]);
-    if (!(e <= tol)) ++bad;
+    if (!(e <= tol.atol + tol.rtol * std::fabs(ref.values[i]))) ++bad;
     if (!(e <= worst)) {
       worst = e;
       at = i;
     }
   }
   if (bad > 0) {
-    problems.push_back(fmt::format("{}: {} of {} elements off; worst at {}: device {} reference {} (tolerance {:.3g})",
-                                   what, bad, got.size(), at, got[at], ref.values[at], tol));
+    problems.push_back(
+        fmt::format("{}: {} of {} elements off; worst at {}: device {} reference {} (atol {:.3g}, rtol {:.3g})", what,
+                    bad, got.size(), at, got[at], ref.values[at], tol.atol, tol.rtol));
   }
 }
 
@@ -197,17 +186,14 @@ GradRun run_grad_case(const std::string& text, const Context& ctx = test_context
   if (in.atten_mask) ref_in.atten_mask = tools::to_host_tensor(*in.atten_mask);
   const reference::FlashAttentionScoreGradRefOutputs ref = reference::flash_attention_score_grad(ref_in, g.fa.attrs);
   const reference::AttentionGradStats& s = ref.stats;
-  const DType dt = in.query.desc.dtype;
-  check_output(dev[0], ref.dq, tolerance(s, dt, s.max_dq_terms, true, s.max_row_keys), "dq", r.problems);
-  check_output(dev[1], ref.dk, tolerance(s, dt, s.max_dk_terms, true, s.max_key_rows), "dk", r.problems);
-  check_output(dev[2], ref.dv, tolerance(s, dt, s.max_dv_terms, false, s.max_key_rows), "dv", r.problems);
-  // dpse sums dS over at most every row of one head in every batch (a batch-shared, row-broadcast pse).
+  check_output(dev[0], ref.dq, s, "dq", r.problems);
+  check_output(dev[1], ref.dk, s, "dk", r.problems);
+  check_output(dev[2], ref.dv, s, "dv", r.problems);
   r.dpse_checked = dev.size() > 3;
   if (r.dpse_checked != ref.dpse.has_value()) {
     r.problems.push_back("dpse: the device and the reference disagree on whether the problem has one");
   } else if (r.dpse_checked) {
-    check_output(dev[3], *ref.dpse, tolerance(s, dt, s.max_dpse_terms, true, s.max_key_rows * g.batch), "dpse",
-                 r.problems);
+    check_output(dev[3], *ref.dpse, s, "dpse", r.problems);
   }
   return r;
 }

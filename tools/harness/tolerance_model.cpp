@@ -123,7 +123,7 @@ ToleranceBound gradient_bound(std::string_view output, DType dtype, const refere
   } else if (output == "dv") {
     terms = s.max_dv_terms, length = s.max_key_rows;
   } else if (output == "dpse") {
-    terms = s.max_dpse_terms, length = std::max(s.max_row_keys, s.max_key_rows);
+    terms = s.max_dpse_terms, length = s.max_dpse_scores;
   } else {
     throw Error(Status::kInnerError, "tolerance model: no gradient rule for '" + std::string(output) + "'");
   }
