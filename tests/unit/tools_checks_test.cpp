@@ -78,6 +78,16 @@ TEST(ToolsChecks, VerdictAppliesTheTableAndTheFaRule) {
   EXPECT_FALSE(judge_at(kOutputs, dev, ref, naive, DType::kBFloat16).passed());
 }
 
+TEST(ToolsChecks, AnOutputTheDeviceLacksFails) {
+  OutputValues ref{std::vector<double>{0.5, -0.25}, std::vector<double>{1.0}, std::vector<double>{3.0}};
+  OutputValues dev{ref[0], ref[1], std::nullopt};
+  EXPECT_FALSE(judge_at(kOutputs, dev, ref, std::nullopt, DType::kFloat32).passed());
+  dev.pop_back();  // fewer slots than outputs (an optional output left unbound)
+  EXPECT_FALSE(judge_at(kOutputs, dev, ref, std::nullopt, DType::kFloat32).passed());
+  ref[2] = std::nullopt;  // a golden directory without that output: nothing to compare
+  EXPECT_TRUE(judge_at(kOutputs, dev, ref, std::nullopt, DType::kFloat32).passed());
+}
+
 TEST(ToolsChecks, ConstantReferenceIsMistrusted) {
   OutputValues ref{std::vector<double>(8, 0.25), std::nullopt, std::nullopt};
   Verdict verdict = judge_at(kOutputs, ref, ref, std::nullopt, DType::kFloat32);

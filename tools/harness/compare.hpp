@@ -99,7 +99,8 @@ struct Verdict {
   std::string summary() const;
 };
 
-// Element checks of every output present on both sides (dev and ref are in the order of `specs`), each with the bound
+// Element checks of every output the reference has (an output the device lacks fails; dev and ref are in the order
+// of `specs`), each with the bound
 // `bound_of` gives it; the mistrust test on the attention output's reference; and the naive rule on the attention
 // output when its bound asks for it (fp16/bf16) and `naive_out` is given; the P-rounding rule when `unrounded_out`
 // is given too.
