@@ -122,11 +122,11 @@ __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __g
 #if CANNON_FAULT_IS(4)
   scale *= 1.0f + 0x1p-10f;  // test hook: a wrong scale (common/fault.clh)
 #endif
-  float qt[DK * LANES];
+  float qt[DK * LANES] ALIGNED_V;
   load_q_transposed(q, h.q + row0 * q_seq, q_seq, rows, qt);
-  float ot[DV_TILES * PV_COLS * LANES];
+  float ot[DV_TILES * PV_COLS * LANES] ALIGNED_V;
   for (int i = 0; i < DV_TILES * PV_COLS * LANES; ++i) ot[i] = 0.0f;
-  float m[LANES], l[LANES], alpha[LANES];
+  float m[LANES] ALIGNED_V, l[LANES] ALIGNED_V, alpha[LANES] ALIGNED_V;
   for (int r = 0; r < LANES; ++r) {
     m[r] = -INFINITY;
     l[r] = 0.0f;
@@ -135,7 +135,7 @@ __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __g
   float kv[KV_PACK];
 #endif
   const bool dropout = (flags & (FLAG_DROP_EXPLICIT | FLAG_DROP_GEN)) != 0;
-  float st[KEYS_PAD * LANES];
+  float st[KEYS_PAD * LANES] ALIGNED_V;
 
   for (int t = 0; t < wk[WK_TILES]; ++t) {
     const int tile = tiles[wk[WK_TILE0] + t];

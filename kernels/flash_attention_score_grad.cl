@@ -359,9 +359,9 @@ inline floatv grad_exp(floatv x, bool any_positive) { return any_positive ? exp(
 inline void grad_scores_plain(float* st, float* dpt, int rv, int nkeys, floatv m, floatv rl, floatv dr,
                               bool any_positive) {
   for (int j = 0; j < nkeys; ++j) {
-    const floatv p = grad_exp(vloadv(j * ROW_VECS + rv, st) - m, any_positive) * rl;
-    vstorev(ROUND_TV(p * (vloadv(j * ROW_VECS + rv, dpt) - dr)), j * ROW_VECS + rv, dpt);
-    vstorev(ROUND_TV(p), j * ROW_VECS + rv, st);
+    const floatv p = grad_exp(vloadv_private(j * ROW_VECS + rv, st) - m, any_positive) * rl;
+    vstorev_private(ROUND_TV(p * (vloadv_private(j * ROW_VECS + rv, dpt) - dr)), j * ROW_VECS + rv, dpt);
+    vstorev_private(ROUND_TV(p), j * ROW_VECS + rv, st);
   }
 }
 
@@ -373,9 +373,10 @@ inline void grad_scores(float* st, float* dpt, __global const float* rec, HeadVi
                         int nkeys, bool dropout, __global const uchar* drop_mask, int flags, float keep_scale,
                         uint2 key, ulong offset_groups, uint threshold, ulong numels) {
   for (int rv = 0; rv < ROW_VECS; ++rv) {
-    const floatv m = vloadv(rv, rec + REC_M), rl = 1.0f / vloadv(rv, rec + REC_L), dr = vloadv(rv, rec + REC_D);
-    floatv top = vloadv(rv, st);
-    for (int j = 1; j < nkeys; ++j) top = fmax(top, vloadv(j * ROW_VECS + rv, st));
+    const floatv m = vloadv_aligned(rv, rec + REC_M), rl = 1.0f / vloadv_aligned(rv, rec + REC_L),
+                 dr = vloadv_aligned(rv, rec + REC_D);
+    floatv top = vloadv_private(rv, st);
+    for (int j = 1; j < nkeys; ++j) top = max_keep(top, vloadv_private(j * ROW_VECS + rv, st));
     const bool any_positive = any(isgreater(top - m, (floatv)0.0f));
     if (!dropout) {
       if (any_positive) {
@@ -393,10 +394,10 @@ inline void grad_scores(float* st, float* dpt, __global const float* rec, HeadVi
       const uintv bits = keep_bits_v(h, row, col - skip, drop_mask, flags, key, offset_groups, threshold, numels);
       for (int t = 0; t < take; ++t, ++j) {
         const intv on = convert_intv((bits >> (uintv)(skip + t)) & (uintv)1u) != (intv)0;
-        const floatv p = grad_exp(vloadv(j * ROW_VECS + rv, st) - m, any_positive) * rl;
-        const floatv dp = select((floatv)0.0f, vloadv(j * ROW_VECS + rv, dpt) * keep_scale, on);
-        vstorev(ROUND_TV(p * (dp - dr)), j * ROW_VECS + rv, dpt);
-        vstorev(ROUND_TV(select((floatv)0.0f, p * keep_scale, on)), j * ROW_VECS + rv, st);
+        const floatv p = grad_exp(vloadv_private(j * ROW_VECS + rv, st) - m, any_positive) * rl;
+        const floatv dp = select((floatv)0.0f, vloadv_private(j * ROW_VECS + rv, dpt) * keep_scale, on);
+        vstorev_private(ROUND_TV(p * (dp - dr)), j * ROW_VECS + rv, dpt);
+        vstorev_private(ROUND_TV(select((floatv)0.0f, p * keep_scale, on)), j * ROW_VECS + rv, st);
       }
     }
   }
@@ -420,8 +421,8 @@ __kernel void fag_main_cpu(__global const DATA_T* k, __global const DATA_T* v, _
   const long vat = grad_view_head(batches, b, n2, BT_KV_START, ga.dv_off, ga.dv_batch, ga.dv_seq, ga.dv_head);
   __global float* kp = ws + ga.row_tiles * (REC_FLOATS + (long)ga.parts * DQ_FLOATS) + (long)get_global_id(0) * KV_FLOATS;
   __global float* vp = kp + BLOCK_N * DK_PAD;
-  float dka[PAD_TO(BLOCK_N, OA_KEYS) * DK_PAD], dva[PAD_TO(BLOCK_N, OA_KEYS) * DV_PAD];
-  float st[GRAD_KEYS * LANES], dpt[GRAD_KEYS * LANES];
+  float dka[PAD_TO(BLOCK_N, OA_KEYS) * DK_PAD] ALIGNED_V, dva[PAD_TO(BLOCK_N, OA_KEYS) * DV_PAD] ALIGNED_V;
+  float st[GRAD_KEYS * LANES] ALIGNED_V, dpt[GRAD_KEYS * LANES] ALIGNED_V;
   const float unused_alpha[1] = {1.0f};
   for (long kb = wk[GK_COL0]; kb * BLOCK_N < s2; kb += step) {
     const long j0 = kb * BLOCK_N;

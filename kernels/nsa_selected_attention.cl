@@ -88,9 +88,9 @@ __kernel void nsa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __
   out += o_off;
   smax += smax_off;
   ssum += ssum_off;
-  float qt[DK * LANES];
+  float qt[DK * LANES] ALIGNED_V;
   float kv[NSA_CHUNK * (DK_PAD > DV_PAD ? DK_PAD : DV_PAD)];
-  float ot[DV_TILES * PV_COLS * LANES];
+  float ot[DV_TILES * PV_COLS * LANES] ALIGNED_V;
   float m[LANES], l[LANES];
   const float masked = NSA_NEG_FLT_MAX * scale;
   for (long e = get_global_id(0); e < entries; e += get_global_size(0)) {
