@@ -98,17 +98,18 @@ bool fa_relevant(const std::string& param, const Values& v, const ProblemClass& 
   return true;
 }
 
-// The backward's cpu kernels run the forward's register tiles: fa.VW lanes and fa.BLOCK_M rows per block
-// (ConstraintInput's vw and block_m), so neither is fag's.
+// The backward's cpu kernels run the forward's register tiles and lanes (fa.VW, ConstraintInput's vw); the rows per
+// block are fag.BLOCK_M's.
 std::string fag_constraint(const Values& v, const ConstraintInput& in) {
   if (at(v, "VARIANT") != 0) return {};
   if (in.loop_limit != 0) return loop_limit_problem("fag", in);
+  const long block_m = at(v, "BLOCK_M") > 0 ? at(v, "BLOCK_M") : in.block_m;
   const std::size_t bytes =
-      fag_cpu_private_bytes(in.block_m, at(v, "BLOCK_N"), in.vw, in.dk, in.dv, in.qk_keys, in.oa_keys);
+      fag_cpu_private_bytes(block_m, at(v, "BLOCK_N"), in.vw, in.dk, in.dv, in.qk_keys, in.oa_keys);
   if (bytes > kMaxCpuPrivateBytes) {
     return fmt::format(
-        "fag.BLOCK_N={} needs {} KiB of private memory per work-item at DK={} DV={} and fa.BLOCK_M={} (limit {} KiB)",
-        at(v, "BLOCK_N"), bytes / 1024, in.dk, in.dv, in.block_m, kMaxCpuPrivateBytes / 1024);
+        "fag.BLOCK_N={} needs {} KiB of private memory per work-item at DK={} DV={} and fag.BLOCK_M={} (limit {} KiB)",
+        at(v, "BLOCK_N"), bytes / 1024, in.dk, in.dv, block_m, kMaxCpuPrivateBytes / 1024);
   }
   return {};
 }
@@ -195,6 +196,13 @@ const std::vector<KernelDecl>& kernels() {
        "FlashAttentionScoreGrad",
        {
            {"VARIANT", 0, 1, 1, {}, {}, "0: cpu (key/value-outer register tiles), 1: generic (default: fa's choice)"},
+           {"BLOCK_M",
+            1,
+            256,
+            1,
+            {},
+            {32, 48, 96},
+            "cpu query rows per row block (default fa's; 48 at head dims over 64 with 32 vector registers)"},
            {"BLOCK_N",
             8,
             256,

@@ -23,7 +23,8 @@ struct ConstraintInput {
   int dk = 0, dv = 0;                    // head dims (fa)
   std::size_t loop_limit = 0;            // DeviceInfo::loop_limit
   std::size_t max_work_group_size = 0;   // 0: not checked
-  // fag: fa's lanes per row vector and rows per block, and the register tiles' keys (a key block pads to them)
+  // fag: fa's lanes per row vector and rows per block (fag.BLOCK_M's default), and the register tiles' keys (a key
+  // block pads to them)
   int vw = 0, block_m = 0, qk_keys = 1, oa_keys = 1;
 };
 
