@@ -256,7 +256,8 @@ FlashAttentionScoreGradRefOutputs flash_attention_score_grad(const FlashAttentio
               std::vector<double>(out.dk.values.size(), 0.0),
               std::vector<double>(out.dv.values.size(), 0.0),
               {},
-              std::vector<int64_t>(out.dk.values.size() / p.dk, 0)};
+              std::vector<int64_t>(out.dk.values.size() / p.dk, 0),
+              {}};
   if (pse.reads_elements()) {
     out.dpse = HostTensor{inputs.pse->dtype, inputs.pse->shape, std::vector<double>(inputs.pse->values.size(), 0.0)};
     terms.dpse.assign(out.dpse->values.size(), 0.0);
