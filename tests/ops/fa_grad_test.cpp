@@ -15,10 +15,12 @@
 #include <vector>
 
 #include "cannon/flash_attention_score_grad.hpp"
+#include "host/ops/dry_plan.hpp"
 #include "host/ops/flash_attention_score_grad_problem.hpp"
 #include "host/reference/flash_attention_score_grad_ref.hpp"
 #include "host/reference/rounding.hpp"
 #include "tests/ops/op_test_util.hpp"
+#include "tests/unit/test_devices.hpp"
 #include "tools/harness/tolerance_model.hpp"
 
 namespace cannon::optest {
@@ -438,6 +440,36 @@ TEST(FaGradPlan, FlopsCountEveryComputedScore) {
     }
     EXPECT_EQ(plan.flops, scores * static_cast<double>(p.n1) * 2 * static_cast<double>(3 * p.dk + 2 * p.dv));
   }
+}
+
+// fag.BLOCK_M: the backward's rows per block are its own. On AVX-512 code (16 lanes, 32 registers) the heuristic takes 48
+// at head dims over 64 and the forward's rows at 64; CANNON_TUNE's fag.BLOCK_M is taken as given, the private-memory
+// budget is judged with it, and a value that passes the budget is refused naming it.
+TEST(FaGradPlan, RowsPerBlockAreFagsOwn) {
+  DeviceInfo dev = test::device("Portable Computing Language", "The pocl project",
+                                "pthread-skylake-avx512-Intel(R) Xeon(R) Processor", DeviceKind::kCpu);
+  dev.max_alloc_size = UINT64_MAX / 2;
+  dev.global_mem_size = UINT64_MAX;
+  dev.compute_units = 2;
+  auto block_m = [&](int64_t d, const std::map<std::string, long>& tune) {
+    const TensorDesc q{DType::kFloat32, {1, 256, 2, d}}, stats{DType::kFloat32, {1, 2, 256, 8}};
+    const FlashAttentionScoreGradDescs descs{q, q, q, q, std::nullopt, std::nullopt, std::nullopt, stats, stats, q};
+    FlashAttentionScoreAttrs attrs;
+    attrs.head_num = 2;
+    Config config;
+    config.tune_shipped_db = false;
+    config.tune = tune;
+    const FlashAttentionScoreGradPlan plan =
+        plan_flash_attention_score_grad(PlanTarget{dev, config, nullptr}, descs, attrs);
+    return detail::PlanAccess::data(plan).kernel.block_m;
+  };
+  EXPECT_EQ(block_m(128, {}), 48);
+  EXPECT_EQ(block_m(64, {}), 96);
+  EXPECT_EQ(block_m(128, {{"fag.BLOCK_M", 32}}), 32);
+  // 96 keys per block fit beside 48 rows at D = 128 (about 132 KiB), not beside 96 rows (168 KiB).
+  EXPECT_EQ(block_m(128, {{"fag.BLOCK_N", 96}}), 48);
+  expect_error([&] { block_m(128, {{"fag.BLOCK_M", 96}, {"fag.BLOCK_N", 96}}); }, Status::kParamInvalid,
+               {"CANNON_TUNE", "fag.BLOCK_M=96", "private memory"});
 }
 
 // On a device that ends loops early (Mesa's llvmpipe), plan refuses a backward whose generic loops would pass the
