@@ -375,8 +375,8 @@ inline void grad_scores(float* st, float* dpt, __global const float* rec, HeadVi
   for (int rv = 0; rv < ROW_VECS; ++rv) {
     const floatv m = vloadv_aligned(rv, rec + REC_M), rl = 1.0f / vloadv_aligned(rv, rec + REC_L),
                  dr = vloadv_aligned(rv, rec + REC_D);
-    floatv top = vloadv_private(rv, st);
-    for (int j = 1; j < nkeys; ++j) top = max_keep(top, vloadv_private(j * ROW_VECS + rv, st));
+    floatv top = (floatv)(-INFINITY);  // max_keep's running max is never NaN: a NaN score is left out, as fmax did
+    for (int j = 0; j < nkeys; ++j) top = max_keep(top, vloadv_private(j * ROW_VECS + rv, st));
     const bool any_positive = any(isgreater(top - m, (floatv)0.0f));
     if (!dropout) {
       if (any_positive) {
