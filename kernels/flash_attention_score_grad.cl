@@ -446,18 +446,24 @@ __kernel void fag_main_cpu(__global const DATA_T* k, __global const DATA_T* v, _
         // a mask tensor is read on every visited tile.
         if (!prefix_block && (j0 - i1 > h.next || i0 - j1 > h.pre)) continue;
         const bool full = j1 < h.prefix || (j1 - i0 <= h.next && i1 - j0 <= h.pre);
+        // Keys past i1 + next are outside the band for every row of the tile (P = 0 and dS = 0 exactly), so a
+        // partial tile stops after the keys some row sees, rounded up to whole OA_KEYS groups: the outer tiles
+        // accumulate whole groups, so every key they touch must be one this tile computed (and masked). On the causal
+        // diagonal this skips up to BLOCK_N - OA_KEYS keys of the block per tile.
+        const long seen = i1 + (long)h.next - j0 + 1;
+        const int tkeys = full || prefix_block || seen >= nkeys ? nkeys : min(nkeys, PAD_TO((int)seen, OA_KEYS));
         __global const float* rec = ws + grad_row_tile(gbt, b, n1, s1, i0) * REC_FLOATS;
-        qk_tile_q(rec + REC_QT, kp, DK_PAD, nkeys, pse_mode == PSE_ADD_SCALE ? 1.0f : scale, st);
+        qk_tile_q(rec + REC_QT, kp, DK_PAD, tkeys, pse_mode == PSE_ADD_SCALE ? 1.0f : scale, st);
         if (pse_mode != PSE_NONE) {
-          pse_tile(st, h, (int)i0, rows, (int)j0, nkeys, pse, slopes, pse_mode, pse_map, pse_cols, scale);
+          pse_tile(st, h, (int)i0, rows, (int)j0, tkeys, pse, slopes, pse_mode, pse_map, pse_cols, scale);
         }
-        if (!full || (flags & FLAG_MASK_TENSOR)) mask_tile(st, h, (int)i0, rows, (int)j0, nkeys, mask, mask_row, flags);
-        qk_tile_dy(rec + REC_DYT, vp, DV_PAD, nkeys, 1.0f, dpt);
-        grad_scores(st, dpt, rec, h, (int)i0, rows, (int)j0, nkeys, dropout, drop_mask, flags, keep_scale,
+        if (!full || (flags & FLAG_MASK_TENSOR)) mask_tile(st, h, (int)i0, rows, (int)j0, tkeys, mask, mask_row, flags);
+        qk_tile_dy(rec + REC_DYT, vp, DV_PAD, tkeys, 1.0f, dpt);
+        grad_scores(st, dpt, rec, h, (int)i0, rows, (int)j0, tkeys, dropout, drop_mask, flags, keep_scale,
                     (uint2)(drop_key_lo, drop_key_hi), drop_offset_groups, drop_threshold, drop_numels);
-        outer_tile_v(st, rec + REC_DYR, rows, nkeys, dva);
-        outer_tile_k(dpt, rec + REC_QR, rows, nkeys, dka);
-        pv_tile_dq(dpt, kp, DK_PAD, nkeys, false, unused_alpha, dq_acc + grad_row_tile(gbt, b, n1, s1, i0) * DQ_FLOATS);
+        outer_tile_v(st, rec + REC_DYR, rows, tkeys, dva);
+        outer_tile_k(dpt, rec + REC_QR, rows, tkeys, dka);
+        pv_tile_dq(dpt, kp, DK_PAD, tkeys, false, unused_alpha, dq_acc + grad_row_tile(gbt, b, n1, s1, i0) * DQ_FLOATS);
       }
     }
     for (int j = 0; j < nkeys; ++j) {
