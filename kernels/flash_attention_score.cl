@@ -15,6 +15,7 @@
 #include "common/problem.clh"
 #include "common/args.clh"
 #include "common/philox.clh"
+#include "common/store_nt.clh"
 
 #ifndef DK
 #define DK 64
@@ -69,7 +70,8 @@ inline void write_empty_row(__global DATA_T* out, __global float* smax, __global
   store_stats(smax, ssum, h.stat + i * h.stat_row, NEG_FLT_MAX, POS_FLT_MAX);
 }
 
-// out row = O / l, gathered back from the transposed accumulators; then the replicated stats.
+// out row = O / l, gathered back from the transposed accumulators (stored non-temporally: common/store_nt.clh);
+// then the replicated stats.
 inline void store_rows(__global DATA_T* out, __global float* smax, __global float* ssum, HeadView h, long row0,
                        int rows, long o_seq, const float* ot, const float* m, const float* l, int flags) {
   float row[DV_PAD];
@@ -86,13 +88,7 @@ inline void store_rows(__global DATA_T* out, __global float* smax, __global floa
     const float inv = 1.0f / l[r];
 #endif
     for (int d = 0; d < DV; ++d) row[d] = ot[d * LANES + r];
-    for (int c = 0; c < DV; c += 16) {
-      float16 x = vload16(0, row + c) * inv;
-      if (c + 16 <= DV)
-        STORE16_CAST_ROUND(out, h.o + i * o_seq + c, x);
-      else
-        store_partial16_cast_round(out, h.o + i * o_seq + c, DV - c, x);
-    }
+    store_row_cast_round_nt(out, h.o + i * o_seq, DV, row, inv);
     store_stats(smax, ssum, h.stat + i * h.stat_row, m[r], l[r]);
   }
 }
@@ -175,6 +171,7 @@ __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __g
     return;
   }
   store_rows(out, smax, ssum, h, row0, rows, o_seq, ot, m, l, flags);
+  store_nt_fence();
 }
 #endif  // GENERIC_ONLY
 

@@ -24,6 +24,7 @@
 #include "common/problem.clh"
 #include "common/args.clh"
 #include "common/philox.clh"
+#include "common/store_nt.clh"
 
 #ifndef DK
 #define DK 64
@@ -466,11 +467,12 @@ __kernel void fag_main_cpu(__global const DATA_T* k, __global const DATA_T* v, _
         pv_tile_dq(dpt, kp, DK_PAD, tkeys, false, unused_alpha, dq_acc + grad_row_tile(gbt, b, n1, s1, i0) * DQ_FLOATS);
       }
     }
-    for (int j = 0; j < nkeys; ++j) {
-      for (int d = 0; d < DK; ++d) STORE1(dk, kat + (j0 + j) * ga.dk_seq + d, ROUND_T1(dka[j * DK_PAD + d] * scale));
-      for (int d = 0; d < DV; ++d) STORE1(dv, vat + (j0 + j) * ga.dv_seq + d, ROUND_T1(dva[j * DV_PAD + d]));
+    for (int j = 0; j < nkeys; ++j) {  // dK·scale and dV, rounded once (non-temporal: common/store_nt.clh)
+      store_row_cast_round_nt(dk, kat + (j0 + j) * ga.dk_seq, DK, dka + j * DK_PAD, scale);
+      store_row_cast_round_nt(dv, vat + (j0 + j) * ga.dv_seq, DV, dva + j * DV_PAD, 1.0f);
     }
   }
+  store_nt_fence();
 }
 
 // dQ of one row block: the sum of the dQ copies, scaled and rounded once.
@@ -484,12 +486,16 @@ __kernel void fag_post_cpu(__global DATA_T* dq, __global const long* batches, __
   const int rows = (int)min((long)BLOCK_M, h.s1 - row0);
   __global const float* acc = ws + ga.row_tiles * REC_FLOATS + grad_row_tile(gbt, b, n1, h.s1, row0) * DQ_FLOATS;
   const long at = grad_view_head(batches, b, n1, BT_Q_START, ga.dq_off, ga.dq_batch, ga.dq_seq, ga.dq_head);
+  float row[DK_PAD];
+  for (int d = DK; d < DK_PAD; ++d) row[d] = 0.0f;  // lanes of the last partial chunk, never stored
   for (int r = 0; r < rows; ++r) {
     for (int d = 0; d < DK; ++d) {
       float x = 0.0f;
       for (int p = 0; p < ga.parts; ++p) x += acc[(long)p * ga.row_tiles * DQ_FLOATS + d * LANES + r];
-      STORE1(dq, at + (row0 + r) * ga.dq_seq + d, ROUND_T1(x * args.scale));
+      row[d] = x;
     }
+    store_row_cast_round_nt(dq, at + (row0 + r) * ga.dq_seq, DK, row, args.scale);
   }
+  store_nt_fence();
 }
 #endif  // GENERIC_ONLY
