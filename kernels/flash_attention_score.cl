@@ -7,6 +7,8 @@
 // Both visit only the S2 tiles the host's scheduler listed for the entry, mask only PARTIAL tiles, and take
 // the per-element rules (band, pse, dropout keep bit) from vector/element_rules.clh.
 //   fa_split_merge: split-KV's merge of fa_fwd_cpu's partial results (vector/split_merge.clh).
+//   fa_pack_kv:     before fa_fwd_cpu, when the plan packs (KV_PANEL_* below): each kv head's K and V rows once into
+//                   contiguous fp32 panels in the workspace, which every work entry of the head then reads.
 // Compile-time config (-D): DTYPE, DK, DV, BLOCK_M, BLOCK_N, QK_KEYS, PV_COLS, VW, GENERIC_ONLY; CANNON_FAULT only in
 // tests (common/fault.clh).
 #include "common/dtype.clh"
@@ -43,8 +45,8 @@
 #define KEYS_PAD ((BLOCK_N + QK_KEYS - 1) / QK_KEYS * QK_KEYS)
 // One private buffer holds the packed K block, then (once its scores exist) the packed V block: 16-bit inputs are
 // converted there once per block. fp32 K and V need no conversion and are read in place (KV_IN_PLACE, no buffer)
-// when whole PV_COLS tiles end at DV, so no P·V tile reads past a V row: the copy cost about a tenth of the fp32 run
-// (perf, D=128, S=2048, PoCL AVX2 and AVX-512) and a CPU's caches serve the strided rows as well as packed ones.
+// when whole PV_COLS tiles end at DV, so no P·V tile reads past a V row: the per-block copy cost 8% of the fp32 run
+// (D=128, S=1024, AVX-512 code, BSND and BNSD alike). Large heads a token apart read per-head panels instead (below).
 #define KV_PACK (BLOCK_N * (DK_PAD > DV_PAD ? DK_PAD : DV_PAD))
 #if DTYPE == 0 && DV % PV_COLS == 0
 #define KV_IN_PLACE 1
@@ -55,6 +57,19 @@
 
 #include "cube/qk_tile_cpu.clh"
 #include "cube/pv_tile_cpu.clh"
+// The tiles over the per-head panels fa_pack_kv wrote (fp32 rows of DK_PAD and DV_PAD floats in __global). For fp32
+// inputs qk_tile and pv_tile already read __global rows at a run-time stride; 16-bit inputs get their own instances.
+#if KV_IN_PLACE
+#define qk_tile_panel qk_tile
+#define pv_tile_panel pv_tile
+#else
+#undef KV_TILE_SPACE
+#define KV_TILE_SPACE __global
+QK_TILE_DEFINE(qk_tile_panel, __private, DK, vloadv_private)
+PV_TILE_DEFINE(pv_tile_panel, __private, DV, vloadv_private, vstorev_private)
+#undef KV_TILE_SPACE
+#define KV_TILE_SPACE __private
+#endif
 #include "vector/element_rules.clh"
 #include "vector/mask_cpu.clh"
 #include "vector/pse_cpu.clh"
@@ -95,6 +110,18 @@ inline void store_rows(__global DATA_T* out, __global float* smax, __global floa
 
 #include "vector/split_merge.clh"
 
+// Per-head K/V panels (kernels/interface.h KV_PANEL_*). Without them each work entry reads K and V where they are
+// (fp32) or converts each block into private rows (16-bit). With them the BLOCK_M-row entries of a head (and the G
+// query heads of its group) share one contiguous fp32 copy. In BSND, BSH, SBH and TND a head's rows lie a whole token
+// apart (4 KiB at N = 8, D = 128, fp32): they fall in a fraction of a CPU's L2 sets, so past a few hundred KiB a head's
+// K and V no longer stay cached from one entry to the next (BSND against BNSD, one thread: equal at S2 = 256, 18%
+// slower at 512, 23% at 2048). 16-bit K/V are also converted once rather than once per entry.
+inline __global float* kv_panel(__global float* kvp, __global const long* batches, int b, int n2, long s2,
+                                int kv_panels, int kv_heads) {
+  const long tok0 = kv_panels == KV_PANEL_TND ? batches[(long)b * BT_STRIDE + BT_KV_START] : (long)b * s2;
+  return kvp + ((long)kv_heads * tok0 + (long)n2 * s2) * (DK_PAD + DV_PAD);
+}
+
 // GENERIC_ONLY leaves the CPU kernel out of the program: llvmpipe spends tens of seconds translating its
 // unrolled vector tiles even though only the generic kernel is launched there.
 #ifndef GENERIC_ONLY
@@ -102,10 +129,16 @@ __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __g
                          __global DATA_T* out, __global float* smax, __global float* ssum,
                          __global const long* batches, __global const int* work, __global const int* tiles,
                          __global const uchar* mask, __global const DATA_T* pse, __global const float* slopes,
-                         __global const uchar* drop_mask, __global float* part, const FaArgs args) {
+                         __global const uchar* drop_mask, __global float* part, __global float* kvp,
+                         const FaArgs args, const int kv_panels, const int kv_heads) {
   FA_UNPACK_ARGS(args);
   __global const int* wk = work + (long)get_global_id(0) * WK_STRIDE;
   HeadView h = head_view(batches, wk[WK_BATCH], wk[WK_HEAD], args);
+  __global const float* const kpanel =
+      kv_panels == KV_PANEL_NONE
+          ? kvp
+          : kv_panel(kvp, batches, wk[WK_BATCH], wk[WK_HEAD] / args.group, h.s2, kv_panels, kv_heads);
+  __global const float* const vpanel = kpanel + (kv_panels == KV_PANEL_NONE ? 0 : h.s2 * DK_PAD);
   smax += smax_off;
   ssum += ssum_off;
   const long row0 = wk[WK_ROW0];
@@ -137,12 +170,17 @@ __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __g
     const int tile = tiles[wk[WK_TILE0] + t];
     const long kb = TILE_COL0(tile);
     const int nkeys = (int)min((long)BLOCK_N, h.s2 - kb);
+    const float qk_scale = pse_mode == PSE_ADD_SCALE ? 1.0f : scale;
+    if (kv_panels != KV_PANEL_NONE) {
+      qk_tile_panel(qt, kpanel + kb * DK_PAD, DK_PAD, nkeys, qk_scale, st);
+    } else {
 #if KV_IN_PLACE
-    qk_tile(qt, k + h.k + kb * k_seq, k_seq, nkeys, pse_mode == PSE_ADD_SCALE ? 1.0f : scale, st);
+      qk_tile(qt, k + h.k + kb * k_seq, k_seq, nkeys, qk_scale, st);
 #else
-    pack_k(k, h.k + kb * k_seq, k_seq, nkeys, kv);
-    qk_tile(qt, kv, DK_PAD, nkeys, pse_mode == PSE_ADD_SCALE ? 1.0f : scale, st);
+      pack_k(k, h.k + kb * k_seq, k_seq, nkeys, kv);
+      qk_tile(qt, kv, DK_PAD, nkeys, qk_scale, st);
 #endif
+    }
     if (pse_mode != PSE_NONE) {
       pse_tile(st, h, (int)row0, rows, (int)kb, nkeys, pse, slopes, pse_mode, pse_map, pse_cols, scale);
     }
@@ -152,19 +190,21 @@ __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __g
       dropout_tile(st, h, (int)row0, rows, (int)kb, nkeys, drop_mask, flags, keep_scale,
                    (uint2)(drop_key_lo, drop_key_hi), drop_offset_groups, drop_threshold, drop_numels);
     }
-#if KV_IN_PLACE
-    __global const float* vp = v + h.v + kb * v_seq;
-    const long vstride = v_seq;
-#else
-    pack_v(v, h.v + kb * v_seq, v_seq, nkeys, kv);
-    const float* vp = kv;
-    const long vstride = DV_PAD;
-#endif
 #if CANNON_FAULT_IS(1)
-    pv_tile(st, vp, vstride, nkeys - 1, true, alpha, ot);  // test hook: a dropped key (common/fault.clh)
+    const int pv_keys = nkeys - 1;  // test hook: a dropped key (common/fault.clh)
 #else
-    pv_tile(st, vp, vstride, nkeys, true, alpha, ot);
+    const int pv_keys = nkeys;
 #endif
+    if (kv_panels != KV_PANEL_NONE) {
+      pv_tile_panel(st, vpanel + kb * DV_PAD, DV_PAD, pv_keys, true, alpha, ot);
+    } else {
+#if KV_IN_PLACE
+      pv_tile(st, v + h.v + kb * v_seq, v_seq, pv_keys, true, alpha, ot);
+#else
+      pack_v(v, h.v + kb * v_seq, v_seq, nkeys, kv);
+      pv_tile(st, kv, DV_PAD, pv_keys, true, alpha, ot);
+#endif
+    }
   }
   if (wk[WK_PART] >= 0) {  // a split-KV chunk: fa_split_merge writes the rows (vector/split_merge.clh)
     store_partial(part + (long)wk[WK_PART] * SPLIT_SLOT_FLOATS(BLOCK_M, DV), rows, ot, LANES, m, l);
@@ -172,6 +212,21 @@ __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __g
   }
   store_rows(out, smax, ssum, h, row0, rows, o_seq, ot, m, l, flags);
   store_nt_fence();
+}
+
+// One work-item per (batch, kv head, block of BLOCK_N keys): those K and V rows into the head's panel.
+__kernel void fa_pack_kv(__global const DATA_T* k, __global const DATA_T* v, __global const long* batches,
+                         __global float* kvp, const FaArgs args, const int kv_panels, const int kv_heads,
+                         const int key_blocks) {
+  const long id = get_global_id(0);
+  const int kb = (int)(id % key_blocks), n2 = (int)(id / key_blocks % kv_heads), b = (int)(id / key_blocks / kv_heads);
+  const HeadView h = head_view(batches, b, n2 * args.group, args);
+  const long j0 = (long)kb * BLOCK_N;
+  if (j0 >= h.s2) return;  // a shorter TND batch
+  const int n = (int)min((long)BLOCK_N, h.s2 - j0);
+  __global float* panel = kv_panel(kvp, batches, b, n2, h.s2, kv_panels, kv_heads);
+  pack_rows_global(k, h.k + j0 * args.k_seq, args.k_seq, n, DK, DK_PAD, panel + j0 * DK_PAD);
+  pack_rows_global(v, h.v + j0 * args.v_seq, args.v_seq, n, DV, DV_PAD, panel + h.s2 * DK_PAD + j0 * DV_PAD);
 }
 #endif  // GENERIC_ONLY
 

@@ -287,16 +287,6 @@ __kernel void fag_dpse(__global const DATA_T* q, __global const DATA_T* k, __glo
 // A key entry's packed blocks: K [BLOCK_N][DK_PAD] then V [BLOCK_N][DV_PAD], zero-filled past the head dims.
 #define KV_FLOATS (BLOCK_N * (DK_PAD + DV_PAD))
 
-// n rows of `dim` elements, seq_stride apart from element `base`, into fp32 rows of stride `pad` in the workspace.
-inline void pack_rows_ws(__global const DATA_T* src, long base, long seq_stride, int n, int dim, int pad,
-                         __global float* dst) {
-  float row[DK_PAD > DV_PAD ? DK_PAD : DV_PAD];
-  for (int j = 0; j < n; ++j) {
-    load_row(src, base + (long)j * seq_stride, dim, row);
-    for (int d = 0; d < pad; d += 16) vstore16(vload16(0, row + d), 0, dst + (long)j * pad + d);
-  }
-}
-
 QK_TILE_DEFINE(qk_tile_q, __global, DK, vloadv_aligned)
 QK_TILE_DEFINE(qk_tile_dy, __global, DV, vloadv_aligned)
 PV_TILE_DEFINE(pv_tile_dq, __global, DK, vloadv_aligned, vstorev_aligned)
@@ -429,8 +419,8 @@ __kernel void fag_main_cpu(__global const DATA_T* k, __global const DATA_T* v, _
     const long j0 = kb * BLOCK_N;
     const int nkeys = (int)min((long)BLOCK_N, s2 - j0);
     const long j1 = j0 + nkeys - 1;
-    pack_rows_ws(k, h0.k + j0 * k_seq, k_seq, nkeys, DK, DK_PAD, kp);
-    pack_rows_ws(v, h0.v + j0 * v_seq, v_seq, nkeys, DV, DV_PAD, vp);
+    pack_rows_global(k, h0.k + j0 * k_seq, k_seq, nkeys, DK, DK_PAD, kp);
+    pack_rows_global(v, h0.v + j0 * v_seq, v_seq, nkeys, DV, DV_PAD, vp);
     for (int x = 0; x < PAD_TO(BLOCK_N, OA_KEYS) * DK_PAD; x += 16) vstore16((float16)0.0f, 0, dka + x);
     for (int x = 0; x < PAD_TO(BLOCK_N, OA_KEYS) * DV_PAD; x += 16) vstore16((float16)0.0f, 0, dva + x);
     for (int g = 0; g < args.group; ++g) {

@@ -60,6 +60,13 @@ typedef float cn_f32;
 // its first partial slot (WK_TILE0), its chunk count (WK_TILES), -1.
 #define SPLIT_SLOT_FLOATS(block_m, dv) ((block_m) * ((dv) + 2))
 
+// Per-head K/V panels (fa_pack_kv, then fa_fwd_cpu; host/ops/flash_attention_score.cpp decides): none, or fp32 K
+// [S2_b][DK padded to 16] then V [S2_b][DV padded to 16] per (batch, kv head) in the workspace, heads of a batch in
+// order, batches in order. UNIFORM: every batch has S2 keys; TND: batch b starts at key token BT_KV_START.
+#define KV_PANEL_NONE 0
+#define KV_PANEL_UNIFORM 1
+#define KV_PANEL_TND 2
+
 // A tile is (col0 << TILE_COL0_SHIFT) | TILE_PARTIAL_BIT·partial: col0 is its first key; partial tiles need the
 // rule and/or the mask.
 #define TILE_COL0_SHIFT 1

@@ -91,6 +91,37 @@ tune::MaskClass tune_mask_class(const schedule::MaskPlan& m) {
   return bounded_above ? tune::MaskClass::kCausal : tune::MaskClass::kDense;
 }
 
+// The per-head K/V panels' size cap: past it the entries read K and V as they are (a copy that large would cost
+// more memory than its reuse is worth; 256 MiB holds fp32 K and V of 32k keys at 8 kv heads and D = 128).
+constexpr uint64_t kMaxKvPanelBytes = uint64_t{256} << 20;
+// KV_PANELS=1 packs only where a head's K and V rows (as fp32, S2·(DK + DV)·4 bytes) reach 2 MiB and lie a token
+// apart. Smaller heads stay cached from one entry to the next even at a 4 KiB stride; in BNSD they are contiguous
+// already. Measured (2-core Xeon, BSND, medians of alternating runs, docs/performance.md, seventh session): D=64
+// S=4096 (2 MiB) gains 6–9% on AVX-512 code and 5–7% on AVX2 code, D=128 S=2048 bf16 2%, D=128 S=4096 fp32 0–3%;
+// D=128 S=1024 (1 MiB) gains on AVX-512 code but loses up to 10% on AVX2 code, D=64 S=1024 and BNSD lose the copy.
+constexpr uint64_t kMinKvPanelHeadBytes = uint64_t{2} << 20;
+
+// Whether the cpu variant packs each kv head's K and V into fp32 panels first (kernels/flash_attention_score.cl
+// fa_pack_kv), and their bytes. Only where a head's blocks are read by more than one work entry (more query rows
+// than one entry holds, or a GQA group), never for split-KV decode (each block is read once) or the decode fold;
+// KV_PANELS=1 also asks for the size and layout above, 2 packs wherever blocks are reused (tests, tuning).
+uint64_t kv_panel_bytes(const FaProblem& p, const KernelConfig& k, bool split, int64_t max_rows, int64_t max_keys) {
+  if (k.variant != KernelVariant::kCpu || k.kv_panels == 0 || split || p.fold > 1) return 0;
+  if (max_rows <= k.block_m && p.group() == 1) return 0;
+  const uint64_t row_bytes = static_cast<uint64_t>((p.dk + 15) / 16 * 16 + (p.dv + 15) / 16 * 16) * sizeof(float);
+  if (k.kv_panels == 1) {
+    // A head's K rows are DK elements apart only in BNSD, and where a token holds one kv head (of one batch in SBH).
+    const bool rows_apart = p.layout != Layout::kBNSD && (p.n2 > 1 || (p.layout == Layout::kSBH && p.batch > 1));
+    if (!rows_apart || static_cast<uint64_t>(max_keys) * row_bytes < kMinKvPanelHeadBytes) return 0;
+  }
+  int64_t tokens = 0;
+  for (const int64_t len : p.seqs.kv_len) tokens = checked_add(tokens, len, "workspace kv_panels");
+  const uint64_t bytes = checked_mul_u64(
+      checked_mul_u64(static_cast<uint64_t>(p.n2), static_cast<uint64_t>(tokens), "workspace kv_panels"), row_bytes,
+      "workspace kv_panels");
+  return bytes <= kMaxKvPanelBytes ? bytes : 0;
+}
+
 int64_t max_query_rows(const FaProblem& p) {
   return p.seqs.q_len.empty() ? 0 : *std::max_element(p.seqs.q_len.begin(), p.seqs.q_len.end());
 }
@@ -152,6 +183,7 @@ FlashAttentionScorePlan plan_flash_attention_score(const PlanTarget& target, con
   check_index_limit("split-KV partial slots", static_cast<uint64_t>(counts.parts), INT32_MAX,
                     "the kernels' int32 slot index");
   const uint64_t partial_bytes = split_partial_bytes(kc, counts.parts);
+  const uint64_t panel_bytes = kv_panel_bytes(p, kc, counts.parts > 0, max_rows, max_keys);
   const uint64_t work_bytes =
       checked_mul_u64(static_cast<uint64_t>(counts.entries), WK_STRIDE * sizeof(int32_t), "plan work_list");
   // The mask prepass may give each work entry its own tiles: up to every head's copy of its row's tiles.
@@ -173,6 +205,7 @@ FlashAttentionScorePlan plan_flash_attention_score(const PlanTarget& target, con
                                                           WK_STRIDE * sizeof(int32_t), "plan merge_list")});
     buffers.push_back({"workspace split_partials", partial_bytes});
   }
+  if (panel_bytes > 0) buffers.push_back({"workspace kv_panels", panel_bytes});
   check_buffers_fit(limits, buffers);
   const double flops = list_work(p, data->kernel, target.device.compute_units, *data);
   data->batch_table = fa_batch_table(p);
@@ -184,6 +217,12 @@ FlashAttentionScorePlan plan_flash_attention_score(const PlanTarget& target, con
     data->ledger.book("prepass_tiles", std::max<std::size_t>(slots, 1) * sizeof(int32_t));
   }
   if (data->split.on()) data->ledger.book("split_partials", partial_bytes, sizeof(float) * 16);
+  if (panel_bytes > 0) {
+    data->kv_panels = p.layout == Layout::kTND ? KV_PANEL_TND : KV_PANEL_UNIFORM;
+    // Below the panels' byte cap, so B·N2·blocks work-items and the blocks themselves fit the kernel's int.
+    data->kv_key_blocks = (max_keys + kc.block_n - 1) / kc.block_n;
+    data->ledger.book("kv_panels", panel_bytes, sizeof(float) * 16);
+  }
 
   FlashAttentionScorePlan plan;
   const bool tnd = p.layout == Layout::kTND;
@@ -204,6 +243,10 @@ FlashAttentionScorePlan plan_flash_attention_score(const PlanTarget& target, con
     if (data->split.on()) {
       data->split.kernel = kernels.size();
       kernels.push_back({"fa_split_merge", 1});
+    }
+    if (data->kv_panels != 0) {
+      data->kv_pack_kernel = kernels.size();
+      kernels.push_back({"fa_pack_kv", 1});
     }
     data->build(*ctx, "flash_attention_score", data->kernel.build_options(), kernels);
     data->batch_mem = data->add_table(*ctx, data->batch_table);

@@ -133,6 +133,11 @@ struct FlashAttentionScorePlanData : PlanBase {
   std::vector<int32_t> prepass_slots;  // per entry: its first refined tile, or -1 - the entry whose list it shares
   cl_mem batch_mem = nullptr, work_mem = nullptr, tiles_mem = nullptr, slots_mem = nullptr;  // owned by PlanBase
   FaSplitPlan split;  // split-KV (decode): the merge list and kernel; off unless parts > 0
+  // Per-head K/V panels (fa_pack_kv, kernels/flash_attention_score.cl): KV_PANEL_NONE (0), KV_PANEL_UNIFORM (1) or
+  // KV_PANEL_TND (2); the pack kernel's index among the plan's kernels and its key blocks per head.
+  int kv_panels = 0;
+  std::size_t kv_pack_kernel = 0;
+  int64_t kv_key_blocks = 0;
 };
 
 }  // namespace detail

@@ -1,7 +1,7 @@
 // FlashAttentionScore run(): checks every view against the plan (nothing is read or written outside a buffer),
 // gathers the views' offsets and strides into FaArgs, and enqueues: with a dense atten_mask first the mask
-// prepass into the workspace, then the attention kernel over the plan's tables, then (split-KV) the merge of its
-// partial results. Nothing here blocks.
+// prepass into the workspace, with per-head K/V panels their pack kernel, then the attention kernel over the plan's
+// tables, then (split-KV) the merge of its partial results. Nothing here blocks.
 #include <algorithm>
 #include <optional>
 
@@ -147,10 +147,22 @@ Event run_flash_attention_score(const Context& ctx, const FlashAttentionScorePla
   if (d.split.on()) {
     partials.emplace(workspace, d.ledger.offset("split_partials"), d.ledger.bytes("split_partials"));
   }
+  // Per-head K/V panels: packed once per run, read by every work entry of the head; without them the argument is
+  // never touched.
+  std::optional<SubBuffer> panels;
+  if (d.kv_panels != KV_PANEL_NONE) {
+    panels.emplace(workspace, d.ledger.offset("kv_panels"), d.ledger.bytes("kv_panels"));
+    Kernel& pack = d.kernel_at(d.kv_pack_kernel);
+    const cl_int kv_heads = static_cast<cl_int>(d.problem.n2), key_blocks = static_cast<cl_int>(d.kv_key_blocks);
+    pack.set_all(t.key.buffer, t.value.buffer, d.batch_mem, panels->mem(), args, static_cast<cl_int>(d.kv_panels),
+                 kv_heads, key_blocks);
+    chain.enqueue(pack, static_cast<std::size_t>(d.problem.batch * d.problem.n2 * d.kv_key_blocks), 1);
+  }
   if (d.kernel.variant == KernelVariant::kCpu) {
     attention.set_all(t.query.buffer, t.key.buffer, t.value.buffer, t.attention_out.buffer, t.softmax_max.buffer,
                       t.softmax_sum.buffer, d.batch_mem, work, tiles, mask, pse, pse, drop_mask,
-                      partials ? partials->mem() : d.tiles_mem, args);
+                      partials ? partials->mem() : d.tiles_mem, panels ? panels->mem() : d.tiles_mem, args,
+                      static_cast<cl_int>(d.kv_panels), static_cast<cl_int>(d.problem.n2));
   } else {
     attention.set_all(t.query.buffer, t.key.buffer, t.value.buffer, t.attention_out.buffer, t.softmax_max.buffer,
                       t.softmax_sum.buffer, d.batch_mem, work, tiles, mask, pse, pse, drop_mask, args);

@@ -183,6 +183,7 @@ KernelConfig heuristic_config(const DeviceInfo& device, DType dtype, int dk, int
   c.mask_prepass = device.loop_limit == 0;
   if (use_cpu_kernels(device)) {
     c.variant = KernelVariant::kCpu;
+    c.kv_panels = 1;
     // The tables count registers of the target's width: a narrower VW keeps their rows, a wider one (VW = 16 on
     // AVX2 takes two registers per row vector) keeps their registers.
     const CpuVectorUnit unit = cpu_vector_unit(device);
@@ -216,7 +217,8 @@ tune::Values heuristic_values(const KernelConfig& c) {
           {"QK_ROW_VECS", c.qk_row_vecs},
           {"PV_ROW_VECS", c.pv_row_vecs},
           {"MASK_PREPASS", c.mask_prepass ? 1 : 0},
-          {"SPLIT_KV", c.split_kv}};
+          {"SPLIT_KV", c.split_kv},
+          {"KV_PANELS", c.kv_panels}};
 }
 
 }  // namespace
@@ -243,6 +245,7 @@ KernelConfig choose_kernel_config(const DeviceInfo& device, DType dtype, int dk,
   c.pv_row_vecs = static_cast<int>(r.values.at("PV_ROW_VECS"));
   c.mask_prepass = r.values.at("MASK_PREPASS") == 1;
   c.split_kv = static_cast<int>(r.values.at("SPLIT_KV"));
+  c.kv_panels = static_cast<int>(r.values.at("KV_PANELS"));
   return c;
 }
 

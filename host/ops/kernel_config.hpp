@@ -30,6 +30,8 @@ struct KernelConfig {
   int pv_row_vecs = 0;  // the same for the P·V register tile
   int split_kv = 0;     // decode: key splits per work entry (0 = the plan chooses; not a -D)
   bool mask_prepass = true;  // refine the tiles with a dense atten_mask's contents before each run (not a -D)
+  int kv_panels = 0;  // CPU variant: copy kv heads' K/V into contiguous fp32 panels first: 0 never, 1 where it pays,
+                      // 2 wherever blocks are reused (host/ops/flash_attention_score.cpp; not a -D)
 
   std::string kernel_name(const std::string& base) const;  // e.g. "fa_fwd_cpu"
   std::size_t local_size() const;                          // work-items per work-group
@@ -65,7 +67,8 @@ int row_group(int row_vecs, int most);
 // problem class (dtype, max(dk, dv), mask class, decode when query_rows <= 16), then the config's CANNON_TUNE
 // values fa.VARIANT (0 = cpu, 1 = generic), fa.VW (4, 8 or 16), fa.BLOCK_M, fa.BLOCK_N, fa.QK_KEYS, fa.PV_COLS,
 // fa.QK_ROW_VECS, fa.PV_ROW_VECS,
-// fa.MASK_PREPASS (0/1; off by default on devices with a loop limit), fa.SPLIT_KV; host/tune/params.cpp declares them.
+// fa.MASK_PREPASS (0/1; off by default on devices with a loop limit), fa.SPLIT_KV, fa.KV_PANELS (0 never, 1 where it
+// pays: the cpu variant's default, 2 wherever a head's blocks are reused); host/tune/params.cpp declares them.
 // Throws Error(kParamInvalid) naming CANNON_TUNE for an unusable value, and for the cpu variant on a device with a loop
 // limit (its loops exceed it), and naming the file for a malformed database.
 KernelConfig choose_kernel_config(const DeviceInfo& device, DType dtype, int dk, int dv, const Config& config,

@@ -95,6 +95,7 @@ bool fa_relevant(const std::string& param, const Values& v, const ProblemClass& 
   }
   if (param == "SPLIT_KV") return cls.phase == Phase::kDecode;
   if (param == "MASK_PREPASS") return cls.mask != MaskClass::kDense;
+  if (param == "KV_PANELS") return cpu && cls.phase != Phase::kDecode;
   return true;
 }
 
@@ -188,6 +189,7 @@ const std::vector<KernelDecl>& kernels() {
             "cpu P·V register tile rows: at most this many row vectors, a divisor of the entry's (0: all)"},
            {"MASK_PREPASS", 0, 1, 1, {}, {}, "1: refine the tiles with a dense atten_mask's contents first"},
            {"SPLIT_KV", 0, 65536, 1, {}, {0, 1, 4, 16}, "decode: key splits merged by max/sum (0: automatic, 1: none)"},
+           {"KV_PANELS", 0, 2, 1, {}, {}, "cpu prefill: per-head fp32 K/V panels (0 no, 1 large strided heads, 2 all)"},
        },
        fa_constraint,
        fa_relevant,
