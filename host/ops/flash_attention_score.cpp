@@ -95,24 +95,28 @@ tune::MaskClass tune_mask_class(const schedule::MaskPlan& m) {
 // more memory than its reuse is worth; 256 MiB holds fp32 K and V of 32k keys at 8 kv heads and D = 128).
 constexpr uint64_t kMaxKvPanelBytes = uint64_t{256} << 20;
 // KV_PANELS=1 packs only where a head's K and V rows (as fp32, S2·(DK + DV)·4 bytes) reach 2 MiB and lie a token
-// apart. Smaller heads stay cached from one entry to the next even at a 4 KiB stride; in BNSD they are contiguous
-// already. Measured (2-core Xeon, BSND, medians of alternating runs, docs/performance.md, seventh session): D=64
-// S=4096 (2 MiB) gains 6–9% on AVX-512 code and 5–7% on AVX2 code, D=128 S=2048 bf16 2%, D=128 S=4096 fp32 0–3%;
-// D=128 S=1024 (1 MiB) gains on AVX-512 code but loses up to 10% on AVX2 code, D=64 S=1024 and BNSD lose the copy.
+// apart, and the band rule is dense. Smaller heads stay cached from one entry to the next even at a 4 KiB stride; in
+// BNSD they are contiguous already. Under a causal or band rule the work order (host/schedule/tile_plan.cpp) places
+// entries of unequal cost by cost, so neighbouring entries read different heads and no panel is reused while cached.
+// Measured (2-core Xeon, BSND, medians of alternating runs, docs/performance.md, seventh session): dense D=64 S=4096
+// (2 MiB) gains 6–9% on AVX-512 code and 5–7% on AVX2 code, D=128 S=2048 bf16 2%, D=128 S=4096 fp32 0–3%; D=128
+// S=1024 (1 MiB) gains on AVX-512 code but loses up to 10% on AVX2 code; D=64 S=1024, BNSD and causal D=128 S=4096
+// fp32 (157 → 173 ms, the fastest of 6 runs) lose the copy.
 constexpr uint64_t kMinKvPanelHeadBytes = uint64_t{2} << 20;
 
 // Whether the cpu variant packs each kv head's K and V into fp32 panels first (kernels/flash_attention_score.cl
 // fa_pack_kv), and their bytes. Only where a head's blocks are read by more than one work entry (more query rows
 // than one entry holds, or a GQA group), never for split-KV decode (each block is read once) or the decode fold;
-// KV_PANELS=1 also asks for the size and layout above, 2 packs wherever blocks are reused (tests, tuning).
-uint64_t kv_panel_bytes(const FaProblem& p, const KernelConfig& k, bool split, int64_t max_rows, int64_t max_keys) {
+// KV_PANELS=1 also asks for the size, layout and band rule above, 2 packs wherever blocks are reused (tests, tuning).
+uint64_t kv_panel_bytes(const FaProblem& p, const KernelConfig& k, bool split, int64_t max_rows, int64_t max_keys,
+                        bool dense) {
   if (k.variant != KernelVariant::kCpu || k.kv_panels == 0 || split || p.fold > 1) return 0;
   if (max_rows <= k.block_m && p.group() == 1) return 0;
   const uint64_t row_bytes = static_cast<uint64_t>((p.dk + 15) / 16 * 16 + (p.dv + 15) / 16 * 16) * sizeof(float);
   if (k.kv_panels == 1) {
     // A head's K rows are DK elements apart only in BNSD, and where a token holds one kv head (of one batch in SBH).
     const bool rows_apart = p.layout != Layout::kBNSD && (p.n2 > 1 || (p.layout == Layout::kSBH && p.batch > 1));
-    if (!rows_apart || static_cast<uint64_t>(max_keys) * row_bytes < kMinKvPanelHeadBytes) return 0;
+    if (!rows_apart || !dense || static_cast<uint64_t>(max_keys) * row_bytes < kMinKvPanelHeadBytes) return 0;
   }
   int64_t tokens = 0;
   for (const int64_t len : p.seqs.kv_len) tokens = checked_add(tokens, len, "workspace kv_panels");
@@ -183,7 +187,8 @@ FlashAttentionScorePlan plan_flash_attention_score(const PlanTarget& target, con
   check_index_limit("split-KV partial slots", static_cast<uint64_t>(counts.parts), INT32_MAX,
                     "the kernels' int32 slot index");
   const uint64_t partial_bytes = split_partial_bytes(kc, counts.parts);
-  const uint64_t panel_bytes = kv_panel_bytes(p, kc, counts.parts > 0, max_rows, max_keys);
+  const uint64_t panel_bytes =
+      kv_panel_bytes(p, kc, counts.parts > 0, max_rows, max_keys, tune_mask_class(p.masks) == tune::MaskClass::kDense);
   const uint64_t work_bytes =
       checked_mul_u64(static_cast<uint64_t>(counts.entries), WK_STRIDE * sizeof(int32_t), "plan work_list");
   // The mask prepass may give each work entry its own tiles: up to every head's copy of its row's tiles.

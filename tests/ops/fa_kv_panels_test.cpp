@@ -66,13 +66,14 @@ TEST(FaKvPanels, DefaultPacksLargeHeadsATokenApart) {
 
 TEST(FaKvPanels, DefaultSkipsWhereTheCopyDoesNotPay) {
   if (!cpu_variant("fa:b1n8s=1024d=128:layout=BSND:dt=fp32")) GTEST_SKIP() << "the device runs the generic variant";
-  EXPECT_EQ(panel_bytes("fa:b1n8s=2048d=128:layout=BNSD:dt=fp32", -1), 0u);        // contiguous heads
-  EXPECT_EQ(panel_bytes("fa:b1n8s=1024d=128:layout=BSND:dt=fp32", -1), 0u);        // a 1 MiB head
-  EXPECT_EQ(panel_bytes("fa:b1n8s=1024d=64:layout=BSND:dt=fp32", -1), 0u);         // a 512 KiB head
-  EXPECT_EQ(panel_bytes("fa:b1n1s=4096d=128:layout=BSND:dt=fp32", -1), 0u);        // one kv head: rows D apart
-  EXPECT_EQ(panel_bytes("fa:b1n8s1=96s2=4096d=128:layout=BSND:dt=fp32", -1), 0u);  // one entry reads each head
-  EXPECT_EQ(panel_bytes("fa:b1n8s1=1s2=4096d=128:layout=BSND:dt=fp32", -1), 0u);   // decode
-  EXPECT_EQ(panel_bytes("fa:b1n8s=2048d=128:layout=BSND:dt=fp32", 0), 0u);         // fa.KV_PANELS=0
+  EXPECT_EQ(panel_bytes("fa:b1n8s=2048d=128:layout=BNSD:dt=fp32", -1), 0u);           // contiguous heads
+  EXPECT_EQ(panel_bytes("fa:b1n8s=1024d=128:layout=BSND:dt=fp32", -1), 0u);           // a 1 MiB head
+  EXPECT_EQ(panel_bytes("fa:b1n8s=2048d=128:layout=BSND:dt=fp32:sparse=3", -1), 0u);  // causal: heads interleave
+  EXPECT_EQ(panel_bytes("fa:b1n8s=1024d=64:layout=BSND:dt=fp32", -1), 0u);            // a 512 KiB head
+  EXPECT_EQ(panel_bytes("fa:b1n1s=4096d=128:layout=BSND:dt=fp32", -1), 0u);           // one kv head: rows D apart
+  EXPECT_EQ(panel_bytes("fa:b1n8s1=96s2=4096d=128:layout=BSND:dt=fp32", -1), 0u);     // one entry reads each head
+  EXPECT_EQ(panel_bytes("fa:b1n8s1=1s2=4096d=128:layout=BSND:dt=fp32", -1), 0u);      // decode
+  EXPECT_EQ(panel_bytes("fa:b1n8s=2048d=128:layout=BSND:dt=fp32", 0), 0u);            // fa.KV_PANELS=0
 }
 
 TEST(FaKvPanels, ForcedWhereverBlocksAreReused) {
