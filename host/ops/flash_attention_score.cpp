@@ -94,15 +94,15 @@ tune::MaskClass tune_mask_class(const schedule::MaskPlan& m) {
 // The per-head K/V panels' size cap: past it the entries read K and V as they are (a copy that large would cost
 // more memory than its reuse is worth; 256 MiB holds fp32 K and V of 32k keys at 8 kv heads and D = 128).
 constexpr uint64_t kMaxKvPanelBytes = uint64_t{256} << 20;
-// KV_PANELS=1 packs only where a head's K and V rows (as fp32, S2·(DK + DV)·4 bytes) reach 2 MiB and lie a token
+// KV_PANELS=1 packs only where a head's K and V rows (as fp32, S2·(DK + DV)·4 bytes) reach 1 MiB and lie a token
 // apart, and the band rule is dense. Smaller heads stay cached from one entry to the next even at a 4 KiB stride; in
 // BNSD they are contiguous already. Under a causal or band rule the work order (host/schedule/tile_plan.cpp) places
 // entries of unequal cost by cost, so neighbouring entries read different heads and no panel is reused while cached.
-// Measured (2-core Xeon, BSND, medians of alternating runs, docs/performance.md, seventh session): dense D=64 S=4096
-// (2 MiB) gains 6–9% on AVX-512 code and 5–7% on AVX2 code, D=128 S=2048 bf16 2%, D=128 S=4096 fp32 0–3%; D=128
-// S=1024 (1 MiB) gains on AVX-512 code but loses up to 10% on AVX2 code; D=64 S=1024, BNSD and causal D=128 S=4096
-// fp32 (157 → 173 ms, the fastest of 6 runs) lose the copy.
-constexpr uint64_t kMinKvPanelHeadBytes = uint64_t{2} << 20;
+// Measured (2-core Xeon, BSND, alternating runs, docs/performance.md, seventh session): dense D=64 S=4096 (2 MiB)
+// gains 6–9% on AVX-512 code and 5–7% on AVX2 code; D=128 S=1024 (1 MiB) 3–10% on AVX-512 code (fp32 and bf16) and
+// ±1.5% on AVX2 code; D=128 S=4096 fp32 0–3%. D=64 S=1024 (512 KiB), BNSD and causal D=128 S=4096 fp32 (157 → 173 ms,
+// the fastest of 6 runs) lose the copy.
+constexpr uint64_t kMinKvPanelHeadBytes = uint64_t{1} << 20;
 
 // Whether the cpu variant packs each kv head's K and V into fp32 panels first (kernels/flash_attention_score.cl
 // fa_pack_kv), and their bytes. Only where a head's blocks are read by more than one work entry (more query rows

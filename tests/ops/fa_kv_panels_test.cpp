@@ -54,8 +54,8 @@ bool cpu_variant(const std::string& text) {
 
 TEST(FaKvPanels, DefaultPacksLargeHeadsATokenApart) {
   if (!cpu_variant("fa:b1n8s=1024d=128:layout=BSND:dt=fp32")) GTEST_SKIP() << "the device runs the generic variant";
-  // fp32 K and V rows of D = 128 (2·128·4 bytes a key): 2048 keys make a 2 MiB head, 8 heads, one panel each.
-  EXPECT_EQ(panel_bytes("fa:b1n8s=2048d=128:layout=BSND:dt=fp32", -1), std::size_t{8} * 2048 * 256 * 4);
+  // fp32 K and V rows of D = 128 (2·128·4 bytes a key): 1024 keys make a 1 MiB head, 8 heads, one panel each.
+  EXPECT_EQ(panel_bytes("fa:b1n8s=1024d=128:layout=BSND:dt=fp32", -1), std::size_t{8} * 1024 * 256 * 4);
   EXPECT_EQ(panel_bytes("fa:b2n4g2s1=300s2=4096d=64:layout=SBH:dt=bf16", -1), std::size_t{2} * 2 * 4096 * 128 * 4);
   // TND sequences are cumulative ends: key lengths 2048 and 476.
   EXPECT_EQ(panel_bytes("fa:n2d=128:layout=TND:dt=fp16:seqq=200,300:seqkv=2048,2524", -1),
@@ -67,7 +67,8 @@ TEST(FaKvPanels, DefaultPacksLargeHeadsATokenApart) {
 TEST(FaKvPanels, DefaultSkipsWhereTheCopyDoesNotPay) {
   if (!cpu_variant("fa:b1n8s=1024d=128:layout=BSND:dt=fp32")) GTEST_SKIP() << "the device runs the generic variant";
   EXPECT_EQ(panel_bytes("fa:b1n8s=2048d=128:layout=BNSD:dt=fp32", -1), 0u);           // contiguous heads
-  EXPECT_EQ(panel_bytes("fa:b1n8s=1024d=128:layout=BSND:dt=fp32", -1), 0u);           // a 1 MiB head
+  EXPECT_EQ(panel_bytes("fa:b1n8s=1024d=64:layout=BSND:dt=fp32", -1), 0u);            // a 512 KiB head
+  EXPECT_EQ(panel_bytes("fa:b1n8s1=1024s2=1023d=128:layout=BSND:dt=fp32", -1), 0u);   // 1 KiB short of 1 MiB
   EXPECT_EQ(panel_bytes("fa:b1n8s=2048d=128:layout=BSND:dt=fp32:sparse=3", -1), 0u);  // causal: heads interleave
   EXPECT_EQ(panel_bytes("fa:b1n8s=1024d=64:layout=BSND:dt=fp32", -1), 0u);            // a 512 KiB head
   EXPECT_EQ(panel_bytes("fa:b1n1s=4096d=128:layout=BSND:dt=fp32", -1), 0u);           // one kv head: rows D apart
