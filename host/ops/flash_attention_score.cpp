@@ -187,7 +187,7 @@ FlashAttentionScorePlan plan_flash_attention_score(const PlanTarget& target, con
   check_index_limit("split-KV partial slots", static_cast<uint64_t>(counts.parts), INT32_MAX,
                     "the kernels' int32 slot index");
   const uint64_t partial_bytes = split_partial_bytes(kc, counts.parts);
-  const uint64_t panel_bytes =
+  uint64_t panel_bytes =
       kv_panel_bytes(p, kc, counts.parts > 0, max_rows, max_keys, tune_mask_class(p.masks) == tune::MaskClass::kDense);
   const uint64_t work_bytes =
       checked_mul_u64(static_cast<uint64_t>(counts.entries), WK_STRIDE * sizeof(int32_t), "plan work_list");
@@ -210,8 +210,12 @@ FlashAttentionScorePlan plan_flash_attention_score(const PlanTarget& target, con
                                                           WK_STRIDE * sizeof(int32_t), "plan merge_list")});
     buffers.push_back({"workspace split_partials", partial_bytes});
   }
-  if (panel_bytes > 0) buffers.push_back({"workspace kv_panels", panel_bytes});
   check_buffers_fit(limits, buffers);
+  // The panels only speed a run up: a device without room for them runs unpacked rather than refusing the problem.
+  if (panel_bytes > 0) {
+    buffers.push_back({"workspace kv_panels", panel_bytes});
+    if (!buffers_fit(limits, buffers)) panel_bytes = 0;
+  }
   const double flops = list_work(p, data->kernel, target.device.compute_units, *data);
   data->batch_table = fa_batch_table(p);
 

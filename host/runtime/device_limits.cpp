@@ -28,6 +28,15 @@ void check_buffers_fit(const DeviceLimits& limits, const std::vector<DeviceBuffe
   }
 }
 
+bool buffers_fit(const DeviceLimits& limits, const std::vector<DeviceBuffer>& buffers) {
+  uint64_t total = 0;
+  for (const DeviceBuffer& b : buffers) {
+    if (b.bytes > limits.max_alloc || b.bytes > limits.global_mem - total) return false;
+    total += b.bytes;
+  }
+  return true;
+}
+
 void check_index_limit(std::string_view what, uint64_t value, uint64_t limit, std::string_view limit_name) {
   if (value > limit) fail(Status::kParamInvalid, "{}: {} exceeds {} ({})", what, value, limit_name, limit);
 }

@@ -29,6 +29,8 @@ DeviceBuffer buffer_of(std::string_view name, const TensorDesc& desc);
 
 // Throws Error(kParamInvalid) when one buffer exceeds max_alloc or all of them together exceed global_mem.
 void check_buffers_fit(const DeviceLimits& limits, const std::vector<DeviceBuffer>& buffers);
+// The same test without throwing: for optional buffers a plan can do without.
+bool buffers_fit(const DeviceLimits& limits, const std::vector<DeviceBuffer>& buffers);
 
 // Throws Error(kParamInvalid) "<what>: <value> exceeds <limit_name> (<limit>)" when value > limit.
 void check_index_limit(std::string_view what, uint64_t value, uint64_t limit, std::string_view limit_name);

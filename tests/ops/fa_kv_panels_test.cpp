@@ -86,6 +86,27 @@ TEST(FaKvPanels, ForcedWhereverBlocksAreReused) {
             panel_bytes("fa:b1n2s=200d=64:layout=BSND:dt=fp32", 2));
 }
 
+// The panels are optional: where they would not fit the device's largest buffer or its memory, the plan packs none
+// and the problem still plans (host/ops/dry_plan.hpp: planned against a described device).
+TEST(FaKvPanels, LeftOutWhereTheDeviceHasNoRoom) {
+  if (!cpu_variant("fa:b1n8s=1024d=128:layout=BSND:dt=fp32")) GTEST_SKIP() << "the device runs the generic variant";
+  const tools::FaCase fa = make_case("fa:b1n8s=1024d=128:layout=BSND:dt=fp32");
+  DeviceInfo dev = test_context().info();
+  dev.max_alloc_size = 4 << 20;  // each tensor (4 MiB) fits, the 8 MiB of panels do not
+  dev.global_mem_size = 64 << 20;
+  const FlashAttentionScorePlan small = plan_flash_attention_score(PlanTarget::host(dev), fa.descs(), fa.attrs);
+  EXPECT_EQ(plan_data(small).kv_panels, KV_PANEL_NONE);
+  EXPECT_EQ(small.workspace_size, 0u);
+  dev.max_alloc_size = 8 << 20;
+  dev.global_mem_size = 24 << 20;  // q, k, v, out and the stats fit, and 8 MiB more do not
+  EXPECT_EQ(plan_data(plan_flash_attention_score(PlanTarget::host(dev), fa.descs(), fa.attrs)).kv_panels,
+            KV_PANEL_NONE);
+  dev.global_mem_size = 64 << 20;
+  const FlashAttentionScorePlan roomy = plan_flash_attention_score(PlanTarget::host(dev), fa.descs(), fa.attrs);
+  EXPECT_NE(plan_data(roomy).kv_panels, KV_PANEL_NONE);
+  EXPECT_GE(roomy.workspace_size, std::size_t{8} << 20);
+}
+
 TEST(FaKvPanels, RejectsBadKvPanels) {
   const tools::FaCase fa = make_case("fa:b1n1s=64d=64:layout=BSND:dt=fp32");
   Config config = Config::global();
