@@ -399,6 +399,22 @@ def aten_op(torch, fn, needle=""):
 # The table
 
 
+def run_lockstep(bench, tpy, shapes, args, env, pass_args):
+    """Each row on both sides back to back: one cannon-bench run (the first also times SGEMM at 2048^3, the others
+    at 256^3, not reported), then one torch worker, then the next row. Returns the two sides' reports, merged."""
+    cannon, torch_res = None, None
+    for i, sh in enumerate(shapes):
+        extra = list(pass_args) if i == 0 else ["--gemm-n", "256", *pass_args]
+        c = run_cannon(bench, [sh["problem"]], args.repeat, env, extra=extra)
+        t = run_torch(tpy, [sh], args.repeat, args.warmup, args.threads, env, args.backward)
+        if cannon is None:
+            cannon, torch_res = c, t
+        else:
+            cannon["cases"] += c["cases"]
+            torch_res["rows"] += t["rows"]
+    return cannon, torch_res
+
+
 def gflops(f, ms):
     return f / (ms * 1e-3) * 1e-9 if ms else 0.0
 
@@ -464,6 +480,8 @@ def header_lines(meta):
                      "timed, the forward re-run outside the timing)")
     lines.append(f"medians of {meta['repeat']} timed runs after warm-up, each side; FLOPs {flop_formula(backward)} for "
                  "both, causal counted as half")
+    if meta.get("lockstep"):
+        lines.append("lockstep: each row timed on both sides back to back before the next row")
     return lines
 
 
@@ -541,6 +559,10 @@ def main():
     ap.add_argument("--backward", action="store_true",
                     help="time the backward pass: cannon-bench --backward (FlashAttentionScoreGrad) beside torch's "
                          "out.backward(dy) through the same SDPA call; FLOPs 10*B*N1*S1*S2*D (causal half)")
+    ap.add_argument("--lockstep", action="store_true",
+                    help="time each row on both sides back to back (cannon, then torch) before the next row, so a "
+                         "noisy machine's slow phases fall on both sides of a ratio; default: all cannon rows, then "
+                         "all torch rows")
     ap.add_argument("--list", action="store_true", help="print the row ids and problem strings and exit")
     ap.add_argument("--merge", nargs="+", metavar="JSON",
                     help="no new runs: combine several --json files of one ISA into one table of medians")
@@ -580,11 +602,14 @@ def main():
 
     shapes = select_shapes(args.shapes, args.backward)
     tpy = torch_python(args.torch_python)
-    cannon = run_cannon(bench, [s["problem"] for s in shapes], args.repeat, env, extra=pass_args)
+    if args.lockstep:
+        cannon, torch_res = run_lockstep(bench, tpy, shapes, args, env, pass_args)
+    else:
+        cannon = run_cannon(bench, [s["problem"] for s in shapes], args.repeat, env, extra=pass_args)
+        torch_res = run_torch(tpy, shapes, args.repeat, args.warmup, args.threads, env, args.backward)
     missing = check_cannon_report(cannon, [s["problem"] for s in shapes], args.backward)
     if missing:
         print("warning: cannon-bench --json lacks: " + ", ".join(missing), file=sys.stderr)
-    torch_res = run_torch(tpy, shapes, args.repeat, args.warmup, args.threads, env, args.backward)
     rows = combine(shapes, cannon, torch_res)
     dev = cannon["device_info"]
     meta = {
@@ -594,7 +619,7 @@ def main():
         "isa_label": EMULATED_LABEL if args.isa == "avx2" else "native (the hardware's own ISA)",
         "cannon_device": {"name": dev["name"], "version": dev["version"]},
         "sgemm_gflops": cannon["sgemm_gflops"], "sgemm_n": cannon.get("sgemm_n", 2048),
-        "blas_core": dev.get("blas_core", ""), "repeat": args.repeat,
+        "blas_core": dev.get("blas_core", ""), "repeat": args.repeat, "lockstep": args.lockstep,
         "torch": torch_res["torch"], "torch_backends": sorted({r["torch_backend"] for r in rows}),
         "torch_refusals": {r["id"]: r["refused"] for r in torch_res["rows"] if r.get("refused")},
         "env": {k: env.get(k, "") for k in sorted(set(ISA_ENV["avx2"]) | {"POCL_MAX_PTHREAD_COUNT", "POCL_CACHE_DIR"})},
