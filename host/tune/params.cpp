@@ -210,7 +210,7 @@ const std::vector<KernelDecl>& kernels() {
             256,
             8,
             {},
-            {32, 64, 128},
+            {32, 64, 96, 128},
             "cpu keys per key block (default 64, less where it would not fit)"},
            {"PARTS", 0, 64, 1, {}, {0, 1, 2, 4}, "cpu key entries per kv head, each with a dQ copy (0: automatic)"},
        },
