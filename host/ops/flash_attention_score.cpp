@@ -228,7 +228,8 @@ FlashAttentionScorePlan plan_flash_attention_score(const PlanTarget& target, con
   if (data->split.on()) data->ledger.book("split_partials", partial_bytes, sizeof(float) * 16);
   if (panel_bytes > 0) {
     data->kv_panels = p.layout == Layout::kTND ? KV_PANEL_TND : KV_PANEL_UNIFORM;
-    // Below the panels' byte cap, so B·N2·blocks work-items and the blocks themselves fit the kernel's int.
+    // fa_pack_kv runs B·N2·blocks work-items (a long product; blocks past a shorter TND batch return at once). The
+    // byte cap keeps N2·blocks and each block index within the kernel's int.
     data->kv_key_blocks = (max_keys + kc.block_n - 1) / kc.block_n;
     data->ledger.book("kv_panels", panel_bytes, sizeof(float) * 16);
   }
