@@ -6,11 +6,8 @@
 // fa.KV_PANELS=2 as ctest's conformance_fa_panels.
 #include <gtest/gtest.h>
 
-#include <map>
-#include <memory>
 #include <string>
 
-#include "cannon/config.hpp"
 #include "host/ops/dry_plan.hpp"
 #include "host/ops/kernel_config.hpp"
 #include "tests/ops/op_test_util.hpp"
@@ -18,38 +15,22 @@
 namespace cannon::optest {
 namespace {
 
-// One Context per fa.KV_PANELS value (each builds its own programs), made on first use; -1: the default.
+// The Context of one fa.KV_PANELS value; -1: the default.
 const Context& panels_context(long panels) {
-  static std::map<long, std::unique_ptr<Context>> contexts;
-  auto& slot = contexts[panels];
-  if (!slot) {
-    Config config = Config::global();
-    if (panels >= 0) config.tune["fa.KV_PANELS"] = panels;
-    slot = std::make_unique<Context>(Context::create("", config));
-  }
-  return *slot;
-}
-
-const detail::FlashAttentionScorePlanData& plan_data(const FlashAttentionScorePlan& plan) {
-  return detail::PlanAccess::data(plan);
-}
-
-FlashAttentionScorePlan plan_of(const std::string& text, const Context& ctx) {
-  const tools::FaCase fa = make_case(text);
-  return plan_flash_attention_score(ctx, fa.descs(), fa.attrs);
+  return panels < 0 ? test_context() : tuned_context({{"fa.KV_PANELS", panels}});
 }
 
 // The panels' bytes in a plan's workspace (0 when it has none).
 std::size_t panel_bytes(const std::string& text, long panels) {
-  const FlashAttentionScorePlan plan = plan_of(text, panels_context(panels));
-  const auto& d = plan_data(plan);
+  const FlashAttentionScorePlan plan = plan_fa(text, panels_context(panels));
+  const auto& d = fa_plan_data(plan);
   if (d.kv_panels == KV_PANEL_NONE) return 0;
   EXPECT_GE(plan.workspace_size, d.ledger.bytes("kv_panels")) << text;
   return d.ledger.bytes("kv_panels");
 }
 
 bool cpu_variant(const std::string& text) {
-  return plan_data(plan_of(text, panels_context(-1))).kernel.variant == KernelVariant::kCpu;
+  return fa_plan_data(plan_fa(text, panels_context(-1))).kernel.variant == KernelVariant::kCpu;
 }
 
 TEST(FaKvPanels, DefaultPacksLargeHeadsATokenApart) {
@@ -95,25 +76,26 @@ TEST(FaKvPanels, LeftOutWhereTheDeviceHasNoRoom) {
   dev.max_alloc_size = 4 << 20;  // each tensor (4 MiB) fits, the 8 MiB of panels do not
   dev.global_mem_size = 64 << 20;
   const FlashAttentionScorePlan small = plan_flash_attention_score(PlanTarget::host(dev), fa.descs(), fa.attrs);
-  EXPECT_EQ(plan_data(small).kv_panels, KV_PANEL_NONE);
+  EXPECT_EQ(fa_plan_data(small).kv_panels, KV_PANEL_NONE);
   EXPECT_EQ(small.workspace_size, 0u);
   dev.max_alloc_size = 8 << 20;
   dev.global_mem_size = 24 << 20;  // q, k, v, out and the stats fit, and 8 MiB more do not
-  EXPECT_EQ(plan_data(plan_flash_attention_score(PlanTarget::host(dev), fa.descs(), fa.attrs)).kv_panels,
+  EXPECT_EQ(fa_plan_data(plan_flash_attention_score(PlanTarget::host(dev), fa.descs(), fa.attrs)).kv_panels,
             KV_PANEL_NONE);
   dev.global_mem_size = 64 << 20;
   const FlashAttentionScorePlan roomy = plan_flash_attention_score(PlanTarget::host(dev), fa.descs(), fa.attrs);
-  EXPECT_NE(plan_data(roomy).kv_panels, KV_PANEL_NONE);
+  EXPECT_NE(fa_plan_data(roomy).kv_panels, KV_PANEL_NONE);
   EXPECT_GE(roomy.workspace_size, std::size_t{8} << 20);
 }
 
 TEST(FaKvPanels, RejectsBadKvPanels) {
-  const tools::FaCase fa = make_case("fa:b1n1s=64d=64:layout=BSND:dt=fp32");
-  Config config = Config::global();
-  config.tune["fa.KV_PANELS"] = 3;
-  const Context ctx = Context::create("", config);
-  expect_error([&] { plan_flash_attention_score(ctx, fa.descs(), fa.attrs); }, Status::kParamInvalid,
-               {"CANNON_TUNE", "KV_PANELS"});
+  for (const long bad : {-1L, 3L}) {
+    expect_error(
+        [&] {
+          plan_fa("fa:b1n1s=64d=64:layout=BSND:dt=fp32", tuned_context({{"fa.KV_PANELS", bad}}));
+        },
+        Status::kParamInvalid, {"CANNON_TUNE", "KV_PANELS"});
+  }
 }
 
 // Every layout and dtype, GQA, short and empty TND batches, masks, pse and dropout: panels against the float64
@@ -131,9 +113,9 @@ class FaKvPanelsCases : public testing::TestWithParam<const char*> {};
 
 TEST_P(FaKvPanelsCases, MatchReferenceAndUnpackedBytes) {
   const std::string text = GetParam();
-  const FlashAttentionScorePlan plan = plan_of(text, panels_context(2));
-  if (plan_data(plan).kernel.variant != KernelVariant::kCpu) GTEST_SKIP() << "the device runs the generic variant";
-  EXPECT_NE(plan_data(plan).kv_panels, KV_PANEL_NONE) << text << " packed no panels at fa.KV_PANELS=2";
+  const FlashAttentionScorePlan plan = plan_fa(text, panels_context(2));
+  if (fa_plan_data(plan).kernel.variant != KernelVariant::kCpu) GTEST_SKIP() << "the device runs the generic variant";
+  EXPECT_NE(fa_plan_data(plan).kv_panels, KV_PANEL_NONE) << text << " packed no panels at fa.KV_PANELS=2";
   const tools::FaProblem problem = tools::parse_fa_problem(text);
   const CaseRun packed = run_case(problem, panels_context(2));
   const CaseRun unpacked = run_case(problem, panels_context(0));

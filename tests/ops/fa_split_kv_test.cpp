@@ -1,11 +1,9 @@
 // Decode and split-KV on the device: the plan picks 16-row entries and splits few, long entries by itself; forced
-// splits (CANNON_TUNE's SPLIT_KV through a Context of its own Config) from two chunks up to one tile per chunk match
+// splits (CANNON_TUNE's fa.SPLIT_KV through a Context of its own Config) from two chunks up to one tile per chunk match
 // the float64 reference with poisoned outputs and workspace; 16-row entries give the 96-row kernel's bits; and the
 // workspace holds exactly the partial slots. tests/cases/test_fa_decode covers every feature under the split.
 #include <gtest/gtest.h>
 
-#include <map>
-#include <memory>
 #include <string>
 #include <tuple>
 
@@ -17,31 +15,10 @@
 namespace cannon::optest {
 namespace {
 
-// One Context per tune setting (each builds its own programs), made on first use.
-const Context& tuned_context(const std::map<std::string, long>& tune) {
-  static std::map<std::map<std::string, long>, std::unique_ptr<Context>> contexts;
-  auto& slot = contexts[tune];
-  if (!slot) {
-    Config config = Config::global();
-    for (const auto& [key, value] : tune) config.tune["fa." + key] = value;  // CANNON_TUNE names: fa.*
-    slot = std::make_unique<Context>(Context::create("", config));
-  }
-  return *slot;
-}
-
-const detail::FlashAttentionScorePlanData& plan_data(const FlashAttentionScorePlan& plan) {
-  return detail::PlanAccess::data(plan);
-}
-
-FlashAttentionScorePlan plan_of(const std::string& text, const Context& ctx = test_context()) {
-  const tools::FaCase fa = make_case(text);
-  return plan_flash_attention_score(ctx, fa.descs(), fa.attrs);
-}
-
 TEST(FaSplitKv, DecodePlanUsesSixteenRowsAndSplits) {
   // One entry (B·N1 = 1) of 129 tiles: fewer than 4 entries per compute unit, so it is cut into chunks.
-  const FlashAttentionScorePlan plan = plan_of("fa:b1n1s1=1s2=4097d=128:layout=BSND:dt=fp32");
-  const auto& d = plan_data(plan);
+  const FlashAttentionScorePlan plan = plan_fa("fa:b1n1s1=1s2=4097d=128:layout=BSND:dt=fp32");
+  const auto& d = fa_plan_data(plan);
   EXPECT_EQ(d.kernel.block_m, 16);
   ASSERT_TRUE(d.split.on());
   EXPECT_GE(d.split.parts, 2);
@@ -65,8 +42,8 @@ TEST(FaSplitKv, DecodePlanUsesSixteenRowsAndSplits) {
 // a group run each chunk back to back. S1 = 2: one query row per head would fold the group into one head's rows
 // (fa_decode_fold_test.cpp).
 TEST(FaSplitKv, GqaDecodeCutsCacheSizedChunks) {
-  const FlashAttentionScorePlan plan = plan_of("fa:b1n64g4s1=2s2=8192d=128:layout=BSND:dt=fp32");
-  const auto& d = plan_data(plan);
+  const FlashAttentionScorePlan plan = plan_fa("fa:b1n64g4s1=2s2=8192d=128:layout=BSND:dt=fp32");
+  const auto& d = fa_plan_data(plan);
   ASSERT_TRUE(d.split.on());
   EXPECT_EQ(d.split.rule.group, 4);
   const int block_n = d.kernel.block_n;
@@ -90,13 +67,13 @@ TEST(FaSplitKv, DefaultSplitWorkspaceIsBounded) {
     const FlashAttentionScorePlan plan = plan_flash_attention_score(
         PlanTarget{test_context().info(), test_context().config(), nullptr}, fa.descs(), fa.attrs);
     EXPECT_LE(plan.workspace_size, std::size_t{64} << 20) << text;
-    EXPECT_EQ(plan_data(plan).split.on(), text[4] == '1') << text;  // 1024 entries: 7 chunks; 4096: none
+    EXPECT_EQ(fa_plan_data(plan).split.on(), text[4] == '1') << text;  // 1024 entries: 7 chunks; 4096: none
   }
 }
 
 TEST(FaSplitKv, PrefillPlanIsUnchanged) {
-  const FlashAttentionScorePlan plan = plan_of("fa:b2n4g2s=256d=128:layout=BSND:dt=fp32");
-  const auto& d = plan_data(plan);
+  const FlashAttentionScorePlan plan = plan_fa("fa:b2n4g2s=256d=128:layout=BSND:dt=fp32");
+  const auto& d = fa_plan_data(plan);
   // The prefill rows per entry (heuristics or the tuning database), not decode's 16.
   const KernelConfig prefill = choose_kernel_config(test_context().info(), DType::kFloat32, 128, 128,
                                                     test_context().config(), tune::MaskClass::kDense, 256);
@@ -108,8 +85,8 @@ TEST(FaSplitKv, PrefillPlanIsUnchanged) {
 
 TEST(FaSplitKv, GenericVariantNeverSplits) {
   const FlashAttentionScorePlan plan =
-      plan_of("fa:b1n1s1=1s2=4097d=128:layout=BSND:dt=fp32", tuned_context({{"VARIANT", 1}, {"SPLIT_KV", 4}}));
-  EXPECT_FALSE(plan_data(plan).split.on());
+      plan_fa("fa:b1n1s1=1s2=4097d=128:layout=BSND:dt=fp32", tuned_context({{"fa.VARIANT", 1}, {"fa.SPLIT_KV", 4}}));
+  EXPECT_FALSE(fa_plan_data(plan).split.on());
   EXPECT_EQ(plan.workspace_size, 0u);
 }
 
@@ -118,7 +95,7 @@ TEST(FaSplitKv, RejectsBadSplitKv) {
   for (const long bad : {-1L, 65537L}) {  // 0 is automatic
     expect_error(
         [&] {
-          plan_flash_attention_score(tuned_context({{"SPLIT_KV", bad}}), fa.descs(), fa.attrs);
+          plan_flash_attention_score(tuned_context({{"fa.SPLIT_KV", bad}}), fa.descs(), fa.attrs);
         },
         Status::kParamInvalid, {"CANNON_TUNE", "SPLIT_KV"});
   }
@@ -129,10 +106,10 @@ TEST(FaSplitKv, SixteenRowEntriesKeepTheBits) {
   for (const char* text : {"fa:b2n4g2s1=7s2=1023d=64:layout=BSH:dt=bf16:sparse=0:mask=bnss:keep_prob=0.9",
                            "fa:n2g1d=128:layout=TND:dt=fp16:seqq=1,17,20:seqkv=300,600,1000:pse_type=0:pse=bn1s"}) {
     const tools::FaProblem problem = tools::parse_fa_problem(text);
-    const CaseRun small = run_case(problem, tuned_context({{"SPLIT_KV", 1}}));
-    const CaseRun wide = run_case(problem, tuned_context({{"SPLIT_KV", 1}, {"BLOCK_M", 96}}));
-    EXPECT_EQ(plan_data(plan_of(text, tuned_context({{"SPLIT_KV", 1}}))).kernel.block_m, 16);
-    EXPECT_EQ(plan_data(plan_of(text, tuned_context({{"SPLIT_KV", 1}, {"BLOCK_M", 96}}))).kernel.block_m, 96);
+    const CaseRun small = run_case(problem, tuned_context({{"fa.SPLIT_KV", 1}}));
+    const CaseRun wide = run_case(problem, tuned_context({{"fa.SPLIT_KV", 1}, {"fa.BLOCK_M", 96}}));
+    EXPECT_EQ(fa_plan_data(plan_fa(text, tuned_context({{"fa.SPLIT_KV", 1}}))).kernel.block_m, 16);
+    EXPECT_EQ(fa_plan_data(plan_fa(text, tuned_context({{"fa.SPLIT_KV", 1}, {"fa.BLOCK_M", 96}}))).kernel.block_m, 96);
     expect_case_passes(small);
     for (int i = 0; i < 3; ++i) {
       EXPECT_EQ(small.dev.list()[i].bytes, wide.dev.list()[i].bytes) << small.repro << ": output " << i;
@@ -155,9 +132,9 @@ class FaSplitKvForced : public testing::TestWithParam<std::tuple<const char*, lo
 
 TEST_P(FaSplitKvForced, MatchesReference) {
   const auto& [text, k] = GetParam();
-  const Context& ctx = tuned_context({{"SPLIT_KV", k}});
-  const FlashAttentionScorePlan plan = plan_of(text, ctx);
-  EXPECT_TRUE(plan_data(plan).split.on()) << text << " did not split at SPLIT_KV=" << k;
+  const Context& ctx = tuned_context({{"fa.SPLIT_KV", k}});
+  const FlashAttentionScorePlan plan = plan_fa(text, ctx);
+  EXPECT_TRUE(fa_plan_data(plan).split.on()) << text << " did not split at SPLIT_KV=" << k;
   expect_case_passes(run_case(tools::parse_fa_problem(text), ctx));
 }
 

@@ -8,6 +8,8 @@
 #include <cctype>
 #include <cstdint>
 #include <initializer_list>
+#include <map>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -36,6 +38,19 @@ namespace cannon::optest {
 inline const Context& test_context() {
   static const Context ctx = Context::create();
   return ctx;
+}
+
+// One Context per CANNON_TUNE setting, made on first use (each builds its own programs). Names carry their kernel,
+// as in CANNON_TUNE: {{"fa.SPLIT_KV", 2}}.
+inline const Context& tuned_context(const std::map<std::string, long>& tune) {
+  static std::map<std::map<std::string, long>, std::unique_ptr<Context>> contexts;
+  auto& slot = contexts[tune];
+  if (!slot) {
+    Config config = Config::global();
+    for (const auto& [key, value] : tune) config.tune[key] = value;
+    slot = std::make_unique<Context>(Context::create("", config));
+  }
+  return *slot;
 }
 
 // A fixed seed per case, derived from its canonical problem string (FNV-1a), so each case draws its own data.
@@ -106,6 +121,15 @@ inline tools::FaCase make_case(const std::string& problem_text) {
   tools::FaCase fa = tools::describe_case(problem);
   tools::generate_inputs(fa, problem.seed.value_or(case_seed(tools::to_string(problem))));
   return fa;
+}
+
+// The plan of a problem string on ctx, and the plan data behind it (host/ops/plan_access.hpp).
+inline FlashAttentionScorePlan plan_fa(const std::string& problem_text, const Context& ctx = test_context()) {
+  const tools::FaCase fa = make_case(problem_text);
+  return plan_flash_attention_score(ctx, fa.descs(), fa.attrs);
+}
+inline const detail::FlashAttentionScorePlanData& fa_plan_data(const FlashAttentionScorePlan& plan) {
+  return detail::PlanAccess::data(plan);
 }
 
 inline DeviceTensor to_device(const Context& ctx, const tools::HostData& data) {
