@@ -263,6 +263,12 @@ __kernel void fag_dpse(__global const DATA_T* q, __global const DATA_T* k, __glo
 #include "vector/pse_cpu.clh"
 #include "vector/dropout_cpu.clh"
 #include "vector/exp_cpu.clh"
+#ifndef BF16_DOT
+#define BF16_DOT 0
+#endif
+#if BF16_DOT
+#include "cube/bf16_pair_cpu.clh"
+#endif
 
 // Key rows of the private tiles: the key block padded for the Q·Kᵀ tiles (QK_KEYS) and the outer tiles (OA_KEYS).
 #define PAD_TO(n, m) (((n) + (m)-1) / (m) * (m))
@@ -273,7 +279,9 @@ __kernel void fag_dpse(__global const DATA_T* q, __global const DATA_T* k, __glo
 // last row): Qᵀ [DK][LANES] and dYᵀ [DV][LANES] for the Q·Kᵀ and dY·Vᵀ tiles, Q [LANES][DK_PAD] and dY [LANES][DV_PAD]
 // rows for the outer tiles, and the rows' softmax_max, softmax_sum and D. Every part starts on a row vector (LANES
 // and DK_PAD are multiples of VW, records are padded to 16 floats, the workspace is 64-byte aligned), so the tiles
-// read and write it with vloadv_aligned/vstorev_aligned.
+// read and write it with vloadv_aligned/vstorev_aligned. With BF16_DOT the four operand parts hold the same values in
+// bf16 pair layouts (cube/bf16_pair_cpu.clh), in the first half of their space: Qᵀ and dYᵀ as [d/2][LANES][2], Q and
+// dY as [LANES/2][DK_PAD or DV_PAD][2].
 #define REC_QT 0
 #define REC_DYT (REC_QT + DK * LANES)
 #define REC_QR (REC_DYT + DV * LANES)
@@ -284,14 +292,28 @@ __kernel void fag_dpse(__global const DATA_T* q, __global const DATA_T* k, __glo
 #define REC_FLOATS PAD_TO(REC_D + LANES, 16)
 // A dQ accumulator of one row block: dQᵀ [DK_PAD][LANES] (the P·V tile writes whole PV_COLS column tiles).
 #define DQ_FLOATS (DK_PAD * LANES)
-// A key entry's packed blocks: K [BLOCK_N][DK_PAD] then V [BLOCK_N][DV_PAD], zero-filled past the head dims.
+// A key entry's packed blocks: K [BLOCK_N][DK_PAD] then V [BLOCK_N][DV_PAD], zero-filled past the head dims. With
+// BF16_DOT: bf16 K and V rows, then K's pairs over keys [BLOCK_N/2][DK_PAD] (uints), which fit the same slot.
 #define KV_FLOATS (BLOCK_N * (DK_PAD + DV_PAD))
+#if BF16_DOT
+#if PAIRS(BLOCK_N) * DK_PAD > BLOCK_N * (DK_PAD + DV_PAD) / 2
+#error "BF16_DOT: K's key pairs do not fit the entry's slot"
+#endif
+#endif
 
+#if BF16_DOT
+QK2_TILE_DEFINE(qk2_tile_q, DK)
+QK2_TILE_DEFINE(qk2_tile_dy, DV)
+PV2_TILE_DEFINE(pv2_tile_dq, DK, DK_PAD)
+OUTER2_TILE_DEFINE(outer2_tile_k, DK_PAD, OA_CV_K)
+OUTER2_TILE_DEFINE(outer2_tile_v, DV_PAD, OA_CV_V)
+#else
 QK_TILE_DEFINE(qk_tile_q, __global, DK, vloadv_aligned)
 QK_TILE_DEFINE(qk_tile_dy, __global, DV, vloadv_aligned)
 PV_TILE_DEFINE(pv_tile_dq, __global, DK, vloadv_aligned, vstorev_aligned)
 OUTER_TILE_DEFINE(outer_tile_k, DK_PAD, OA_CV_K)
 OUTER_TILE_DEFINE(outer_tile_v, DV_PAD, OA_CV_V)
+#endif
 
 // The row block's index among all blocks of every batch and head (the workspace's record order).
 inline long grad_row_tile(__global const long* gbt, int b, int n1, long s1, long row0) {
@@ -328,10 +350,22 @@ __kernel void fag_pre_cpu(__global const DATA_T* q, __global const DATA_T* dy, _
     const long i = row0 + min(r, rows - 1);
     load_row(q, h.q + i * args.q_seq, DK, qr);
     load_row(dy, h.o + i * args.o_seq, DV, dyr);
+#if BF16_DOT
+    // qr and dyr hold bf16 values (zero past the head dims), so their top halves are the inputs' bits.
+    __global ushort* qt2 = (__global ushort*)(rec + REC_QT);
+    __global ushort* dyt2 = (__global ushort*)(rec + REC_DYT);
+    __global ushort* qr2 = (__global ushort*)(rec + REC_QR);
+    __global ushort* dyr2 = (__global ushort*)(rec + REC_DYR);
+    for (int d = 0; d < 2 * PAIRS(DK); ++d) qt2[((d / 2) * LANES + r) * 2 + (d & 1)] = BF16_HI(qr[d]);
+    for (int d = 0; d < 2 * PAIRS(DV); ++d) dyt2[((d / 2) * LANES + r) * 2 + (d & 1)] = BF16_HI(dyr[d]);
+    for (int d = 0; d < DK_PAD; ++d) qr2[((r / 2) * DK_PAD + d) * 2 + (r & 1)] = BF16_HI(qr[d]);
+    for (int d = 0; d < DV_PAD; ++d) dyr2[((r / 2) * DV_PAD + d) * 2 + (r & 1)] = BF16_HI(dyr[d]);
+#else
     for (int d = 0; d < DK; ++d) rec[REC_QT + d * LANES + r] = qr[d];
     for (int d = 0; d < DV; ++d) rec[REC_DYT + d * LANES + r] = dyr[d];
     for (int d = 0; d < DK_PAD; d += 16) vstore16(vload16(0, qr + d), 0, rec + REC_QR + r * DK_PAD + d);
     for (int d = 0; d < DV_PAD; d += 16) vstore16(vload16(0, dyr + d), 0, rec + REC_DYR + r * DV_PAD + d);
+#endif
     const long at = h.stat + i * h.stat_row;
     rec[REC_M + r] = smax[args.smax_off + at];
     rec[REC_L + r] = ssum[args.ssum_off + at];
@@ -414,13 +448,28 @@ __kernel void fag_main_cpu(__global const DATA_T* k, __global const DATA_T* v, _
   __global float* vp = kp + BLOCK_N * DK_PAD;
   float dka[PAD_TO(BLOCK_N, OA_KEYS) * DK_PAD] ALIGNED_V, dva[PAD_TO(BLOCK_N, OA_KEYS) * DV_PAD] ALIGNED_V;
   float st[GRAD_KEYS * LANES] ALIGNED_V, dpt[GRAD_KEYS * LANES] ALIGNED_V;
+#if BF16_DOT
+  // Pd and dS as bf16 pair tiles (cube/bf16_pair_cpu.clh); K and V of the block in bf16 rows, then K's key pairs.
+  ushort st2[GRAD_KEYS * LANES] ALIGNED_V, ds2[GRAD_KEYS * LANES] ALIGNED_V;
+  uint dst2[PAIRS(GRAD_KEYS) * LANES] ALIGNED_V;
+  __global ushort* kp2 = (__global ushort*)kp;
+  __global ushort* vp2 = kp2 + BLOCK_N * DK_PAD;
+  __global uint* kt2 = (__global uint*)(vp2 + BLOCK_N * DV_PAD);
+#else
   const float unused_alpha[1] = {1.0f};
+#endif
   for (long kb = wk[GK_COL0]; kb * BLOCK_N < s2; kb += step) {
     const long j0 = kb * BLOCK_N;
     const int nkeys = (int)min((long)BLOCK_N, s2 - j0);
     const long j1 = j0 + nkeys - 1;
+#if BF16_DOT
+    pack_bf16_rows(k, h0.k + j0 * k_seq, k_seq, nkeys, DK, DK_PAD, kp2);
+    pack_bf16_rows(v, h0.v + j0 * v_seq, v_seq, nkeys, DV, DV_PAD, vp2);
+    pack_bf16_key_pairs(kp2, nkeys, DK_PAD, kt2);
+#else
     pack_rows_global(k, h0.k + j0 * k_seq, k_seq, nkeys, DK, DK_PAD, kp);
     pack_rows_global(v, h0.v + j0 * v_seq, v_seq, nkeys, DV, DV_PAD, vp);
+#endif
     for (int x = 0; x < PAD_TO(BLOCK_N, OA_KEYS) * DK_PAD; x += 16) vstore16((float16)0.0f, 0, dka + x);
     for (int x = 0; x < PAD_TO(BLOCK_N, OA_KEYS) * DV_PAD; x += 16) vstore16((float16)0.0f, 0, dva + x);
     for (int g = 0; g < args.group; ++g) {
@@ -444,17 +493,33 @@ __kernel void fag_main_cpu(__global const DATA_T* k, __global const DATA_T* v, _
         const long seen = i1 + (long)h.next - j0 + 1;
         const int tkeys = full || prefix_block || seen >= nkeys ? nkeys : min(nkeys, PAD_TO((int)seen, OA_KEYS));
         __global const float* rec = ws + grad_row_tile(gbt, b, n1, s1, i0) * REC_FLOATS;
+#if BF16_DOT
+        qk2_tile_q((__global const uint*)(rec + REC_QT), (__global const uint*)kp2, DK_PAD / 2, tkeys,
+                   pse_mode == PSE_ADD_SCALE ? 1.0f : scale, st);
+#else
         qk_tile_q(rec + REC_QT, kp, DK_PAD, tkeys, pse_mode == PSE_ADD_SCALE ? 1.0f : scale, st);
+#endif
         if (pse_mode != PSE_NONE) {
           pse_tile(st, h, (int)i0, rows, (int)j0, tkeys, pse, slopes, pse_mode, pse_map, pse_cols, scale);
         }
         if (!full || (flags & FLAG_MASK_TENSOR)) mask_tile(st, h, (int)i0, rows, (int)j0, tkeys, mask, mask_row, flags);
+#if BF16_DOT
+        qk2_tile_dy((__global const uint*)(rec + REC_DYT), (__global const uint*)vp2, DV_PAD / 2, tkeys, 1.0f, dpt);
+#else
         qk_tile_dy(rec + REC_DYT, vp, DV_PAD, tkeys, 1.0f, dpt);
+#endif
         grad_scores(st, dpt, rec, h, (int)i0, rows, (int)j0, tkeys, dropout, drop_mask, flags, keep_scale,
                     (uint2)(drop_key_lo, drop_key_hi), drop_offset_groups, drop_threshold, drop_numels);
+#if BF16_DOT
+        bf16_score_tiles(st, dpt, rows, tkeys, PAD_TO(tkeys, OA_KEYS), st2, ds2, dst2);
+        outer2_tile_v((const uint*)st2, (__global const uint*)(rec + REC_DYR), rows, tkeys, dva);
+        outer2_tile_k((const uint*)ds2, (__global const uint*)(rec + REC_QR), rows, tkeys, dka);
+        pv2_tile_dq(dst2, kt2, tkeys, dq_acc + grad_row_tile(gbt, b, n1, s1, i0) * DQ_FLOATS);
+#else
         outer_tile_v(st, rec + REC_DYR, rows, tkeys, dva);
         outer_tile_k(dpt, rec + REC_QR, rows, tkeys, dka);
         pv_tile_dq(dpt, kp, DK_PAD, tkeys, false, unused_alpha, dq_acc + grad_row_tile(gbt, b, n1, s1, i0) * DQ_FLOATS);
+#endif
       }
     }
     for (int j = 0; j < nkeys; ++j) {  // dK·scale and dV, rounded once (non-temporal: common/store_nt.clh)

@@ -187,19 +187,22 @@ FlashAttentionScoreGradPlan plan_flash_attention_score_grad(const PlanTarget& ta
   const int regs = cpu_vector_registers(target.device, kc.vw);
   const OuterTile ok = outer_tile(kc.dk, kc.vw, regs), ov = outer_tile(kc.dv, kc.vw, regs);
   const int oa_keys = std::min(ok.keys, ov.keys);
-  const tune::ConstraintInput tile_limits{target.device.name, kc.dk,      kc.dv,  target.device.loop_limit, 0, kc.vw,
-                                          kc.block_m,         kc.qk_keys, oa_keys};
+  // bf16 on a CPU with avx512_bf16: the five matmuls as vdpbf16ps pair dot products (kernels/cube/bf16_pair_cpu.clh),
+  // each doing two fp32 FMAs' work on operands that are bf16 values already.
+  const bool pairs_possible = p.dtype == DType::kBFloat16 && kc.vw == 16 && cpu_has_bf16_pairs(target.device);
+  const tune::ConstraintInput tile_limits{
+      target.device.name, kc.dk,   kc.dv,         target.device.loop_limit, 0, kc.vw, kc.block_m,
+      kc.qk_keys,         oa_keys, pairs_possible};
   // Rows per block: the forward's, but 48 (three 16-lane row vectors) where head dims pass 64 on a 32-register
   // target: each key block then revisits smaller row records, and a causal diagonal wastes fewer rows. Measured
   // against the forward's 96 (fp32 B1 N8 D128, AVX-512 code, alternating runs, medians): S=1024 dense 61.3 -> 55.3 ms,
   // causal 37.2 -> 35.6 ms; S=4096 dense 922 -> 854 ms. On AVX2 code (16 registers, 8 lanes) 48 was slower than 96.
-  const int block_m =
-      regs >= 32 && std::max(kc.dk, kc.dv) > 64 && kc.block_m > 48 && kc.vw == 16 ? 48 : kc.block_m;
+  const int block_m = regs >= 32 && std::max(kc.dk, kc.dv) > 64 && kc.block_m > 48 && kc.vw == 16 ? 48 : kc.block_m;
   // 64 keys per block (128 was slower at D = 64, 32 slower at D = 128), fewer where the private tiles (dK and dV
   // accumulators, two score tiles) would pass the PoCL thread stack's budget.
   long block_n = 64;
-  while (block_n > 8 && tune::fag_cpu_private_bytes(block_m, block_n, kc.vw, kc.dk, kc.dv, kc.qk_keys, oa_keys) >
-                            tune::kMaxCpuPrivateBytes) {
+  while (block_n > 8 && tune::fag_cpu_private_bytes(block_m, block_n, kc.vw, kc.dk, kc.dv, kc.qk_keys, oa_keys,
+                                                    pairs_possible) > tune::kMaxCpuPrivateBytes) {
     block_n /= 2;
   }
   const tune::Resolved tuned = tune::resolve(
@@ -208,7 +211,8 @@ FlashAttentionScoreGradPlan plan_flash_attention_score_grad(const PlanTarget& ta
       {{"VARIANT", kc.variant == KernelVariant::kCpu ? 0 : 1},
        {"BLOCK_M", block_m},
        {"BLOCK_N", block_n},
-       {"PARTS", 0}},
+       {"PARTS", 0},
+       {"BF16_DOT", pairs_possible ? 1 : 0}},
       target.config, tile_limits);
   kc.variant = tuned.values.at("VARIANT") == 0 ? KernelVariant::kCpu : KernelVariant::kGeneric;
   const bool cpu = kc.variant == KernelVariant::kCpu;
@@ -225,6 +229,8 @@ FlashAttentionScoreGradPlan plan_flash_attention_score_grad(const PlanTarget& ta
     parts = static_cast<int>(std::clamp<int64_t>(wanted, 1, std::min<int64_t>(blocks, 64)));
     options = kc.build_options();
     options.define("OA_KEYS", oa_keys).define("OA_CV_K", ok.cv).define("OA_CV_V", ov.cv);
+    data->bf16_pairs = pairs_possible && tuned.values.at("BF16_DOT") == 1;
+    if (data->bf16_pairs) options.define("BF16_DOT", 1);
   } else {
     kc.block_m = generic_block_m(target.device);
     options = kc.build_options();

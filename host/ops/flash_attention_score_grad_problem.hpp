@@ -45,6 +45,7 @@ struct FlashAttentionScoreGradPlanData : PlanBase {
   int64_t total_rows = 0;            // Σ N1·S1_b: D's length (generic variant)
   int64_t row_tiles = 0;             // blocks of BLOCK_M query rows over every batch and head
   int parts = 0;                     // CPU variant: key entries per kv head, each with its own dQ copy
+  bool bf16_pairs = false;           // CPU variant: BF16_DOT, bf16 pair dot products (fag.BF16_DOT)
   uint64_t dpse_loop_steps = 0;      // fag_dpse's loop budget (fag_dpse_loop_steps)
   std::size_t dpse_local = 1;        // fag_dpse's work-group size
   cl_mem batch_mem = nullptr, grad_mem = nullptr, rows_mem = nullptr, keys_mem = nullptr;  // owned by PlanBase

@@ -71,6 +71,16 @@ BuildOptions KernelConfig::build_options() const {
 
 bool use_cpu_kernels(const DeviceInfo& device) { return device.pocl && device.kind == DeviceKind::kCpu; }
 
+bool cpu_has_bf16_pairs(const DeviceInfo& device) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  // PoCL's CPU device runs kernels on the host's cores, so the host's features are the device's; its code target
+  // must also have 512-bit registers (not POCL_KERNELLIB_NAME=avx2's haswell).
+  return use_cpu_kernels(device) && cpu_vector_unit(device).width == 16 && __builtin_cpu_supports("avx512bf16");
+#else
+  return false;
+#endif
+}
+
 namespace {
 
 std::string lower(std::string s) {

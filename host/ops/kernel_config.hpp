@@ -41,6 +41,9 @@ struct KernelConfig {
 // The CPU-shaped kernels (FA's cpu variant, NSA's cpu kernel, RAU's big tiles) are tuned for PoCL's CPU device
 // only; every other device (rusticl or clover on llvmpipe, any GPU, anything unknown) gets the generic shapes.
 bool use_cpu_kernels(const DeviceInfo& device);
+// The cpu kernels may use AVX512_BF16's vdpbf16ps (kernels/cube/bf16_pair_cpu.clh): PoCL's CPU device, which runs on
+// this process's CPU, generating 16-lane code, on a CPU with avx512_bf16.
+bool cpu_has_bf16_pairs(const DeviceInfo& device);
 
 // The vector unit the CPU-shaped kernels are sized for: the lane count of one float register (the kernels' VW) and
 // how many such registers the ISA has. From PoCL's LLVM target in the device name or version ("pthread-haswell-…",

@@ -43,7 +43,8 @@ std::size_t fa_cpu_private_bytes(long block_m, long block_n, long vw, int dk, in
   return 4 * (m * static_cast<std::size_t>(dk + dv) + n * d + n * m);
 }
 
-std::size_t fag_cpu_private_bytes(long block_m, long block_n, long vw, int dk, int dv, int qk_keys, int oa_keys) {
+std::size_t fag_cpu_private_bytes(long block_m, long block_n, long vw, int dk, int dv, int qk_keys, int oa_keys,
+                                  bool bf16_pairs) {
   auto pad = [](std::size_t n, long m) {
     return (n + static_cast<std::size_t>(std::max<long>(m, 1)) - 1) / static_cast<std::size_t>(std::max<long>(m, 1)) *
            static_cast<std::size_t>(std::max<long>(m, 1));
@@ -53,7 +54,9 @@ std::size_t fag_cpu_private_bytes(long block_m, long block_n, long vw, int dk, i
   const std::size_t d =
       pad(static_cast<std::size_t>(std::max(dk, 0)), 16) + pad(static_cast<std::size_t>(std::max(dv, 0)), 16);
   const std::size_t keys = std::max(pad(n, qk_keys), pad(n, oa_keys));
-  return 4 * (pad(n, oa_keys) * d + 2 * keys * lanes);
+  // bf16 pairs: Pd and dS as bf16 [keys][lanes], and dS's key pairs as uints [keys / 2][lanes].
+  const std::size_t pairs = bf16_pairs ? 2 * 2 * keys * lanes + 4 * ((keys + 1) / 2) * lanes : 0;
+  return 4 * (pad(n, oa_keys) * d + 2 * keys * lanes) + pairs;
 }
 
 namespace {
@@ -106,7 +109,7 @@ std::string fag_constraint(const Values& v, const ConstraintInput& in) {
   if (in.loop_limit != 0) return loop_limit_problem("fag", in);
   const long block_m = at(v, "BLOCK_M") > 0 ? at(v, "BLOCK_M") : in.block_m;
   const std::size_t bytes =
-      fag_cpu_private_bytes(block_m, at(v, "BLOCK_N"), in.vw, in.dk, in.dv, in.qk_keys, in.oa_keys);
+      fag_cpu_private_bytes(block_m, at(v, "BLOCK_N"), in.vw, in.dk, in.dv, in.qk_keys, in.oa_keys, in.bf16_pairs);
   if (bytes > kMaxCpuPrivateBytes) {
     return fmt::format(
         "fag.BLOCK_N={} needs {} KiB of private memory per work-item at DK={} DV={} and fag.BLOCK_M={} (limit {} KiB)",
@@ -213,6 +216,13 @@ const std::vector<KernelDecl>& kernels() {
             {32, 64, 96, 128},
             "cpu keys per key block (default 64, less where it would not fit)"},
            {"PARTS", 0, 64, 1, {}, {0, 1, 2, 4}, "cpu key entries per kv head, each with a dQ copy (0: automatic)"},
+           {"BF16_DOT",
+            0,
+            1,
+            1,
+            {},
+            {},
+            "cpu, bf16: the matmuls as bf16 pair dot products where the CPU has avx512_bf16 (1, default), or fp32 (0)"},
        },
        fag_constraint,
        fag_relevant,

@@ -20,12 +20,13 @@ struct ProblemClass;
 // What a kernel's constraints depend on besides its own parameters.
 struct ConstraintInput {
   std::string device_name;
-  int dk = 0, dv = 0;                    // head dims (fa)
-  std::size_t loop_limit = 0;            // DeviceInfo::loop_limit
-  std::size_t max_work_group_size = 0;   // 0: not checked
+  int dk = 0, dv = 0;                   // head dims (fa)
+  std::size_t loop_limit = 0;           // DeviceInfo::loop_limit
+  std::size_t max_work_group_size = 0;  // 0: not checked
   // fag: fa's lanes per row vector and rows per block (fag.BLOCK_M's default), and the register tiles' keys (a key
   // block pads to them)
   int vw = 0, block_m = 0, qk_keys = 1, oa_keys = 1;
+  bool bf16_pairs = false;  // fag: the bf16 pair tiles may be compiled in (fag_cpu_private_bytes)
 };
 
 struct ParamDecl {
@@ -71,8 +72,9 @@ constexpr std::size_t kMaxCpuPrivateBytes = std::size_t{160} * 1024;
 // FlashAttentionScoreGrad's cpu main kernel (fag_main_cpu): private memory per work-item in bytes, the dK and dV
 // accumulators of a key block (BLOCK_N keys padded to the outer tiles' oa_keys, DK and DV padded to 16) and two score
 // tiles of BLOCK_N keys (padded to the larger of both tiles' keys) × BLOCK_M rows (padded to whole VW-lane row
-// vectors).
-std::size_t fag_cpu_private_bytes(long block_m, long block_n, long vw, int dk, int dv, int qk_keys, int oa_keys);
+// vectors); with bf16_pairs (fag.BF16_DOT) also the bf16 pair tiles of Pd and dS (cube/bf16_pair_cpu.clh).
+std::size_t fag_cpu_private_bytes(long block_m, long block_n, long vw, int dk, int dv, int qk_keys, int oa_keys,
+                                  bool bf16_pairs = false);
 
 // RingAttentionUpdate: the tile's weights live in private memory (64 B per item), so tiles are capped.
 constexpr long kRauMaxTileItems = 1024;

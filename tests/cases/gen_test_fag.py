@@ -119,6 +119,12 @@ def targeted():
     raw.append(line(0, "BNSD", "fp32", "n2g1", "d=64", 300, 1023, 0, INT32_MAX, INT32_MAX))
     raw.append(line(3, "BSH", "fp16", "n2g2", "d=64", 1023, 1023, 0))
     out = [fag(c) for c in raw if c]
+    # The bf16 pair tiles (fag.BF16_DOT, on CPUs with avx512_bf16): odd head dims (a pair's second half past the head
+    # dim), odd rows and keys (past the block's rows or keys), head dim 128, one query row, GQA, a band and dropout.
+    out += [gen_fa_pse.canonical(t) for t in [
+        "fag:b2n4g2s1=113s2=203dk=59dv=33:layout=BSND:dt=bf16:sparse=3",
+        "fag:b1n2g2s1=1s2=7d=128:layout=BNSD:dt=bf16",
+        "fag:b1n2g1s1=203s2=113d=128:layout=SBH:dt=bf16:sparse=0:pre=40:next=7:keep_prob=0.9:drop_seed=7:drop_offset=5"]]
     # The ALiBi-compressed forms (S1 = S2 >= 1024 and a causal rule), from the forward's pse batch.
     for t in (HERE / "test_fa_pse").read_text().splitlines():
         t = t.split("#")[0].strip()

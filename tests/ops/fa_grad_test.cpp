@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <random>
 #include <string>
 #include <tuple>
@@ -17,8 +18,10 @@
 #include "cannon/flash_attention_score_grad.hpp"
 #include "host/ops/dry_plan.hpp"
 #include "host/ops/flash_attention_score_grad_problem.hpp"
+#include "host/ops/kernel_config.hpp"
 #include "host/reference/flash_attention_score_grad_ref.hpp"
 #include "host/reference/rounding.hpp"
+#include "host/tune/params.hpp"
 #include "tests/ops/op_test_util.hpp"
 #include "tests/unit/test_devices.hpp"
 #include "tools/harness/tolerance_model.hpp"
@@ -442,8 +445,8 @@ TEST(FaGradPlan, FlopsCountEveryComputedScore) {
   }
 }
 
-// fag.BLOCK_M: the backward's rows per block are its own. On AVX-512 code (16 lanes, 32 registers) the heuristic takes 48
-// at head dims over 64 and the forward's rows at 64; CANNON_TUNE's fag.BLOCK_M is taken as given, the private-memory
+// fag.BLOCK_M: the backward's rows per block are its own. On AVX-512 code (16 lanes, 32 registers) the heuristic takes
+// 48 at head dims over 64 and the forward's rows at 64; CANNON_TUNE's fag.BLOCK_M is taken as given, the private-memory
 // budget is judged with it, and a value that passes the budget is refused naming it.
 TEST(FaGradPlan, RowsPerBlockAreFagsOwn) {
   DeviceInfo dev = test::device("Portable Computing Language", "The pocl project",
@@ -468,8 +471,50 @@ TEST(FaGradPlan, RowsPerBlockAreFagsOwn) {
   EXPECT_EQ(block_m(128, {{"fag.BLOCK_M", 32}}), 32);
   // 96 keys per block fit beside 48 rows at D = 128 (about 132 KiB), not beside 96 rows (168 KiB).
   EXPECT_EQ(block_m(128, {{"fag.BLOCK_N", 96}}), 48);
-  expect_error([&] { block_m(128, {{"fag.BLOCK_M", 96}, {"fag.BLOCK_N", 96}}); }, Status::kParamInvalid,
-               {"CANNON_TUNE", "fag.BLOCK_M=96", "private memory"});
+  expect_error(
+      [&] {
+        block_m(128, {{"fag.BLOCK_M", 96}, {"fag.BLOCK_N", 96}});
+      },
+      Status::kParamInvalid, {"CANNON_TUNE", "fag.BLOCK_M=96", "private memory"});
+}
+
+// fag.BF16_DOT: the bf16 pair tiles (kernels/cube/bf16_pair_cpu.clh) go into a bf16 plan for a 16-lane PoCL CPU
+// device exactly when this process's CPU has avx512_bf16; never for fp32, never on AVX2 code (8 lanes), and not under
+// CANNON_TUNE's 0. Their private tiles count in the budget: 96 keys beside 48 rows at D = 128 still fit with them.
+TEST(FaGradPlan, Bf16PairsWhereTheCpuHasThem) {
+  auto device = [](const char* name) {
+    DeviceInfo dev = test::device("Portable Computing Language", "The pocl project", name, DeviceKind::kCpu);
+    dev.max_alloc_size = UINT64_MAX / 2;
+    dev.global_mem_size = UINT64_MAX;
+    dev.compute_units = 2;
+    return dev;
+  };
+  const DeviceInfo avx512 = device("pthread-skylake-avx512-AMD EPYC"), avx2 = device("pthread-haswell-AMD EPYC");
+  auto pairs = [&](const DeviceInfo& dev, DType dtype, const std::map<std::string, long>& tune) {
+    const TensorDesc q{dtype, {1, 256, 2, 128}}, stats{DType::kFloat32, {1, 2, 256, 8}};
+    const FlashAttentionScoreGradDescs descs{q, q, q, q, std::nullopt, std::nullopt, std::nullopt, stats, stats, q};
+    FlashAttentionScoreAttrs attrs;
+    attrs.head_num = 2;
+    Config config;
+    config.tune_shipped_db = false;
+    config.tune = tune;
+    const FlashAttentionScoreGradPlan plan =
+        plan_flash_attention_score_grad(PlanTarget{dev, config, nullptr}, descs, attrs);
+    return detail::PlanAccess::data(plan).bf16_pairs;
+  };
+  const bool host = __builtin_cpu_supports("avx512bf16");
+  EXPECT_EQ(cpu_has_bf16_pairs(avx512), host);
+  EXPECT_FALSE(cpu_has_bf16_pairs(avx2));
+  EXPECT_EQ(pairs(avx512, DType::kBFloat16, {}), host);
+  EXPECT_EQ(pairs(avx512, DType::kBFloat16, {{"fag.BLOCK_N", 96}}), host);
+  EXPECT_FALSE(pairs(avx512, DType::kBFloat16, {{"fag.BF16_DOT", 0}}));
+  EXPECT_FALSE(pairs(avx512, DType::kFloat32, {}));
+  EXPECT_FALSE(pairs(avx512, DType::kFloat16, {}));
+  EXPECT_FALSE(pairs(avx2, DType::kBFloat16, {}));
+  const std::size_t without = tune::fag_cpu_private_bytes(48, 96, 16, 128, 128, 8, 6, false),
+                    with = tune::fag_cpu_private_bytes(48, 96, 16, 128, 128, 8, 6, true);
+  EXPECT_EQ(with - without, std::size_t{2 * 2 * 96 * 48 + 4 * 48 * 48});
+  EXPECT_LE(with, tune::kMaxCpuPrivateBytes);
 }
 
 // On a device that ends loops early (Mesa's llvmpipe), plan refuses a backward whose generic loops would pass the
