@@ -445,26 +445,36 @@ TEST(FaGradPlan, FlopsCountEveryComputedScore) {
   }
 }
 
+// A PoCL CPU device named `name` with room for any plan and 2 compute units, for host-only plans.
+DeviceInfo plan_device(const char* name) {
+  DeviceInfo dev = test::device("Portable Computing Language", "The pocl project", name, DeviceKind::kCpu);
+  dev.max_alloc_size = UINT64_MAX / 2;
+  dev.global_mem_size = UINT64_MAX;
+  dev.compute_units = 2;
+  return dev;
+}
+
+// The backward's plan for B = 1, S = 256, N = 2 at head dim d on `dev`, with CANNON_TUNE's `tune` and no shipped
+// database.
+FlashAttentionScoreGradPlan grad_plan(const DeviceInfo& dev, DType dtype, int64_t d,
+                                      const std::map<std::string, long>& tune) {
+  const TensorDesc q{dtype, {1, 256, 2, d}}, stats{DType::kFloat32, {1, 2, 256, 8}};
+  const FlashAttentionScoreGradDescs descs{q, q, q, q, std::nullopt, std::nullopt, std::nullopt, stats, stats, q};
+  FlashAttentionScoreAttrs attrs;
+  attrs.head_num = 2;
+  Config config;
+  config.tune_shipped_db = false;
+  config.tune = tune;
+  return plan_flash_attention_score_grad(PlanTarget{dev, config, nullptr}, descs, attrs);
+}
+
 // fag.BLOCK_M: the backward's rows per block are its own. On AVX-512 code (16 lanes, 32 registers) the heuristic takes
 // 48 at head dims over 64 and the forward's rows at 64; CANNON_TUNE's fag.BLOCK_M is taken as given, the private-memory
 // budget is judged with it, and a value that passes the budget is refused naming it.
 TEST(FaGradPlan, RowsPerBlockAreFagsOwn) {
-  DeviceInfo dev = test::device("Portable Computing Language", "The pocl project",
-                                "pthread-skylake-avx512-Intel(R) Xeon(R) Processor", DeviceKind::kCpu);
-  dev.max_alloc_size = UINT64_MAX / 2;
-  dev.global_mem_size = UINT64_MAX;
-  dev.compute_units = 2;
+  const DeviceInfo dev = plan_device("pthread-skylake-avx512-Intel(R) Xeon(R) Processor");
   auto block_m = [&](int64_t d, const std::map<std::string, long>& tune) {
-    const TensorDesc q{DType::kFloat32, {1, 256, 2, d}}, stats{DType::kFloat32, {1, 2, 256, 8}};
-    const FlashAttentionScoreGradDescs descs{q, q, q, q, std::nullopt, std::nullopt, std::nullopt, stats, stats, q};
-    FlashAttentionScoreAttrs attrs;
-    attrs.head_num = 2;
-    Config config;
-    config.tune_shipped_db = false;
-    config.tune = tune;
-    const FlashAttentionScoreGradPlan plan =
-        plan_flash_attention_score_grad(PlanTarget{dev, config, nullptr}, descs, attrs);
-    return detail::PlanAccess::data(plan).kernel.block_m;
+    return detail::PlanAccess::data(grad_plan(dev, DType::kFloat32, d, tune)).kernel.block_m;
   };
   EXPECT_EQ(block_m(128, {}), 48);
   EXPECT_EQ(block_m(64, {}), 96);
@@ -482,25 +492,10 @@ TEST(FaGradPlan, RowsPerBlockAreFagsOwn) {
 // device exactly when this process's CPU has avx512_bf16; never for fp32, never on AVX2 code (8 lanes), and not under
 // CANNON_TUNE's 0. Their private tiles count in the budget: 96 keys beside 48 rows at D = 128 still fit with them.
 TEST(FaGradPlan, Bf16PairsWhereTheCpuHasThem) {
-  auto device = [](const char* name) {
-    DeviceInfo dev = test::device("Portable Computing Language", "The pocl project", name, DeviceKind::kCpu);
-    dev.max_alloc_size = UINT64_MAX / 2;
-    dev.global_mem_size = UINT64_MAX;
-    dev.compute_units = 2;
-    return dev;
-  };
-  const DeviceInfo avx512 = device("pthread-skylake-avx512-AMD EPYC"), avx2 = device("pthread-haswell-AMD EPYC");
+  const DeviceInfo avx512 = plan_device("pthread-skylake-avx512-AMD EPYC"),
+                   avx2 = plan_device("pthread-haswell-AMD EPYC");
   auto pairs = [&](const DeviceInfo& dev, DType dtype, const std::map<std::string, long>& tune) {
-    const TensorDesc q{dtype, {1, 256, 2, 128}}, stats{DType::kFloat32, {1, 2, 256, 8}};
-    const FlashAttentionScoreGradDescs descs{q, q, q, q, std::nullopt, std::nullopt, std::nullopt, stats, stats, q};
-    FlashAttentionScoreAttrs attrs;
-    attrs.head_num = 2;
-    Config config;
-    config.tune_shipped_db = false;
-    config.tune = tune;
-    const FlashAttentionScoreGradPlan plan =
-        plan_flash_attention_score_grad(PlanTarget{dev, config, nullptr}, descs, attrs);
-    return detail::PlanAccess::data(plan).bf16_pairs;
+    return detail::PlanAccess::data(grad_plan(dev, dtype, 128, tune)).bf16_pairs;
   };
   const bool host = __builtin_cpu_supports("avx512bf16");
   EXPECT_EQ(cpu_has_bf16_pairs(avx512), host);
