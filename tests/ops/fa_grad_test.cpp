@@ -506,6 +506,13 @@ TEST(FaGradPlan, Bf16PairsWhereTheCpuHasThem) {
   EXPECT_FALSE(pairs(avx512, DType::kFloat32, {}));
   EXPECT_FALSE(pairs(avx512, DType::kFloat16, {}));
   EXPECT_FALSE(pairs(avx2, DType::kBFloat16, {}));
+  for (const long bad : {-1L, 2L}) {
+    expect_error(
+        [&] {
+          pairs(avx512, DType::kBFloat16, {{"fag.BF16_DOT", bad}});
+        },
+        Status::kParamInvalid, {"CANNON_TUNE", "fag.BF16_DOT"});
+  }
   const std::size_t without = tune::fag_cpu_private_bytes(48, 96, 16, 128, 128, 8, 6, false),
                     with = tune::fag_cpu_private_bytes(48, 96, 16, 128, 128, 8, 6, true);
   EXPECT_EQ(with - without, std::size_t{2 * 2 * 96 * 48 + 4 * 48 * 48});
