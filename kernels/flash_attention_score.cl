@@ -172,13 +172,13 @@ __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __g
     const int nkeys = (int)min((long)BLOCK_N, h.s2 - kb);
     const float qk_scale = pse_mode == PSE_ADD_SCALE ? 1.0f : scale;
     if (kv_panels != KV_PANEL_NONE) {
-      qk_tile_panel(qt, kpanel + kb * DK_PAD, DK_PAD, nkeys, qk_scale, st);
+      qk_tile_panel(qt, kpanel + kb * DK_PAD, DK_PAD, nkeys, nkeys, qk_scale, st);
     } else {
 #if KV_IN_PLACE
-      qk_tile(qt, k + h.k + kb * k_seq, k_seq, nkeys, qk_scale, st);
+      qk_tile(qt, k + h.k + kb * k_seq, k_seq, nkeys, nkeys, qk_scale, st);
 #else
       pack_k(k, h.k + kb * k_seq, k_seq, nkeys, kv);
-      qk_tile(qt, kv, DK_PAD, nkeys, qk_scale, st);
+      qk_tile(qt, kv, DK_PAD, nkeys, nkeys, qk_scale, st);
 #endif
     }
     if (pse_mode != PSE_NONE) {
@@ -196,13 +196,13 @@ __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __g
     const int pv_keys = nkeys;
 #endif
     if (kv_panels != KV_PANEL_NONE) {
-      pv_tile_panel(st, vpanel + kb * DV_PAD, DV_PAD, pv_keys, true, alpha, ot);
+      pv_tile_panel(st, vpanel + kb * DV_PAD, DV_PAD, pv_keys, pv_keys, true, alpha, ot);
     } else {
 #if KV_IN_PLACE
-      pv_tile(st, v + h.v + kb * v_seq, v_seq, pv_keys, true, alpha, ot);
+      pv_tile(st, v + h.v + kb * v_seq, v_seq, pv_keys, pv_keys, true, alpha, ot);
 #else
       pack_v(v, h.v + kb * v_seq, v_seq, nkeys, kv);
-      pv_tile(st, kv, DV_PAD, pv_keys, true, alpha, ot);
+      pv_tile(st, kv, DV_PAD, pv_keys, pv_keys, true, alpha, ot);
 #endif
     }
   }

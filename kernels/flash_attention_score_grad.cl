@@ -391,31 +391,39 @@ inline void grad_scores_plain(float* st, float* dpt, int rv, int nkeys, floatv m
 }
 
 // P from the scores (st) and the row statistics, dP' and Pd with the keep bits; st becomes round(Pd), dpt round(dS).
+// Lane r sees only the keys j <= kdiag + r (TILE_KEY_END, cube/qk_tile_cpu.clh): a row vector's keys past its last
+// lane's are outside the band for all its lanes, so their Pd and dS are 0 exactly and are stored as 0 without reading
+// st and dpt, which the tiles may have left unset there.
 // P = exp(x - max) · (1/sum): one division per row instead of one per score (Ascend divides; the two differ by at
 // most about an ulp). With the forward's own statistics x - max <= 0 (the same fp32 score), so the online softmax's
 // cheaper exp applies; a row vector whose tile has a larger x (other statistics) takes OpenCL's exp.
 inline void grad_scores(float* st, float* dpt, __global const float* rec, HeadView h, int row0, int rows, int col0,
-                        int nkeys, bool dropout, __global const uchar* drop_mask, int flags, float keep_scale,
+                        int nkeys, int kdiag, bool dropout, __global const uchar* drop_mask, int flags, float keep_scale,
                         uint2 key, ulong offset_groups, uint threshold, ulong numels) {
   for (int rv = 0; rv < ROW_VECS; ++rv) {
+    const int seen = TILE_KEY_END(nkeys, kdiag, rv + 1);
+    for (int j = seen; j < nkeys; ++j) {
+      vstorev_private((floatv)0.0f, j * ROW_VECS + rv, st);
+      vstorev_private((floatv)0.0f, j * ROW_VECS + rv, dpt);
+    }
     const floatv m = vloadv_aligned(rv, rec + REC_M), rl = 1.0f / vloadv_aligned(rv, rec + REC_L),
                  dr = vloadv_aligned(rv, rec + REC_D);
     floatv top = (floatv)(-INFINITY);  // max_keep's running max is never NaN: a NaN score is left out, as fmax did
-    for (int j = 0; j < nkeys; ++j) top = max_keep(top, vloadv_private(j * ROW_VECS + rv, st));
+    for (int j = 0; j < seen; ++j) top = max_keep(top, vloadv_private(j * ROW_VECS + rv, st));
     const bool any_positive = any(isgreater(top - m, (floatv)0.0f));
     if (!dropout) {
       if (any_positive) {
-        grad_scores_plain(st, dpt, rv, nkeys, m, rl, dr, true);
+        grad_scores_plain(st, dpt, rv, seen, m, rl, dr, true);
       } else {
-        grad_scores_plain(st, dpt, rv, nkeys, m, rl, dr, false);
+        grad_scores_plain(st, dpt, rv, seen, m, rl, dr, false);
       }
       continue;
     }
     const longv row = convert_longv(lane_rows(row0, rows, rv)) + (longv)h.drop_row0;
-    for (int j = 0; j < nkeys;) {
+    for (int j = 0; j < seen;) {
       const long col = col0 + j;
       const int skip = (int)(col & 15);  // keep bits come per 16-key group, which starts `skip` keys before col
-      const int take = min(16 - skip, nkeys - j);
+      const int take = min(16 - skip, seen - j);
       const uintv bits = keep_bits_v(h, row, col - skip, drop_mask, flags, key, offset_groups, threshold, numels);
       for (int t = 0; t < take; ++t, ++j) {
         const intv on = convert_intv((bits >> (uintv)(skip + t)) & (uintv)1u) != (intv)0;
@@ -492,33 +500,37 @@ __kernel void fag_main_cpu(__global const DATA_T* k, __global const DATA_T* v, _
         // diagonal this skips up to BLOCK_N - OA_KEYS keys of the block per tile.
         const long seen = i1 + (long)h.next - j0 + 1;
         const int tkeys = full || prefix_block || seen >= nkeys ? nkeys : min(nkeys, PAD_TO((int)seen, OA_KEYS));
+        // Likewise per row: row i0 + r sees keys j0 + j with j <= kdiag + r only, so the tiles skip a diagonal tile's
+        // upper right, where its upper rows see none of the later keys (cube/qk_tile_cpu.clh TILE_KEY_END).
+        const int kdiag = full || prefix_block ? tkeys : (int)clamp(i0 + (long)h.next - j0, -(long)LANES, (long)tkeys);
         __global const float* rec = ws + grad_row_tile(gbt, b, n1, s1, i0) * REC_FLOATS;
 #if BF16_DOT
-        qk2_tile_q((__global const uint*)(rec + REC_QT), (__global const uint*)kp2, DK_PAD / 2, tkeys,
+        qk2_tile_q((__global const uint*)(rec + REC_QT), (__global const uint*)kp2, DK_PAD / 2, tkeys, kdiag,
                    pse_mode == PSE_ADD_SCALE ? 1.0f : scale, st);
 #else
-        qk_tile_q(rec + REC_QT, kp, DK_PAD, tkeys, pse_mode == PSE_ADD_SCALE ? 1.0f : scale, st);
+        qk_tile_q(rec + REC_QT, kp, DK_PAD, tkeys, kdiag, pse_mode == PSE_ADD_SCALE ? 1.0f : scale, st);
 #endif
         if (pse_mode != PSE_NONE) {
           pse_tile(st, h, (int)i0, rows, (int)j0, tkeys, pse, slopes, pse_mode, pse_map, pse_cols, scale);
         }
         if (!full || (flags & FLAG_MASK_TENSOR)) mask_tile(st, h, (int)i0, rows, (int)j0, tkeys, mask, mask_row, flags);
 #if BF16_DOT
-        qk2_tile_dy((__global const uint*)(rec + REC_DYT), (__global const uint*)vp2, DV_PAD / 2, tkeys, 1.0f, dpt);
+        qk2_tile_dy((__global const uint*)(rec + REC_DYT), (__global const uint*)vp2, DV_PAD / 2, tkeys, kdiag, 1.0f,
+                    dpt);
 #else
-        qk_tile_dy(rec + REC_DYT, vp, DV_PAD, tkeys, 1.0f, dpt);
+        qk_tile_dy(rec + REC_DYT, vp, DV_PAD, tkeys, kdiag, 1.0f, dpt);
 #endif
-        grad_scores(st, dpt, rec, h, (int)i0, rows, (int)j0, tkeys, dropout, drop_mask, flags, keep_scale,
+        grad_scores(st, dpt, rec, h, (int)i0, rows, (int)j0, tkeys, kdiag, dropout, drop_mask, flags, keep_scale,
                     (uint2)(drop_key_lo, drop_key_hi), drop_offset_groups, drop_threshold, drop_numels);
 #if BF16_DOT
         bf16_score_tiles(st, dpt, rows, tkeys, PAD_TO(tkeys, OA_KEYS), st2, ds2, dst2);
-        outer2_tile_v((const uint*)st2, (__global const uint*)(rec + REC_DYR), rows, tkeys, dva);
-        outer2_tile_k((const uint*)ds2, (__global const uint*)(rec + REC_QR), rows, tkeys, dka);
-        pv2_tile_dq(dst2, kt2, tkeys, dq_acc + grad_row_tile(gbt, b, n1, s1, i0) * DQ_FLOATS);
+        outer2_tile_v((const uint*)st2, (__global const uint*)(rec + REC_DYR), rows, tkeys, kdiag, dva);
+        outer2_tile_k((const uint*)ds2, (__global const uint*)(rec + REC_QR), rows, tkeys, kdiag, dka);
+        pv2_tile_dq(dst2, kt2, tkeys, kdiag, dq_acc + grad_row_tile(gbt, b, n1, s1, i0) * DQ_FLOATS);
 #else
-        outer_tile_v(st, rec + REC_DYR, rows, tkeys, dva);
-        outer_tile_k(dpt, rec + REC_QR, rows, tkeys, dka);
-        pv_tile_dq(dpt, kp, DK_PAD, tkeys, false, unused_alpha, dq_acc + grad_row_tile(gbt, b, n1, s1, i0) * DQ_FLOATS);
+        outer_tile_v(st, rec + REC_DYR, rows, tkeys, kdiag, dva);
+        outer_tile_k(dpt, rec + REC_QR, rows, tkeys, kdiag, dka);
+        pv_tile_dq(dpt, kp, DK_PAD, tkeys, kdiag, false, unused_alpha, dq_acc + grad_row_tile(gbt, b, n1, s1, i0) * DQ_FLOATS);
 #endif
       }
     }
