@@ -346,21 +346,17 @@ __kernel void fag_pre_cpu(__global const DATA_T* q, __global const DATA_T* dy, _
   __global float* rec = ws + tile * REC_FLOATS;
   const long a0 = grad_view_head(batches, b, n1, BT_Q_START, ga.ain_off, ga.ain_batch, ga.ain_seq, ga.ain_head);
   float qr[DK_PAD], dyr[DV_PAD];
+#if BF16_DOT
+  bf16_col_pairs(q, h.q + row0 * args.q_seq, args.q_seq, rows, DK, (__global uint*)(rec + REC_QT));
+  bf16_col_pairs(dy, h.o + row0 * args.o_seq, args.o_seq, rows, DV, (__global uint*)(rec + REC_DYT));
+  bf16_row_pairs(q, h.q + row0 * args.q_seq, args.q_seq, rows, DK, DK_PAD, (__global uint*)(rec + REC_QR));
+  bf16_row_pairs(dy, h.o + row0 * args.o_seq, args.o_seq, rows, DV, DV_PAD, (__global uint*)(rec + REC_DYR));
+#endif
   for (int r = 0; r < LANES; ++r) {
     const long i = row0 + min(r, rows - 1);
-    load_row(q, h.q + i * args.q_seq, DK, qr);
     load_row(dy, h.o + i * args.o_seq, DV, dyr);
-#if BF16_DOT
-    // qr and dyr hold bf16 values (zero past the head dims), so their top halves are the inputs' bits.
-    __global ushort* qt2 = (__global ushort*)(rec + REC_QT);
-    __global ushort* dyt2 = (__global ushort*)(rec + REC_DYT);
-    __global ushort* qr2 = (__global ushort*)(rec + REC_QR);
-    __global ushort* dyr2 = (__global ushort*)(rec + REC_DYR);
-    for (int d = 0; d < 2 * PAIRS(DK); ++d) qt2[((d / 2) * LANES + r) * 2 + (d & 1)] = BF16_HI(qr[d]);
-    for (int d = 0; d < 2 * PAIRS(DV); ++d) dyt2[((d / 2) * LANES + r) * 2 + (d & 1)] = BF16_HI(dyr[d]);
-    for (int d = 0; d < DK_PAD; ++d) qr2[((r / 2) * DK_PAD + d) * 2 + (r & 1)] = BF16_HI(qr[d]);
-    for (int d = 0; d < DV_PAD; ++d) dyr2[((r / 2) * DV_PAD + d) * 2 + (r & 1)] = BF16_HI(dyr[d]);
-#else
+#if !BF16_DOT
+    load_row(q, h.q + i * args.q_seq, DK, qr);
     for (int d = 0; d < DK; ++d) rec[REC_QT + d * LANES + r] = qr[d];
     for (int d = 0; d < DV; ++d) rec[REC_DYT + d * LANES + r] = dyr[d];
     for (int d = 0; d < DK_PAD; d += 16) vstore16(vload16(0, qr + d), 0, rec + REC_QR + r * DK_PAD + d);
