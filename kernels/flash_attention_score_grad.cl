@@ -345,7 +345,7 @@ __kernel void fag_pre_cpu(__global const DATA_T* q, __global const DATA_T* dy, _
   const long tile = grad_row_tile(gbt, b, n1, h.s1, row0);
   __global float* rec = ws + tile * REC_FLOATS;
   const long a0 = grad_view_head(batches, b, n1, BT_Q_START, ga.ain_off, ga.ain_batch, ga.ain_seq, ga.ain_head);
-  float qr[DK_PAD], dyr[DV_PAD];
+  float dyr[DV_PAD];
 #if BF16_DOT
   bf16_col_pairs(q, h.q + row0 * args.q_seq, args.q_seq, rows, DK, (__global uint*)(rec + REC_QT));
   bf16_col_pairs(dy, h.o + row0 * args.o_seq, args.o_seq, rows, DV, (__global uint*)(rec + REC_DYT));
@@ -356,6 +356,7 @@ __kernel void fag_pre_cpu(__global const DATA_T* q, __global const DATA_T* dy, _
     const long i = row0 + min(r, rows - 1);
     load_row(dy, h.o + i * args.o_seq, DV, dyr);
 #if !BF16_DOT
+    float qr[DK_PAD];
     load_row(q, h.q + i * args.q_seq, DK, qr);
     for (int d = 0; d < DK; ++d) rec[REC_QT + d * LANES + r] = qr[d];
     for (int d = 0; d < DV; ++d) rec[REC_DYT + d * LANES + r] = dyr[d];
@@ -449,7 +450,6 @@ __kernel void fag_main_cpu(__global const DATA_T* k, __global const DATA_T* v, _
   const long kat = grad_view_head(batches, b, n2, BT_KV_START, ga.dk_off, ga.dk_batch, ga.dk_seq, ga.dk_head);
   const long vat = grad_view_head(batches, b, n2, BT_KV_START, ga.dv_off, ga.dv_batch, ga.dv_seq, ga.dv_head);
   __global float* kp = ws + ga.row_tiles * (REC_FLOATS + (long)ga.parts * DQ_FLOATS) + (long)get_global_id(0) * KV_FLOATS;
-  __global float* vp = kp + BLOCK_N * DK_PAD;
   float dka[PAD_TO(BLOCK_N, OA_KEYS) * DK_PAD] ALIGNED_V, dva[PAD_TO(BLOCK_N, OA_KEYS) * DV_PAD] ALIGNED_V;
   float st[GRAD_KEYS * LANES] ALIGNED_V, dpt[GRAD_KEYS * LANES] ALIGNED_V;
 #if BF16_DOT
@@ -460,6 +460,7 @@ __kernel void fag_main_cpu(__global const DATA_T* k, __global const DATA_T* v, _
   __global ushort* vp2 = kp2 + BLOCK_N * DK_PAD;
   __global uint* kt2 = (__global uint*)(vp2 + BLOCK_N * DV_PAD);
 #else
+  __global float* vp = kp + BLOCK_N * DK_PAD;
   const float unused_alpha[1] = {1.0f};
 #endif
   for (long kb = wk[GK_COL0]; kb * BLOCK_N < s2; kb += step) {
