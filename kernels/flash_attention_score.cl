@@ -171,14 +171,21 @@ __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __g
     const long kb = TILE_COL0(tile);
     const int nkeys = (int)min((long)BLOCK_N, h.s2 - kb);
     const float qk_scale = pse_mode == PSE_ADD_SCALE ? 1.0f : scale;
+    // Row row0 + r of a partial tile sees keys kb + j with j <= kdiag + r only (the band's upper rule; prefix keys
+    // are seen by every row), so on a causal or band diagonal the Q·Kᵀ and P·V tiles stop each group of row vectors
+    // after the keys its last row sees (cube/qk_tile_cpu.clh TILE_KEY_END). mask_tile then sets every score past them
+    // to -INFINITY, whatever the tile left there, and their P is exactly 0.
+    const int kdiag = TILE_PARTIAL(tile) && kb >= h.prefix
+                          ? (int)clamp(row0 + (long)h.next - kb, -(long)LANES, (long)nkeys)
+                          : nkeys;
     if (kv_panels != KV_PANEL_NONE) {
-      qk_tile_panel(qt, kpanel + kb * DK_PAD, DK_PAD, nkeys, nkeys, qk_scale, st);
+      qk_tile_panel(qt, kpanel + kb * DK_PAD, DK_PAD, nkeys, kdiag, qk_scale, st);
     } else {
 #if KV_IN_PLACE
-      qk_tile(qt, k + h.k + kb * k_seq, k_seq, nkeys, nkeys, qk_scale, st);
+      qk_tile(qt, k + h.k + kb * k_seq, k_seq, nkeys, kdiag, qk_scale, st);
 #else
       pack_k(k, h.k + kb * k_seq, k_seq, nkeys, kv);
-      qk_tile(qt, kv, DK_PAD, nkeys, nkeys, qk_scale, st);
+      qk_tile(qt, kv, DK_PAD, nkeys, kdiag, qk_scale, st);
 #endif
     }
     if (pse_mode != PSE_NONE) {
@@ -196,13 +203,13 @@ __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __g
     const int pv_keys = nkeys;
 #endif
     if (kv_panels != KV_PANEL_NONE) {
-      pv_tile_panel(st, vpanel + kb * DV_PAD, DV_PAD, pv_keys, pv_keys, true, alpha, ot);
+      pv_tile_panel(st, vpanel + kb * DV_PAD, DV_PAD, pv_keys, kdiag, true, alpha, ot);
     } else {
 #if KV_IN_PLACE
-      pv_tile(st, v + h.v + kb * v_seq, v_seq, pv_keys, pv_keys, true, alpha, ot);
+      pv_tile(st, v + h.v + kb * v_seq, v_seq, pv_keys, kdiag, true, alpha, ot);
 #else
       pack_v(v, h.v + kb * v_seq, v_seq, nkeys, kv);
-      pv_tile(st, kv, DV_PAD, pv_keys, pv_keys, true, alpha, ot);
+      pv_tile(st, kv, DV_PAD, pv_keys, kdiag, true, alpha, ot);
 #endif
     }
   }
