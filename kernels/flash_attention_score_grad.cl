@@ -26,6 +26,7 @@
 #include "common/philox.clh"
 #include "common/store_nt.clh"
 #include "common/prefetch.clh"
+#include "common/transpose16.clh"
 
 #ifndef DK
 #define DK 64
@@ -563,15 +564,42 @@ __kernel void fag_post_cpu(__global DATA_T* dq, __global const long* batches, __
   const int rows = (int)min((long)BLOCK_M, h.s1 - row0);
   __global const float* acc = ws + ga.row_tiles * REC_FLOATS + grad_row_tile(gbt, b, n1, h.s1, row0) * DQ_FLOATS;
   const long at = grad_view_head(batches, b, n1, BT_Q_START, ga.dq_off, ga.dq_batch, ga.dq_seq, ga.dq_head);
-  float row[DK_PAD];
-  for (int d = DK; d < DK_PAD; ++d) row[d] = 0.0f;  // lanes of the last partial chunk, never stored
-  for (int r = 0; r < rows; ++r) {
-    for (int d = 0; d < DK; ++d) {
-      float x = 0.0f;
-      for (int p = 0; p < ga.parts; ++p) x += acc[(long)p * ga.row_tiles * DQ_FLOATS + d * LANES + r];
-      row[d] = x;
+  const long part_stride = (long)ga.row_tiles * DQ_FLOATS;
+  // 16 rows x 16 columns at a time: the copies' sum read as lane vectors (column c + d of rows r0..r0+15), turned
+  // into row chunks in registers (common/transpose16.clh), scaled and rounded once. Where LANES is not a multiple of
+  // 16 (8-lane targets), the last group would read past its columns: those take the element-wise path. One thread,
+  // B1 N8 S1024 BSND, against one strided scalar load per element: bf16 D=128 2.0 -> 1.3 ms, fp32 D=64 0.88 -> 0.64.
+  for (int r0 = 0; r0 < rows; r0 += 16) {
+    const int nr = min(16, rows - r0);
+    for (int c = 0; c < DK; c += 16) {
+      float16 m[16];
+      if (r0 + 16 <= LANES) {
+        for (int d = 0; d < 16; ++d) {
+          float16 x = (float16)0.0f;
+          for (int p = 0; p < ga.parts; ++p) x += vload16(0, acc + p * part_stride + (long)(c + d) * LANES + r0);
+          m[d] = x;
+        }
+        transpose16(m);
+      } else {
+        for (int r = 0; r < 16; ++r) {
+          float t[16];
+          for (int d = 0; d < 16; ++d) {
+            float x = 0.0f;
+            for (int p = 0; p < ga.parts && r < nr; ++p) x += acc[p * part_stride + (long)(c + d) * LANES + r0 + r];
+            t[d] = x;
+          }
+          m[r] = vload16(0, t);
+        }
+      }
+      for (int r = 0; r < nr; ++r) {
+        const long at_row = at + (row0 + r0 + r) * ga.dq_seq + c;
+        if (c + 16 <= DK) {
+          store16_cast_round_nt(dq, at_row, m[r] * args.scale);
+        } else {
+          store_partial16_cast_round(dq, at_row, DK - c, m[r] * args.scale);
+        }
+      }
     }
-    store_row_cast_round_nt(dq, at + (row0 + r) * ga.dq_seq, DK, row, args.scale);
   }
   store_nt_fence();
 }
