@@ -1,8 +1,10 @@
 // Timing the backward pass of an fa: problem (backward.hpp).
 #include "tools/bench/backward.hpp"
 
+#include <memory>
 #include <optional>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "cannon/error.hpp"
@@ -61,7 +63,20 @@ HostData random_dy(const TensorDesc& out, uint64_t seed) {
 
 }  // namespace
 
-Timing time_backward(const Context& ctx, const std::string& text, uint64_t seed, int repeat) {
+namespace {
+// What the timed backward runs use, kept together for the sampler's lifetime.
+struct BackwardState {
+  explicit BackwardState(const Context& c) : ctx(c), run(c) {}
+  const Context& ctx;
+  GuardedRun run;
+  std::optional<FlashAttentionScoreGradPlan> plan;
+  FlashAttentionScoreGradTensors t{};
+  cl_mem workspace = nullptr;
+  void enqueue() const { run_flash_attention_score_grad(ctx, *plan, t, workspace); }
+};
+}  // namespace
+
+Sampler prepare_backward(const Context& ctx, const std::string& text, uint64_t seed) {
   const FaProblem problem = parse_fa_problem(text);
   FaCase c = describe_case(problem);
   const FlashAttentionScorePlan fwd_plan = plan_flash_attention_score(ctx, c.descs(), c.attrs);
@@ -69,15 +84,15 @@ Timing time_backward(const Context& ctx, const std::string& text, uint64_t seed,
       c.inputs.query.desc,   c.inputs.key.desc,           c.inputs.value.desc,          fwd_plan.attention_out,
       desc_of(c.inputs.pse), desc_of(c.inputs.drop_mask), desc_of(c.inputs.atten_mask), fwd_plan.softmax_max,
       fwd_plan.softmax_sum,  fwd_plan.attention_out};
-  const FlashAttentionScoreGradPlan plan = plan_flash_attention_score_grad(ctx, descs, c.attrs);
-
+  auto st = std::make_shared<BackwardState>(ctx);
+  st->plan.emplace(plan_flash_attention_score_grad(ctx, descs, c.attrs));
+  const FlashAttentionScoreGradPlan& plan = *st->plan;
   const uint64_t s = problem.seed.value_or(seed);
   generate_inputs(c, s);
   const ForwardOutputs fwd = run_forward(ctx, c);
   const HostData dy = random_dy(fwd.attention_out.desc, s);
-
-  GuardedRun run(ctx);
-  FlashAttentionScoreGradTensors t{};
+  GuardedRun& run = st->run;
+  FlashAttentionScoreGradTensors& t = st->t;
   t.query = run.input("query", c.inputs.query);
   t.key = run.input("key", c.inputs.key);
   t.value = run.input("value", c.inputs.value);
@@ -91,16 +106,18 @@ Timing time_backward(const Context& ctx, const std::string& text, uint64_t seed,
   t.dq = run.output("dq", plan.dq);
   t.dk = run.output("dk", plan.dk);
   t.dv = run.output("dv", plan.dv);
-  cl_mem workspace = run.workspace(plan.workspace_size);
-  const auto enqueue = [&] { run_flash_attention_score_grad(ctx, plan, t, workspace); };
-
-  run.run(enqueue);  // warm-up: compiles the kernels, warms caches; checked
+  st->workspace = run.workspace(plan.workspace_size);
+  const BackwardState* raw = st.get();
+  run.run([raw] { raw->enqueue(); });  // warm-up: compiles the kernels, warms caches; checked
   std::vector<std::string> problems;
   run.read(problems);
   if (!problems.empty()) throw Error(Status::kInnerError, "guard or output check failed: " + problems.front());
-  std::vector<double> secs;
-  for (int r = 0; r < repeat; ++r) secs.push_back(run.timed_run(enqueue));
-  return Timing{median(secs), plan.flops, secs};
+  BackwardState* timed = st.get();
+  return Sampler{std::move(st), [timed] { return timed->run.timed_run([timed] { timed->enqueue(); }); }, plan.flops};
+}
+
+Timing time_backward(const Context& ctx, const std::string& text, uint64_t seed, int repeat) {
+  return time_sampler(prepare_backward(ctx, text, seed), repeat);
 }
 
 double backward_dense_flops(const FaProblem& p) {

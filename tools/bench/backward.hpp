@@ -17,7 +17,9 @@ namespace cannon::tools {
 // anything is allocated), generates the forward's inputs from the problem's seed or else `seed` (as the forward path
 // does), runs the forward on the device, draws dy uniform in [-1, 1] from its own stream of the same seed, then one
 // checked warm-up backward run (guarded, poisoned outputs: throws on damaged guards, changed inputs or unwritten
-// dq/dk/dv elements) and `repeat` timed runs. Timing::work is the grad plan's flops.
+// dq/dk/dv elements), ready for timed runs. Sampler::work is the grad plan's flops.
+Sampler prepare_backward(const Context& ctx, const std::string& text, uint64_t seed);
+// prepare_backward, then `repeat` timed runs.
 Timing time_backward(const Context& ctx, const std::string& text, uint64_t seed, int repeat);
 
 // The backward's FLOPs of the same shape with nothing masked: 2·(3·Dk + 2·Dv) per score (its five matmuls, as

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,24 @@ struct Timing {
   double work = 0;              // of one run: FLOPs or bytes (the driver's WorkUnit)
   std::vector<double> samples;  // every timed run's seconds, in run order
 };
+
+// A case made ready to time: planned, filled, run once checked. Each call of `once` is one timed run (seconds of
+// wall time). `state` owns what the runs use (inputs, outputs, plan); the sampler is valid while it lives.
+struct Sampler {
+  std::shared_ptr<void> state;
+  std::function<double()> once;
+  double work = 0;  // of one run: FLOPs or bytes (the driver's WorkUnit)
+};
+// Plans `c` (taking it over), calls `fill` (generate or load its inputs), runs it once checked.
+// Throws cannon::Error on rejection or when that run damaged a guard or left an output unwritten.
+Sampler prepare_case(const Context& ctx, std::unique_ptr<OpCase> c, const std::function<void(OpCase&)>& fill);
+// A problem string of any registered operator, inputs generated from `seed`.
+Sampler prepare_problem(const Context& ctx, const std::string& text, uint64_t seed);
+// `repeat` timed runs of one sampler.
+Timing time_sampler(const Sampler& s, int repeat);
+// `repeat` rounds over several samplers, one timed run of each per round, the order rotated every round: on a noisy
+// machine a slow phase then falls on every case alike, so ratios between them (causal against dense) hold up.
+std::vector<Timing> time_interleaved(const std::vector<Sampler>& samplers, int repeat);
 
 // Plans `c`, calls `fill(c)` (generate or load its inputs), runs it once checked, then `repeat` timed runs.
 // Throws cannon::Error on rejection or when the warm-up run damaged a guard or left an output unwritten.
