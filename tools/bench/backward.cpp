@@ -107,17 +107,13 @@ Sampler prepare_backward(const Context& ctx, const std::string& text, uint64_t s
   t.dk = run.output("dk", plan.dk);
   t.dv = run.output("dv", plan.dv);
   st->workspace = run.workspace(plan.workspace_size);
-  const BackwardState* raw = st.get();
-  run.run([raw] { raw->enqueue(); });  // warm-up: compiles the kernels, warms caches; checked
+  BackwardState* state = st.get();
+  const auto enqueue = [state] { state->enqueue(); };
+  run.run(enqueue);  // warm-up: compiles the kernels, warms caches; checked
   std::vector<std::string> problems;
   run.read(problems);
   if (!problems.empty()) throw Error(Status::kInnerError, "guard or output check failed: " + problems.front());
-  BackwardState* timed = st.get();
-  return Sampler{std::move(st), [timed] { return timed->run.timed_run([timed] { timed->enqueue(); }); }, plan.flops};
-}
-
-Timing time_backward(const Context& ctx, const std::string& text, uint64_t seed, int repeat) {
-  return time_sampler(prepare_backward(ctx, text, seed), repeat);
+  return Sampler{std::move(st), [state, enqueue] { return state->run.timed_run(enqueue); }, plan.flops};
 }
 
 double backward_dense_flops(const FaProblem& p) {

@@ -19,8 +19,6 @@ namespace cannon::tools {
 // checked warm-up backward run (guarded, poisoned outputs: throws on damaged guards, changed inputs or unwritten
 // dq/dk/dv elements), ready for timed runs. Sampler::work is the grad plan's flops.
 Sampler prepare_backward(const Context& ctx, const std::string& text, uint64_t seed);
-// prepare_backward, then `repeat` timed runs.
-Timing time_backward(const Context& ctx, const std::string& text, uint64_t seed, int repeat);
 
 // The backward's FLOPs of the same shape with nothing masked: 2·(3·Dk + 2·Dv) per score (its five matmuls, as
 // plan.flops counts them), every score (non-TND problems).

@@ -163,17 +163,19 @@ double dense_flops(const FaProblem& p) {
 // One row: the forward through the operator drivers, or with `backward` (or a fag: problem, the backward of the
 // fa: problem after its prefix) the backward of an fa: problem. The fag: driver's own inputs come from the float64
 // forward reference, too slow on the host at benchmark sizes; the backward path runs the device's forward instead.
+bool is_fag(const std::string& text) { return text.rfind("fag:", 0) == 0; }
+// The fa: problem a row times: a fag: problem's text after its prefix.
+std::string fa_text(const std::string& text) { return is_fag(text) ? "fa" + text.substr(3) : text; }
+
 Sampler prepare_bench(const Context& ctx, const std::string& text, uint64_t seed, bool backward) {
-  const bool fag = text.rfind("fag:", 0) == 0;
-  return backward || fag ? prepare_backward(ctx, fag ? "fa" + text.substr(3) : text, seed)
-                         : prepare_problem(ctx, text, seed);
+  return backward || is_fag(text) ? prepare_backward(ctx, fa_text(text), seed) : prepare_problem(ctx, text, seed);
 }
 
 Row make_row(const std::string& text, const Timing& t, bool backward) {
-  const bool fag = text.rfind("fag:", 0) == 0;
+  const bool fag = is_fag(text);
   std::vector<double> samples_ms;
   for (double s : t.samples) samples_ms.push_back(s * 1e3);
-  const FaProblem p = parse_fa_problem(fag ? "fa" + text.substr(3) : text);
+  const FaProblem p = parse_fa_problem(fa_text(text));
   return {
       text,   t.seconds * 1e3, t.work / t.seconds * 1e-9, backward || fag ? backward_dense_flops(p) : dense_flops(p),
       t.work, samples_ms};
@@ -331,7 +333,7 @@ int run_main(int argc, char** argv) {
       fmt::print("{:<44} {:>10.2f} {:>10.1f} {:>10.1f} {:>8.3f}\n", row.problem, row.ms, row.gflops, gemm,
                  row.gflops / gemm);
       report["cases"].push_back({{"problem", row.problem},
-                                 {"pass", pass_name(backward || p.rfind("fag:", 0) == 0)},
+                                 {"pass", pass_name(backward || is_fag(p))},
                                  {"ms", row.ms},
                                  {"gflops", row.gflops},
                                  {"ratio_to_sgemm", row.gflops / gemm},
