@@ -70,6 +70,14 @@ std::vector<Timing> time_interleaved(const std::vector<Sampler>& samplers, int r
   return out;
 }
 
+double median_round_ratio(const std::vector<double>& cases, const std::vector<double>& base) {
+  std::vector<double> ratios;
+  for (std::size_t r = 0; r < cases.size() && r < base.size(); ++r) {
+    if (base[r] > 0) ratios.push_back(cases[r] / base[r]);
+  }
+  return median(ratios);
+}
+
 Timing time_case(const Context& ctx, OpCase& c, int repeat, const std::function<void(OpCase&)>& fill) {
   return time_sampler(prepare_state(std::make_shared<CaseState>(ctx, nullptr, c), fill), repeat);
 }

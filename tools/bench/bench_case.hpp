@@ -37,6 +37,9 @@ Timing time_sampler(const Sampler& s, int repeat);
 // `repeat` rounds over several samplers, one timed run of each per round, the order rotated every round: on a noisy
 // machine a slow phase then falls on every case alike, so ratios between them (causal against dense) hold up.
 std::vector<Timing> time_interleaved(const std::vector<Sampler>& samplers, int repeat);
+// The median over rounds of case[r] / base[r] (two time_interleaved sample lists, round by round; rounds where the
+// base is 0 are left out); 0 for none.
+double median_round_ratio(const std::vector<double>& cases, const std::vector<double>& base);
 
 // Plans `c`, calls `fill(c)` (generate or load its inputs), runs it once checked, then `repeat` timed runs.
 // Throws cannon::Error on rejection or when the warm-up run damaged a guard or left an output unwritten.

@@ -226,11 +226,7 @@ int run_suite(const Context& ctx, const std::vector<SuiteCase>& suite, int repea
       continue;
     }
     const Row& base = sc.baseline >= 0 ? rows[static_cast<std::size_t>(sc.baseline)] : row;
-    std::vector<double> round_ratios;  // the case's run against the dense run of the same round
-    for (std::size_t r = 0; r < row.samples_ms.size() && r < base.samples_ms.size(); ++r) {
-      if (base.samples_ms[r] > 0) round_ratios.push_back(row.samples_ms[r] / base.samples_ms[r]);
-    }
-    const double ratio = median(round_ratios);
+    const double ratio = median_round_ratio(row.samples_ms, base.samples_ms);
     const double dense_eq = row.dense_flops / (row.ms * 1e-3) * 1e-9;
     const bool over = sc.limit > 0 && ratio > sc.limit;
     fmt::print("{:<72} {:>9.2f} {:>9.1f} {:>9.1f} {:>7.3f} {:>7}{}\n", row.problem, row.ms, row.gflops, dense_eq, ratio,
