@@ -334,10 +334,6 @@ inline float dot_row_tree(const float* dyr, __global const DATA_T* ain, long at)
   return a2.x + a2.y;
 }
 
-// Rows the pre-pass prefetches ahead (common/prefetch.clh). One thread, fp32 B1 N8 S1024 D64 BSND, medians of 12 on
-// the 2-core EPYC (Zen 4): 2.7 -> 2.0 ms; bf16 1.72 -> 1.54 ms. 2, 8 and 16 rows ahead measured the same as 4.
-#define PRE_AHEAD 4
-
 // Writes one row block's workspace record and zeroes its dQ accumulators.
 __kernel void fag_pre_cpu(__global const DATA_T* q, __global const DATA_T* dy, __global const DATA_T* ain,
                           __global const float* smax, __global const float* ssum, __global const long* batches,
@@ -360,8 +356,8 @@ __kernel void fag_pre_cpu(__global const DATA_T* q, __global const DATA_T* dy, _
 #endif
   for (int r = 0; r < LANES; ++r) {
     const long i = row0 + min(r, rows - 1);
-    if (r + PRE_AHEAD < rows) {
-      const long ip = i + PRE_AHEAD;
+    if (r + PREFETCH_ROWS_AHEAD < rows) {  // common/prefetch.clh
+      const long ip = i + PREFETCH_ROWS_AHEAD;
       prefetch_row(dy, h.o + ip * args.o_seq, DV);
       prefetch_row(ain, a0 + ip * ga.ain_seq, DV);
 #if !BF16_DOT
