@@ -164,7 +164,11 @@ __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __g
   float kv[KV_PACK];
 #endif
   const bool dropout = (flags & (FLAG_DROP_EXPLICIT | FLAG_DROP_GEN)) != 0;
+  // The tiles skip the row groups past the entry's rows (rv_end, cube/qk_tile_cpu.clh); the vector stages still walk
+  // every lane, so those lanes start as zeros (finite) rather than whatever the stack held, and stay so.
+  const int rv_end = (rows + VW - 1) / VW;
   float st[KEYS_PAD * LANES] ALIGNED_V;
+  for (int i = 0; i < KEYS_PAD * ROW_VECS; ++i) vstorev_private((floatv)0.0f, i, st);
 
   for (int t = 0; t < wk[WK_TILES]; ++t) {
     const int tile = tiles[wk[WK_TILE0] + t];
@@ -179,13 +183,13 @@ __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __g
                           ? (int)clamp(row0 + (long)h.next - kb, -(long)LANES, (long)nkeys)
                           : nkeys;
     if (kv_panels != KV_PANEL_NONE) {
-      qk_tile_panel(qt, kpanel + kb * DK_PAD, DK_PAD, nkeys, kdiag, qk_scale, st);
+      qk_tile_panel(qt, kpanel + kb * DK_PAD, DK_PAD, nkeys, kdiag, rv_end, qk_scale, st);
     } else {
 #if KV_IN_PLACE
-      qk_tile(qt, k + h.k + kb * k_seq, k_seq, nkeys, kdiag, qk_scale, st);
+      qk_tile(qt, k + h.k + kb * k_seq, k_seq, nkeys, kdiag, rv_end, qk_scale, st);
 #else
       pack_k(k, h.k + kb * k_seq, k_seq, nkeys, kv);
-      qk_tile(qt, kv, DK_PAD, nkeys, kdiag, qk_scale, st);
+      qk_tile(qt, kv, DK_PAD, nkeys, kdiag, rv_end, qk_scale, st);
 #endif
     }
     if (pse_mode != PSE_NONE) {
@@ -203,13 +207,13 @@ __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __g
     const int pv_keys = nkeys;
 #endif
     if (kv_panels != KV_PANEL_NONE) {
-      pv_tile_panel(st, vpanel + kb * DV_PAD, DV_PAD, pv_keys, kdiag, true, alpha, ot);
+      pv_tile_panel(st, vpanel + kb * DV_PAD, DV_PAD, pv_keys, kdiag, rv_end, true, alpha, ot);
     } else {
 #if KV_IN_PLACE
-      pv_tile(st, v + h.v + kb * v_seq, v_seq, pv_keys, kdiag, true, alpha, ot);
+      pv_tile(st, v + h.v + kb * v_seq, v_seq, pv_keys, kdiag, rv_end, true, alpha, ot);
 #else
       pack_v(v, h.v + kb * v_seq, v_seq, nkeys, kv);
-      pv_tile(st, kv, DV_PAD, pv_keys, kdiag, true, alpha, ot);
+      pv_tile(st, kv, DV_PAD, pv_keys, kdiag, rv_end, true, alpha, ot);
 #endif
     }
   }

@@ -407,7 +407,7 @@ inline void grad_scores_plain(float* st, float* dpt, int rv, int nkeys, floatv m
 inline void grad_scores(float* st, float* dpt, __global const float* rec, HeadView h, int row0, int rows, int col0,
                         int nkeys, int kdiag, bool dropout, __global const uchar* drop_mask, int flags, float keep_scale,
                         uint2 key, ulong offset_groups, uint threshold, ulong numels) {
-  for (int rv = 0; rv < ROW_VECS; ++rv) {
+  for (int rv = 0; rv < (rows + VW - 1) / VW; ++rv) {  // the row vectors holding the block's rows
     const int seen = TILE_KEY_END(nkeys, kdiag, rv + 1);
     for (int j = seen; j < nkeys; ++j) {
       vstorev_private((floatv)0.0f, j * ROW_VECS + rv, st);
@@ -473,6 +473,17 @@ __kernel void fag_main_cpu(__global const DATA_T* k, __global const DATA_T* v, _
   __global float* vp = kp + BLOCK_N * DK_PAD;
   const float unused_alpha[1] = {1.0f};
 #endif
+  // The tiles skip row groups past a block's rows (rv_end below), and grad_scores stops at its rows' row vectors; the
+  // mask and pse stages still walk every lane. The lanes past a block's rows then hold an earlier block's values or
+  // these zeros, finite rather than whatever the stack held, and reach only dQ lanes that are never stored.
+  for (int x = 0; x < GRAD_KEYS * ROW_VECS; ++x) {
+    vstorev_private((floatv)0.0f, x, st);
+    vstorev_private((floatv)0.0f, x, dpt);
+  }
+#if BF16_DOT
+  for (int x = 0; x < GRAD_KEYS * LANES; ++x) st2[x] = ds2[x] = 0;
+  for (int x = 0; x < PAIRS(GRAD_KEYS) * LANES; ++x) dst2[x] = 0;
+#endif
   for (long kb = wk[GK_COL0]; kb * BLOCK_N < s2; kb += step) {
     const long j0 = kb * BLOCK_N;
     const int nkeys = (int)min((long)BLOCK_N, s2 - j0);
@@ -510,22 +521,25 @@ __kernel void fag_main_cpu(__global const DATA_T* k, __global const DATA_T* v, _
         // Likewise per row: row i0 + r sees keys j0 + j with j <= kdiag + r only, so the tiles skip a diagonal tile's
         // upper right, where its upper rows see none of the later keys (cube/qk_tile_cpu.clh TILE_KEY_END).
         const int kdiag = full || prefix_block ? tkeys : (int)clamp(i0 + (long)h.next - j0, -(long)LANES, (long)tkeys);
+        // The row vectors holding the block's rows: the tiles skip whole row groups past them (rv_end,
+        // cube/qk_tile_cpu.clh), and the scores there are never read.
+        const int rv_end = (rows + VW - 1) / VW;
         __global const float* rec = ws + grad_row_tile(gbt, b, n1, s1, i0) * REC_FLOATS;
 #if BF16_DOT
         qk2_tile_q((__global const uint*)(rec + REC_QT), (__global const uint*)kp2, DK_PAD / 2, tkeys, kdiag,
-                   pse_mode == PSE_ADD_SCALE ? 1.0f : scale, st);
+                   rv_end, pse_mode == PSE_ADD_SCALE ? 1.0f : scale, st);
 #else
-        qk_tile_q(rec + REC_QT, kp, DK_PAD, tkeys, kdiag, pse_mode == PSE_ADD_SCALE ? 1.0f : scale, st);
+        qk_tile_q(rec + REC_QT, kp, DK_PAD, tkeys, kdiag, rv_end, pse_mode == PSE_ADD_SCALE ? 1.0f : scale, st);
 #endif
         if (pse_mode != PSE_NONE) {
           pse_tile(st, h, (int)i0, rows, (int)j0, tkeys, pse, slopes, pse_mode, pse_map, pse_cols, scale);
         }
         if (!full || (flags & FLAG_MASK_TENSOR)) mask_tile(st, h, (int)i0, rows, (int)j0, tkeys, mask, mask_row, flags);
 #if BF16_DOT
-        qk2_tile_dy((__global const uint*)(rec + REC_DYT), (__global const uint*)vp2, DV_PAD / 2, tkeys, kdiag, 1.0f,
-                    dpt);
+        qk2_tile_dy((__global const uint*)(rec + REC_DYT), (__global const uint*)vp2, DV_PAD / 2, tkeys, kdiag, rv_end,
+                    1.0f, dpt);
 #else
-        qk_tile_dy(rec + REC_DYT, vp, DV_PAD, tkeys, kdiag, 1.0f, dpt);
+        qk_tile_dy(rec + REC_DYT, vp, DV_PAD, tkeys, kdiag, rv_end, 1.0f, dpt);
 #endif
         grad_scores(st, dpt, rec, h, (int)i0, rows, (int)j0, tkeys, kdiag, dropout, drop_mask, flags, keep_scale,
                     (uint2)(drop_key_lo, drop_key_hi), drop_offset_groups, drop_threshold, drop_numels);
@@ -533,11 +547,12 @@ __kernel void fag_main_cpu(__global const DATA_T* k, __global const DATA_T* v, _
         bf16_score_tiles(st, dpt, rows, tkeys, PAD_TO(tkeys, OA_KEYS), st2, ds2, dst2);
         outer2_tile_v((const uint*)st2, (__global const uint*)(rec + REC_DYR), rows, tkeys, kdiag, dva);
         outer2_tile_k((const uint*)ds2, (__global const uint*)(rec + REC_QR), rows, tkeys, kdiag, dka);
-        pv2_tile_dq(dst2, kt2, tkeys, kdiag, dq_acc + grad_row_tile(gbt, b, n1, s1, i0) * DQ_FLOATS);
+        pv2_tile_dq(dst2, kt2, tkeys, kdiag, rv_end, dq_acc + grad_row_tile(gbt, b, n1, s1, i0) * DQ_FLOATS);
 #else
         outer_tile_v(st, rec + REC_DYR, rows, tkeys, kdiag, dva);
         outer_tile_k(dpt, rec + REC_QR, rows, tkeys, kdiag, dka);
-        pv_tile_dq(dpt, kp, DK_PAD, tkeys, kdiag, false, unused_alpha, dq_acc + grad_row_tile(gbt, b, n1, s1, i0) * DQ_FLOATS);
+        pv_tile_dq(dpt, kp, DK_PAD, tkeys, kdiag, rv_end, false, unused_alpha,
+                   dq_acc + grad_row_tile(gbt, b, n1, s1, i0) * DQ_FLOATS);
 #endif
       }
     }

@@ -111,7 +111,7 @@ __kernel void nsa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __
       any_visible |= visible;
       for (int j0 = 0; j0 < visible; j0 += NSA_CHUNK) {
         pack_rows(k, k_base + ((long)idx * BS + j0) * k_seq, k_seq, NSA_CHUNK, DK, DK_PAD, kv);
-        qk_tile(qt, kv, DK_PAD, NSA_CHUNK, NSA_CHUNK, scale, st + (c * BS + j0) * LANES);
+        qk_tile(qt, kv, DK_PAD, NSA_CHUNK, NSA_CHUNK, ROW_VECS, scale, st + (c * BS + j0) * LANES);
       }
       // Masked keys are never multiplied; the diagonal block's computed tail is overwritten.
       nsa_mask_keys(st + c * BS * LANES, visible, BS, masked);
@@ -128,7 +128,7 @@ __kernel void nsa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __
       const int keys = skip_masked ? nsa_visible_keys(idx, s1) : BS;
       for (int j0 = 0; j0 < keys; j0 += NSA_CHUNK) {
         pack_v(v, v_base + ((long)idx * BS + j0) * v_seq, v_seq, NSA_CHUNK, kv);
-        pv_tile(st + (c * BS + j0) * LANES, kv, DV_PAD, NSA_CHUNK, NSA_CHUNK, false, 0, ot);
+        pv_tile(st + (c * BS + j0) * LANES, kv, DV_PAD, NSA_CHUNK, NSA_CHUNK, ROW_VECS, false, 0, ot);
       }
     }
     nsa_store(out, t * o_seq + (long)n2 * GROUP * o_head, o_head, smax, ssum, t * n2_count * GROUP + n2 * GROUP, ot,
