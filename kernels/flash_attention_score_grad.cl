@@ -388,9 +388,28 @@ __kernel void fag_pre_cpu(__global const DATA_T* q, __global const DATA_T* dy, _
 inline floatv grad_exp(floatv x, bool any_positive) { return any_positive ? exp(x) : exp_nonpositive(x); }
 
 // Row vector rv of a tile without dropout: P = e^(x - max)·(1/sum); dpt becomes round(P ∘ (dP - D)), st round(P).
+// EXP_WAYS keys at a time, so that their exps overlap (vector/exp_cpu.clh).
 inline void grad_scores_plain(float* st, float* dpt, int rv, int nkeys, floatv m, floatv rl, floatv dr,
                               bool any_positive) {
-  for (int j = 0; j < nkeys; ++j) {
+  int j = 0;
+  for (; j + EXP_WAYS <= nkeys; j += EXP_WAYS) {
+    floatv p[EXP_WAYS];
+#pragma unroll
+    for (int k = 0; k < EXP_WAYS; ++k) p[k] = vloadv_private((j + k) * ROW_VECS + rv, st) - m;
+    if (any_positive) {
+#pragma unroll
+      for (int k = 0; k < EXP_WAYS; ++k) p[k] = exp(p[k]);
+    } else {
+      exp_nonpositive_ways(p);
+    }
+#pragma unroll
+    for (int k = 0; k < EXP_WAYS; ++k) {
+      const int at = (j + k) * ROW_VECS + rv;
+      vstorev_private(ROUND_TV(p[k] * rl * (vloadv_private(at, dpt) - dr)), at, dpt);
+      vstorev_private(ROUND_TV(p[k] * rl), at, st);
+    }
+  }
+  for (; j < nkeys; ++j) {
     const floatv p = grad_exp(vloadv_private(j * ROW_VECS + rv, st) - m, any_positive) * rl;
     vstorev_private(ROUND_TV(p * (vloadv_private(j * ROW_VECS + rv, dpt) - dr)), j * ROW_VECS + rv, dpt);
     vstorev_private(ROUND_TV(p), j * ROW_VECS + rv, st);
@@ -415,8 +434,20 @@ inline void grad_scores(float* st, float* dpt, __global const float* rec, HeadVi
     }
     const floatv m = vloadv_aligned(rv, rec + REC_M), rl = 1.0f / vloadv_aligned(rv, rec + REC_L),
                  dr = vloadv_aligned(rv, rec + REC_D);
-    floatv top = (floatv)(-INFINITY);  // max_keep's running max is never NaN: a NaN score is left out, as fmax did
-    for (int j = 0; j < seen; ++j) top = max_keep(top, vloadv_private(j * ROW_VECS + rv, st));
+    // max_keep's running max is never NaN: a NaN score is left out, as fmax did. EXP_WAYS running maxima, so that
+    // the compare-and-select chains overlap; only `any` of the result is used, so their order does not matter.
+    floatv tops[EXP_WAYS];
+#pragma unroll
+    for (int k = 0; k < EXP_WAYS; ++k) tops[k] = (floatv)(-INFINITY);
+    int jt = 0;
+    for (; jt + EXP_WAYS <= seen; jt += EXP_WAYS) {
+#pragma unroll
+      for (int k = 0; k < EXP_WAYS; ++k) tops[k] = max_keep(tops[k], vloadv_private((jt + k) * ROW_VECS + rv, st));
+    }
+    for (; jt < seen; ++jt) tops[0] = max_keep(tops[0], vloadv_private(jt * ROW_VECS + rv, st));
+    floatv top = tops[0];
+#pragma unroll
+    for (int k = 1; k < EXP_WAYS; ++k) top = max_keep(top, tops[k]);
     const bool any_positive = any(isgreater(top - m, (floatv)0.0f));
     if (!dropout) {
       if (any_positive) {
