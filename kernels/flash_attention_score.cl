@@ -38,7 +38,7 @@
 // CPU variant tile shapes: BLOCK_M query rows padded to whole VW-lane row vectors (LANES rows; common/vec.clh),
 // head dims padded to 16 in the packed K/V rows, keys padded to whole QK register tiles (QK_KEYS keys; the register
 // tile sizes QK_KEYS and PV_COLS are parameters of the cube stages).
-#define ROW_VECS ((BLOCK_M + VW - 1) / VW)
+#define ROW_VECS ROW_VECS_OF(BLOCK_M)
 #define LANES (ROW_VECS * VW)
 #define DK_PAD ((DK + 15) / 16 * 16)
 #define DV_PAD ((DV + 15) / 16 * 16)
@@ -166,7 +166,7 @@ __kernel void fa_fwd_cpu(__global const DATA_T* q, __global const DATA_T* k, __g
   const bool dropout = (flags & (FLAG_DROP_EXPLICIT | FLAG_DROP_GEN)) != 0;
   // The tiles skip the row groups past the entry's rows (rv_end, cube/qk_tile_cpu.clh); the vector stages still walk
   // every lane, so those lanes start as zeros (finite) rather than whatever the stack held, and stay so.
-  const int rv_end = (rows + VW - 1) / VW;
+  const int rv_end = ROW_VECS_OF(rows);
   float st[KEYS_PAD * LANES] ALIGNED_V;
   for (int i = 0; i < KEYS_PAD * ROW_VECS; ++i) vstorev_private((floatv)0.0f, i, st);
 

@@ -253,7 +253,7 @@ __kernel void fag_dpse(__global const DATA_T* q, __global const DATA_T* k, __glo
 #ifndef OA_CV_V
 #define OA_CV_V 1
 #endif
-#define ROW_VECS ((BLOCK_M + VW - 1) / VW)
+#define ROW_VECS ROW_VECS_OF(BLOCK_M)
 #define LANES (ROW_VECS * VW)
 // The entry's packed K and V blocks live in its slot of the workspace, not in private memory: with them the private
 // tiles would pass the PoCL thread stack's budget at D = 128 (host/tune/params.hpp kMaxCpuPrivateBytes).
@@ -423,10 +423,10 @@ inline void grad_scores_plain(float* st, float* dpt, int rv, int nkeys, floatv m
 // P = exp(x - max) · (1/sum): one division per row instead of one per score (Ascend divides; the two differ by at
 // most about an ulp). With the forward's own statistics x - max <= 0 (the same fp32 score), so the online softmax's
 // cheaper exp applies; a row vector whose tile has a larger x (other statistics) takes OpenCL's exp.
-inline void grad_scores(float* st, float* dpt, __global const float* rec, HeadView h, int row0, int rows, int col0,
-                        int nkeys, int kdiag, bool dropout, __global const uchar* drop_mask, int flags, float keep_scale,
-                        uint2 key, ulong offset_groups, uint threshold, ulong numels) {
-  for (int rv = 0; rv < (rows + VW - 1) / VW; ++rv) {  // the row vectors holding the block's rows
+inline void grad_scores(float* st, float* dpt, __global const float* rec, HeadView h, int row0, int rows, int rv_end,
+                        int col0, int nkeys, int kdiag, bool dropout, __global const uchar* drop_mask, int flags,
+                        float keep_scale, uint2 key, ulong offset_groups, uint threshold, ulong numels) {
+  for (int rv = 0; rv < rv_end; ++rv) {  // the row vectors holding the block's rows
     const int seen = TILE_KEY_END(nkeys, kdiag, rv + 1);
     for (int j = seen; j < nkeys; ++j) {
       vstorev_private((floatv)0.0f, j * ROW_VECS + rv, st);
@@ -552,9 +552,9 @@ __kernel void fag_main_cpu(__global const DATA_T* k, __global const DATA_T* v, _
         // Likewise per row: row i0 + r sees keys j0 + j with j <= kdiag + r only, so the tiles skip a diagonal tile's
         // upper right, where its upper rows see none of the later keys (cube/qk_tile_cpu.clh TILE_KEY_END).
         const int kdiag = full || prefix_block ? tkeys : (int)clamp(i0 + (long)h.next - j0, -(long)LANES, (long)tkeys);
-        // The row vectors holding the block's rows: the tiles skip whole row groups past them (rv_end,
-        // cube/qk_tile_cpu.clh), and the scores there are never read.
-        const int rv_end = (rows + VW - 1) / VW;
+        // The row vectors holding the block's rows: the tiles, grad_scores and bf16_score_tiles skip those past them
+        // (rv_end, cube/qk_tile_cpu.clh), and the scores there are never read.
+        const int rv_end = ROW_VECS_OF(rows);
         __global const float* rec = ws + grad_row_tile(gbt, b, n1, s1, i0) * REC_FLOATS;
 #if BF16_DOT
         qk2_tile_q((__global const uint*)(rec + REC_QT), (__global const uint*)kp2, DK_PAD / 2, tkeys, kdiag,
@@ -572,10 +572,10 @@ __kernel void fag_main_cpu(__global const DATA_T* k, __global const DATA_T* v, _
 #else
         qk_tile_dy(rec + REC_DYT, vp, DV_PAD, tkeys, kdiag, rv_end, 1.0f, dpt);
 #endif
-        grad_scores(st, dpt, rec, h, (int)i0, rows, (int)j0, tkeys, kdiag, dropout, drop_mask, flags, keep_scale,
-                    (uint2)(drop_key_lo, drop_key_hi), drop_offset_groups, drop_threshold, drop_numels);
+        grad_scores(st, dpt, rec, h, (int)i0, rows, rv_end, (int)j0, tkeys, kdiag, dropout, drop_mask, flags,
+                    keep_scale, (uint2)(drop_key_lo, drop_key_hi), drop_offset_groups, drop_threshold, drop_numels);
 #if BF16_DOT
-        bf16_score_tiles(st, dpt, rows, tkeys, PAD_TO(tkeys, OA_KEYS), st2, ds2, dst2);
+        bf16_score_tiles(st, dpt, rows, rv_end, tkeys, PAD_TO(tkeys, OA_KEYS), st2, ds2, dst2);
         outer2_tile_v((const uint*)st2, (__global const uint*)(rec + REC_DYR), rows, tkeys, kdiag, dva);
         outer2_tile_k((const uint*)ds2, (__global const uint*)(rec + REC_QR), rows, tkeys, kdiag, dka);
         pv2_tile_dq(dst2, kt2, tkeys, kdiag, rv_end, dq_acc + grad_row_tile(gbt, b, n1, s1, i0) * DQ_FLOATS);

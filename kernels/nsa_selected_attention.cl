@@ -35,7 +35,7 @@
 #define SEL (COUNT * BS)
 // The G heads of a kv group padded to whole VW-lane row vectors (common/vec.clh); the host sizes the score
 // scratch with the same LANES.
-#define ROW_VECS ((GROUP + VW - 1) / VW)
+#define ROW_VECS ROW_VECS_OF(GROUP)
 #define LANES (ROW_VECS * VW)
 #define DK_PAD ((DK + 15) / 16 * 16)
 #define DV_PAD ((DV + 15) / 16 * 16)
