@@ -160,13 +160,13 @@ double dense_flops(const FaProblem& p) {
          static_cast<double>(p.s2);
 }
 
-// One row: the forward through the operator drivers, or with `backward` (or a fag: problem, the backward of the
-// fa: problem after its prefix) the backward of an fa: problem. The fag: driver's own inputs come from the float64
-// forward reference, too slow on the host at benchmark sizes; the backward path runs the device's forward instead.
 bool is_fag(const std::string& text) { return text.rfind("fag:", 0) == 0; }
 // The fa: problem a row times: a fag: problem's text after its prefix.
 std::string fa_text(const std::string& text) { return is_fag(text) ? "fa" + text.substr(3) : text; }
 
+// One row: the forward through the operator drivers, or with `backward` (or a fag: problem, the backward of the
+// fa: problem after its prefix) the backward of an fa: problem. The fag: driver's own inputs come from the float64
+// forward reference, too slow on the host at benchmark sizes; the backward path runs the device's forward instead.
 Sampler prepare_bench(const Context& ctx, const std::string& text, uint64_t seed, bool backward) {
   return backward || is_fag(text) ? prepare_backward(ctx, fa_text(text), seed) : prepare_problem(ctx, text, seed);
 }
