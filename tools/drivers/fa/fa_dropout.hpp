@@ -11,8 +11,8 @@
 
 namespace cannon::tools {
 
-// Bytes of a mask holding `numel` bits: ceil(numel / 8).
-constexpr int64_t drop_mask_bytes(int64_t numel) { return numel <= 0 ? 0 : (numel + 7) / 8; }
+// Bytes of a mask holding `numel` bits: ceil(numel / 8), without the overflow of numel + 7 near INT64_MAX.
+constexpr int64_t drop_mask_bytes(int64_t numel) { return numel <= 0 ? 0 : numel / 8 + (numel % 8 != 0); }
 
 // The mask of `desc` (normally uint8 [ceil(numel/8)]; any dtype and size, for negative cases): every bit of
 // the payload, the padding bits after the last element included, is 1 with probability keep_prob.
