@@ -9,6 +9,7 @@
 // `--backward` times each fa: problem as the backward pass (FlashAttentionScoreGrad) of that forward problem
 // (backward.hpp), with the same columns and JSON fields and "pass": "backward"; `--suite grad` is the backward's
 // causal vs dense comparison (target: causal <= 0.6x the dense time).
+// `--serve` answers one timed run per request on stdin (serve.hpp), for compare_torch.py --paired.
 // `--startup` times the first small call of a fresh process phase by phase (startup.hpp). `--json` carries what
 // tools/bench/compare_torch.py needs to put cannon beside PyTorch: the device's name and version string (PoCL's
 // target), the thread settings, and per case the median, every sample and the plan's FLOPs.
@@ -31,6 +32,7 @@
 #include "tools/bench/backward.hpp"
 #include "tools/bench/bench_case.hpp"
 #include "tools/bench/op_suites.hpp"
+#include "tools/bench/serve.hpp"
 #include "tools/bench/startup.hpp"
 #include "tools/drivers/fa/fa_problem.hpp"
 
@@ -255,6 +257,7 @@ int run_main(int argc, char** argv) {
   std::string suite;
   bool startup = false;
   bool backward = false;
+  bool serve = false;
   auto* suite_opt =
       app.add_option("--suite", suite,
                      "a predefined comparison instead of the problems: masks (causal and band vs dense), "
@@ -278,6 +281,11 @@ int run_main(int argc, char** argv) {
   app.add_flag("--backward", backward,
                "time each fa: problem as the backward (FlashAttentionScoreGrad) of that forward problem: the forward "
                "runs first on the device, dy is random; GFLOP/s from the grad plan's flops")
+      ->excludes(suite_opt)
+      ->excludes(startup_opt);
+  app.add_flag("--serve", serve,
+               "prepare the problems, print '@ready <json>', then time one run per 'run I' line on stdin and print "
+               "'@ms <ms>' (compare_torch.py --paired alternates these with PyTorch's runs); 'quit' ends")
       ->excludes(suite_opt)
       ->excludes(startup_opt);
   CLI11_PARSE(app, argc, argv);
@@ -312,6 +320,16 @@ int run_main(int argc, char** argv) {
     int failures = run_suite(ctx, cases, repeat, seed, backward, report);
     if (!json_path.empty()) std::ofstream(json_path) << report.dump(2) << "\n";
     return failures ? 1 : 0;
+  }
+  if (serve) {
+    const bool all_fag = std::all_of(problems.begin(), problems.end(), is_fag);
+    const nlohmann::json report = {{"device", ctx.info().name},
+                                   {"device_info", device_report(ctx)},
+                                   {"sgemm_gflops", gemm},
+                                   {"sgemm_n", gemm_n},
+                                   {"pass", pass_name(backward || all_fag)}};
+    return run_serve(
+        problems, [&](const std::string& p) { return prepare_bench(ctx, p, seed, backward); }, report);
   }
   if (backward) fmt::print("backward (FlashAttentionScoreGrad) of each problem; GFLOP/s from the grad plan's flops\n");
   fmt::print("{:<44} {:>10} {:>10} {:>10} {:>8}\n", "case", "ms", "GFLOP/s", "SGEMM", "ratio");
