@@ -271,89 +271,90 @@ def run_torch(python, shapes, repeat, warmup, threads, env, backward=False):
         return json.loads(out_path.read_text())
 
 
-def torch_worker(spec_path, out_path):
-    """Runs in the child: times every shape with torch, in BSND storage (the memory cannon reads), as strided
-    [B, N, S, D] views, which torch's CPU kernels take without a copy. With spec["backward"] the BSND tensors are
-    autograd leaves (their gradients land in BSND storage, as cannon's dq/dk/dv do) and only out.backward(dy) is
-    timed (time_backward)."""
+def torch_setup(spec):
+    """The worker's torch, its functional module and the sdpa backend selector (None where torch lacks it), with
+    spec["threads"] set."""
     import torch  # noqa: PLC0415 (only the worker needs torch)
     import torch.nn.functional as F  # noqa: PLC0415
 
-    spec = json.loads(Path(spec_path).read_text())
     torch.set_num_threads(spec["threads"])
     try:
         from torch.nn.attention import SDPBackend, sdpa_kernel  # noqa: PLC0415
     except ImportError:
         SDPBackend = sdpa_kernel = None
+    return torch, F, SDPBackend, sdpa_kernel
+
+
+def prepare_torch_row(setup, sh, backward, warmup):
+    """One shape made ready in torch, in BSND storage (the memory cannon reads), as strided [B, N, S, D] views, which
+    torch's CPU kernels take without a copy. With `backward` the BSND tensors are autograd leaves (their gradients
+    land in BSND storage, as cannon's dq/dk/dv do) and a run times only out.backward(dy). Returns the row's report
+    (id, backend, aten_op, refusals) and `once`, which returns one timed run's ms (None if every backend refused),
+    after `warmup` untimed runs."""
+    torch, F, SDPBackend, sdpa_kernel = setup
     dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
-    backward = spec.get("backward", False)
-    results = []
-    for sh in spec["shapes"]:
-        gen = torch.Generator().manual_seed(1)
-        dt = dtypes[sh["dtype"]]
-        leaves = []  # backward: the BSND leaves whose .grad is reset between runs
+    gen = torch.Generator().manual_seed(1)
+    dt = dtypes[sh["dtype"]]
+    leaves = []  # backward: the BSND leaves whose .grad is reset between runs
 
-        def make(n, s):
-            t = torch.randn(sh["b"], s, n, sh["d"], generator=gen).to(dt)
-            if backward:
-                leaves.append(t.requires_grad_())
-            return t.transpose(1, 2)
+    def make(n, s):
+        t = torch.randn(sh["b"], s, n, sh["d"], generator=gen).to(dt)
+        if backward:
+            leaves.append(t.requires_grad_())
+        return t.transpose(1, 2)
 
-        q, k, v = make(sh["n1"], sh["s1"]), make(sh["n2"], sh["s2"]), make(sh["n2"], sh["s2"])
-        # A fixed random dy in the output's shape ([B, N1, S1, D]), stored BSND like the inputs.
-        dy = torch.randn(sh["b"], sh["s1"], sh["n1"], sh["d"], generator=gen).to(dt).transpose(1, 2) if backward \
-            else None
-        gqa = sh["n1"] != sh["n2"]
-        attempts = []  # (label, callable): forced flash first, then what torch picks by itself
-        if sdpa_kernel is not None:
-            def flash(k=k, v=v):
+    q, k, v = make(sh["n1"], sh["s1"]), make(sh["n2"], sh["s2"]), make(sh["n2"], sh["s2"])
+    # A fixed random dy in the output's shape ([B, N1, S1, D]), stored BSND like the inputs.
+    dy = torch.randn(sh["b"], sh["s1"], sh["n1"], sh["d"], generator=gen).to(dt).transpose(1, 2) if backward \
+        else None
+    gqa = sh["n1"] != sh["n2"]
+    attempts = []  # (label, callable): forced flash first, then what torch picks by itself
+    if sdpa_kernel is not None:
+        def flash(k=k, v=v):
+            with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
+                return F.scaled_dot_product_attention(q, k, v, is_causal=sh["causal"], enable_gqa=gqa)
+        attempts.append(("flash (forced)", flash))
+        if gqa:  # if flash refuses enable_gqa: expand K/V once, outside the timing
+            rep = sh["n1"] // sh["n2"]
+            ke, ve = k.repeat_interleave(rep, dim=1), v.repeat_interleave(rep, dim=1)
+            if backward:  # expanded leaves of their own: the reduction of dK/dV over the group is not timed
+                ke, ve = ke.detach().requires_grad_(), ve.detach().requires_grad_()
+                leaves += [ke, ve]
+
+            def flash_expanded(ke=ke, ve=ve):
                 with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
-                    return F.scaled_dot_product_attention(q, k, v, is_causal=sh["causal"], enable_gqa=gqa)
-            attempts.append(("flash (forced)", flash))
-            if gqa:  # if flash refuses enable_gqa: expand K/V once, outside the timing
-                rep = sh["n1"] // sh["n2"]
-                ke, ve = k.repeat_interleave(rep, dim=1), v.repeat_interleave(rep, dim=1)
-                if backward:  # expanded leaves of their own: the reduction of dK/dV over the group is not timed
-                    ke, ve = ke.detach().requires_grad_(), ve.detach().requires_grad_()
-                    leaves += [ke, ve]
-
-                def flash_expanded(ke=ke, ve=ve):
-                    with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
-                        return F.scaled_dot_product_attention(q, ke, ve, is_causal=sh["causal"])
-                attempts.append(("flash (forced, K/V expanded)", flash_expanded))
-        attempts.append(("default", lambda: F.scaled_dot_product_attention(q, k, v, is_causal=sh["causal"],
-                                                                           enable_gqa=gqa)))
-        row = {"id": sh["id"]}
-        for label, fn in attempts:
+                    return F.scaled_dot_product_attention(q, ke, ve, is_causal=sh["causal"])
+            attempts.append(("flash (forced, K/V expanded)", flash_expanded))
+    attempts.append(("default", lambda: F.scaled_dot_product_attention(q, k, v, is_causal=sh["causal"],
+                                                                       enable_gqa=gqa)))
+    row = {"id": sh["id"]}
+    for label, fn in attempts:
+        try:
+            fn()
+        except (RuntimeError, TypeError) as e:
+            row.setdefault("refused", []).append(f"{label}: {str(e).splitlines()[0][:160]}")
+            continue
+        row["backend"] = label
+        if backward:
             try:
-                fn()
+                fn().backward(dy)
             except (RuntimeError, TypeError) as e:
-                row.setdefault("refused", []).append(f"{label}: {str(e).splitlines()[0][:160]}")
+                row.setdefault("refused", []).append(f"{label} backward: {str(e).splitlines()[0][:160]}")
+                row.pop("backend")
                 continue
-            row["backend"] = label
-            if backward:
-                try:
-                    fn().backward(dy)
-                except (RuntimeError, TypeError) as e:
-                    row.setdefault("refused", []).append(f"{label} backward: {str(e).splitlines()[0][:160]}")
-                    row.pop("backend")
-                    continue
-                row["aten_op"] = aten_op(torch, lambda fn=fn: fn().backward(dy), "backward")
-                samples = time_backward(fn, dy, leaves, spec["warmup"], spec["repeat"])
-            else:
-                row["aten_op"] = aten_op(torch, fn)
-                for _ in range(spec["warmup"]):
-                    fn()
-                samples = []
-                for _ in range(spec["repeat"]):
-                    t0 = time.perf_counter()
-                    fn()
-                    samples.append((time.perf_counter() - t0) * 1e3)
-            row["samples_ms"] = samples
-            row["ms"] = statistics.median(samples)
-            break
-        results.append(row)
-    info = {
+            row["aten_op"] = aten_op(torch, lambda fn=fn: fn().backward(dy), "backward")
+            once = backward_once(fn, dy, leaves)
+        else:
+            row["aten_op"] = aten_op(torch, fn)
+            once = forward_once(fn)
+        for _ in range(warmup):
+            once()
+        return row, once
+    return row, None
+
+
+def torch_info(torch):
+    return {
         "version": torch.__version__,
         "capability": torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, "cpu") else "",
         "threads": torch.get_num_threads(),
@@ -361,24 +362,67 @@ def torch_worker(spec_path, out_path):
         "env": {k: os.environ.get(k, "") for k in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA",
                                                    "MKL_ENABLE_INSTRUCTIONS", "OMP_NUM_THREADS")},
     }
-    Path(out_path).write_text(json.dumps({"torch": info, "rows": results}))
 
 
-def time_backward(fn, dy, leaves, warmup, repeat):
-    """ms of `repeat` runs of out.backward(dy) after `warmup` untimed ones; the forward (a fresh graph each run) and
-    the resetting of the leaves' .grad stay outside the timed region."""
-    samples = []
-    for i in range(warmup + repeat):
+def torch_worker(spec_path, out_path):
+    """Runs in the child: times every shape with torch (prepare_torch_row), spec["repeat"] runs each."""
+    spec = json.loads(Path(spec_path).read_text())
+    setup = torch_setup(spec)
+    results = []
+    for sh in spec["shapes"]:
+        row, once = prepare_torch_row(setup, sh, spec.get("backward", False), spec["warmup"])
+        if once:
+            row["samples_ms"] = [once() for _ in range(spec["repeat"])]
+            row["ms"] = statistics.median(row["samples_ms"])
+        results.append(row)
+    Path(out_path).write_text(json.dumps({"torch": torch_info(setup[0]), "rows": results}))
+
+
+def torch_serve(spec_path):
+    """Runs in the child for --paired: prepares every shape, prints "@ready <json>" (the rows' reports and torch's
+    facts), then answers "run I" with "@ms <ms>" of one timed run of shape I until "quit" (cannon-bench --serve's
+    protocol)."""
+    spec = json.loads(Path(spec_path).read_text())
+    setup = torch_setup(spec)
+    rows, runs = [], []
+    for sh in spec["shapes"]:
+        row, once = prepare_torch_row(setup, sh, spec.get("backward", False), spec["warmup"])
+        rows.append(row)
+        runs.append(once)
+    print("@ready " + json.dumps({"torch": torch_info(setup[0]), "rows": rows}), flush=True)
+    for line in sys.stdin:
+        words = line.split()
+        if words[:1] == ["quit"]:
+            break
+        if len(words) == 2 and words[0] == "run" and words[1].isdigit() and int(words[1]) < len(runs) \
+                and runs[int(words[1])]:
+            print(f"@ms {runs[int(words[1])]():.6f}", flush=True)
+        else:
+            print(f"@error expected 'run I' for a shape torch runs, or 'quit', got {line.strip()!r}", flush=True)
+
+
+def forward_once(fn):
+    def once():
+        t0 = time.perf_counter()
+        fn()
+        return (time.perf_counter() - t0) * 1e3
+    return once
+
+
+def backward_once(fn, dy, leaves):
+    """One run of out.backward(dy), in ms; the forward (a fresh graph each run) and the resetting of the leaves'
+    .grad stay outside the timed region."""
+    def once():
         for t in leaves:
             t.grad = None
         out = fn()
         t0 = time.perf_counter()
         out.backward(dy)
-        if i >= warmup:
-            samples.append((time.perf_counter() - t0) * 1e3)
-    for t in leaves:
-        t.grad = None
-    return samples
+        ms = (time.perf_counter() - t0) * 1e3
+        for t in leaves:
+            t.grad = None
+        return ms
+    return once
 
 
 def aten_op(torch, fn, needle=""):
@@ -413,6 +457,114 @@ def run_lockstep(bench, tpy, shapes, args, env, pass_args):
             cannon["cases"] += c["cases"]
             torch_res["rows"] += t["rows"]
     return cannon, torch_res
+
+
+class Server:
+    """A child in --serve protocol (cannon-bench --serve, or this script's --torch-serve): "@ready <json>" once
+    prepared, then "@ms <ms>" per "run I". Other stdout lines are its log; stderr goes to a file kept for errors."""
+
+    def __init__(self, name, cmd, env):
+        self.name, self.log = name, []
+        self.err = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen([str(c) for c in cmd], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.err, text=True, bufsize=1)
+        self.ready = json.loads(self._answer("@ready "))
+
+    def _answer(self, prefix):
+        for line in self.proc.stdout:
+            if line.startswith(prefix):
+                return line[len(prefix):]
+            if line.startswith("@error"):
+                self.fail(line.strip())
+            self.log.append(line.rstrip())
+        self.fail("ended without answering")
+
+    def fail(self, why):
+        self.proc.kill()
+        self.err.seek(0)
+        raise SystemExit(f"{self.name} --serve: {why}\n" + "\n".join(self.log[-20:]) + "\n" + self.err.read()[-2000:])
+
+    def run(self, index):
+        self.proc.stdin.write(f"run {index}\n")
+        self.proc.stdin.flush()
+        return float(self._answer("@ms "))
+
+    def close(self):
+        try:
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        self.proc.wait(timeout=60)
+        self.err.close()
+
+
+def check_serve(bench, env, pass_args):
+    """--check-only --paired: cannon-bench --serve on one tiny case answers as run_paired expects (no torch)."""
+    tiny = make_shape("tiny_causal", 1, 2, 1, 128, 128, 64, "fp32", True, bool(pass_args))
+    c = Server("cannon-bench", [bench, "--serve", "--repeat", "1", "--gemm-n", "256", *pass_args, tiny["problem"]], env)
+    cases = c.ready.get("cases", [])
+    missing = [k for k in ("device", "device_info", "sgemm_gflops", "pass") if k not in c.ready]
+    if len(cases) != 1 or cases[0].get("problem") != tiny["problem"] or not cases[0].get("flops"):
+        missing.append(f"cases: [{{problem: {tiny['problem']}, flops}}]")
+    times = [c.run(0) for _ in range(3)]
+    c.proc.stdin.write("run 1\n")  # past the one case: an @error line, and the server goes on
+    c.proc.stdin.flush()
+    refused = c.proc.stdout.readline().startswith("@error")
+    times.append(c.run(0))
+    c.close()
+    problems = missing + ([] if refused else ["no @error for 'run 1'"]) + \
+        ([] if all(t > 0 for t in times) else [f"times {times}"]) + \
+        ([] if c.proc.returncode == 0 else [f"exit {c.proc.returncode} after quit"])
+    if problems:
+        print("cannon-bench --serve: " + "; ".join(problems))
+        return 1
+    print(f"ok: cannon-bench --serve, {tiny['problem']}{' backward' if pass_args else ''} "
+          f"{', '.join(f'{t:.3f}' for t in times)} ms")
+    return 0
+
+
+def run_paired(bench, tpy, shapes, args, env, pass_args):
+    """Each row through two servers alive side by side: cannon-bench --serve and a torch worker in --torch-serve,
+    both warmed up, then args.repeat pairs of one cannon run and one torch run, the order swapped every pair and
+    args.gap seconds of idle before each run (so neither side's idle threads, PoCL's or OpenMP's spinning ones,
+    overlap the other's run). Returns the two sides' reports, as run_lockstep does, and per row id the per-pair
+    ratios torch ms / cannon ms."""
+    cannon, torch_res, pair_ratios = None, None, {}
+    for i, sh in enumerate(shapes):
+        extra = list(pass_args) if i == 0 else ["--gemm-n", "256", *pass_args]
+        c = Server("cannon-bench", [bench, "--serve", "--repeat", str(args.repeat), *extra, sh["problem"]], env)
+        with tempfile.TemporaryDirectory() as tmp:
+            spec = Path(tmp) / "spec.json"
+            spec.write_text(json.dumps({"shapes": [sh], "warmup": args.warmup, "threads": args.threads,
+                                        "backward": args.backward}))
+            t = Server("torch worker", [tpy, Path(__file__).resolve(), "--torch-serve", spec], env)
+        trow = t.ready["rows"][0]
+        csamples, tsamples = [], []
+        for p in range(args.repeat if "backend" in trow else 0):
+            for side in ((c, t) if p % 2 == 0 else (t, c)):
+                time.sleep(args.gap)
+                (csamples if side is c else tsamples).append(side.run(0))
+        if not csamples:  # torch refused every backend: cannon's side alone
+            for _ in range(args.repeat):
+                time.sleep(args.gap)
+                csamples.append(c.run(0))
+        c.close()
+        t.close()
+        case = dict(c.ready["cases"][0])
+        ms = statistics.median(csamples)
+        case.update({"pass": c.ready["pass"], "ms": ms, "gflops": gflops(case["flops"], ms),
+                     "ratio_to_sgemm": gflops(case["flops"], ms) / c.ready["sgemm_gflops"], "samples_ms": csamples})
+        if tsamples:
+            trow.update({"samples_ms": tsamples, "ms": statistics.median(tsamples)})
+            pair_ratios[sh["id"]] = [tm / cm for tm, cm in zip(tsamples, csamples)]
+        if cannon is None:
+            cannon = dict(c.ready, cases=[case], repeat=args.repeat)
+            torch_res = {"torch": t.ready["torch"], "rows": [trow]}
+        else:
+            cannon["cases"].append(case)
+            torch_res["rows"].append(trow)
+    return cannon, torch_res, pair_ratios
 
 
 def gflops(f, ms):
@@ -482,6 +634,10 @@ def header_lines(meta):
                  "both, causal counted as half")
     if meta.get("lockstep"):
         lines.append("lockstep: each row timed on both sides back to back before the next row")
+    if meta.get("paired"):
+        lines.append(f"paired: {meta['repeat']} pairs per row of one cannon run and one torch run back to back "
+                     f"(order swapped every pair, {meta['gap_s']:g} s idle before each run); speed ratio = median of "
+                     "the per-pair ratios, times = each side's median")
     return lines
 
 
@@ -541,6 +697,7 @@ def merge_runs(paths, markdown_path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--torch-worker", nargs=2, metavar=("SPEC", "OUT"), help=argparse.SUPPRESS)
+    ap.add_argument("--torch-serve", metavar="SPEC", help=argparse.SUPPRESS)
     ap.add_argument("--cannon-bench", help="path of cannon-bench (default: the newest build*/tools/cannon-bench)")
     ap.add_argument("--shapes", default="all",
                     help="comma-separated sets (all, quick, gate) or row-id globs, e.g. 'd128_s4096_*,decode_fp32'")
@@ -555,7 +712,8 @@ def main():
     ap.add_argument("--json", help="write rows and conditions as JSON")
     ap.add_argument("--markdown", help="write the table as Markdown (for docs/performance.md)")
     ap.add_argument("--check-only", action="store_true",
-                    help="no torch: run cannon-bench on one tiny shape and check its --json has what this script reads")
+                    help="no torch: run cannon-bench on one tiny shape and check its --json has what this script reads"
+                         " (with --paired: check cannon-bench --serve's answers instead)")
     ap.add_argument("--backward", action="store_true",
                     help="time the backward pass: cannon-bench --backward (FlashAttentionScoreGrad) beside torch's "
                          "out.backward(dy) through the same SDPA call; FLOPs 10*B*N1*S1*S2*D (causal half)")
@@ -563,6 +721,14 @@ def main():
                     help="time each row on both sides back to back (cannon, then torch) before the next row, so a "
                          "noisy machine's slow phases fall on both sides of a ratio; default: all cannon rows, then "
                          "all torch rows")
+    ap.add_argument("--paired", action="store_true",
+                    help="time each row as --repeat pairs of single runs, one cannon run and one torch run back to "
+                         "back (cannon-bench --serve beside a torch worker), the order swapped every pair; the speed "
+                         "ratio is the median of the per-pair ratios, so a noisy machine's slow phases, which last "
+                         "longer than a pair, fall on both sides of each ratio")
+    ap.add_argument("--gap", type=float, default=0.1,
+                    help="--paired: seconds of idle before each run, so that one side's idle threads have stopped "
+                         "spinning when the other side's run starts (default 0.1)")
     ap.add_argument("--list", action="store_true", help="print the row ids and problem strings and exit")
     ap.add_argument("--merge", nargs="+", metavar="JSON",
                     help="no new runs: combine several --json files of one ISA into one table of medians")
@@ -574,6 +740,11 @@ def main():
     if args.torch_worker:
         torch_worker(*args.torch_worker)
         return 0
+    if args.torch_serve:
+        torch_serve(args.torch_serve)
+        return 0
+    if args.paired and args.lockstep:
+        raise SystemExit("--paired and --lockstep are two ways of timing rows; give one")
     if args.list:
         for r in all_shapes(args.backward):
             print(f"{r['id']:<28} {r['problem']}")
@@ -583,6 +754,8 @@ def main():
     env = base_env(args.threads, args.isa, cache_dir)
     pass_args = ["--backward"] if args.backward else []
 
+    if args.check_only and args.paired:
+        return check_serve(bench, env, pass_args)
     if args.check_only:
         tiny = make_shape("tiny_causal", 1, 2, 1, 128, 128, 64, "fp32", True, args.backward)
         report = run_cannon(bench, [tiny["problem"]], 1, env, extra=["--gemm-n", "256", *pass_args])
@@ -602,7 +775,10 @@ def main():
 
     shapes = select_shapes(args.shapes, args.backward)
     tpy = torch_python(args.torch_python)
-    if args.lockstep:
+    pair_ratios = {}
+    if args.paired:
+        cannon, torch_res, pair_ratios = run_paired(bench, tpy, shapes, args, env, pass_args)
+    elif args.lockstep:
         cannon, torch_res = run_lockstep(bench, tpy, shapes, args, env, pass_args)
     else:
         cannon = run_cannon(bench, [s["problem"] for s in shapes], args.repeat, env, extra=pass_args)
@@ -611,6 +787,10 @@ def main():
     if missing:
         print("warning: cannon-bench --json lacks: " + ", ".join(missing), file=sys.stderr)
     rows = combine(shapes, cannon, torch_res)
+    for r in rows:
+        if r["id"] in pair_ratios:
+            r["pair_ratios"] = pair_ratios[r["id"]]
+            r["speed_ratio"] = statistics.median(pair_ratios[r["id"]])
     dev = cannon["device_info"]
     meta = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -620,6 +800,7 @@ def main():
         "cannon_device": {"name": dev["name"], "version": dev["version"]},
         "sgemm_gflops": cannon["sgemm_gflops"], "sgemm_n": cannon.get("sgemm_n", 2048),
         "blas_core": dev.get("blas_core", ""), "repeat": args.repeat, "lockstep": args.lockstep,
+        "paired": args.paired, "gap_s": args.gap,
         "torch": torch_res["torch"], "torch_backends": sorted({r["torch_backend"] for r in rows}),
         "torch_refusals": {r["id"]: r["refused"] for r in torch_res["rows"] if r.get("refused")},
         "env": {k: env.get(k, "") for k in sorted(set(ISA_ENV["avx2"]) | {"POCL_MAX_PTHREAD_COUNT", "POCL_CACHE_DIR"})},
