@@ -40,6 +40,35 @@ void require_desc(const TensorDesc& got, const TensorDesc& want, const char* wha
           fmt::join(want.shape, ", "), rule);
 }
 
+// Floats of one row block's workspace record (REC_FLOATS in kernels/flash_attention_score_grad.cl before its padding
+// to 16): Qᵀ, dYᵀ, Q rows and dY rows (head dims padded to 16) and three statistics per lane.
+uint64_t grad_record_floats(int64_t dk, int64_t dv, int64_t lanes) {
+  const uint64_t dk_pad = static_cast<uint64_t>((dk + 15) / 16 * 16),
+                 dv_pad = static_cast<uint64_t>((dv + 15) / 16 * 16);
+  return (static_cast<uint64_t>(dk + dv) + dk_pad + dv_pad + 3) * static_cast<uint64_t>(lanes);
+}
+
+// Key entries per kv head where the tuning leaves PARTS at 0; each entry owns every parts-th key block of its head and
+// a dQ copy of its own. Enough entries for two per compute unit. More where the row records of the heads that run at
+// once (`head_record_bytes` each) would fill over a quarter of the device's global memory cache: every key block
+// sweeps its head's records, and threads on one head share that sweep in the cache where threads on different heads
+// each stream their own. Doubled up to one part per compute unit, and at most 4, where the dQ copies (a quarter of a
+// record each at Dk = Dv) together still take no more workspace than the records. Measured on the 2-core EPYC VM, AVX2
+// code, fp32 B1 N8 S4096 D128 BSND (16 MiB of records for two heads against a 32 MiB cache): parts 2 against 1,
+// paired with PyTorch's backward run for run (tools/bench/compare_torch.py --paired), in docs/performance.md.
+int64_t automatic_parts(int64_t heads, unsigned compute_units, double head_record_bytes, std::size_t cache_bytes) {
+  const int64_t cu = std::max<int64_t>(1, compute_units);
+  int64_t parts = (2 * cu + heads - 1) / heads;
+  const auto records_at_once = [&](int64_t n) {
+    return static_cast<double>(std::min(heads, (cu + n - 1) / n)) * head_record_bytes;
+  };
+  while (parts < std::min<int64_t>(cu, 4) && cache_bytes > 0 &&
+         records_at_once(parts) > static_cast<double>(cache_bytes) / 4) {
+    parts = std::min<int64_t>({cu, 4, parts * 2});
+  }
+  return parts;
+}
+
 // Work lists: every block of BLOCK_M query rows of every head (pre-pass, dQ, post), the per-batch bases of the
 // per-row and per-block workspace, and the key entries: the generic variant's blocks of BLOCK_M keys of every kv
 // head, or the CPU variant's `parts` entries per kv head, entry p owning key blocks p, p + parts, ...
@@ -221,10 +250,14 @@ FlashAttentionScoreGradPlan plan_flash_attention_score_grad(const PlanTarget& ta
   if (cpu) {
     kc.block_m = static_cast<int>(tuned.values.at("BLOCK_M"));
     kc.block_n = static_cast<int>(tuned.values.at("BLOCK_N"));
-    // Key entries: enough parts per kv head for two entries per compute unit, each with its own dQ copy.
     const int64_t heads = std::max<int64_t>(1, p.batch * p.n2);
     const int64_t blocks = std::max<int64_t>(1, (max_keys + kc.block_n - 1) / kc.block_n);
-    const int64_t automatic = (2 * static_cast<int64_t>(target.device.compute_units) + heads - 1) / heads;
+    const int64_t block_lanes = (kc.block_m + kc.vw - 1) / kc.vw * kc.vw;
+    const double head_records = static_cast<double>(p.group()) *
+                                static_cast<double>((max_rows + block_lanes - 1) / block_lanes) *
+                                static_cast<double>(grad_record_floats(p.dk, p.dv, block_lanes) * sizeof(float));
+    const int64_t automatic =
+        automatic_parts(heads, target.device.compute_units, head_records, target.device.global_mem_cache_size);
     const int64_t wanted = tuned.values.at("PARTS") > 0 ? tuned.values.at("PARTS") : automatic;
     parts = static_cast<int>(std::clamp<int64_t>(wanted, 1, std::min<int64_t>(blocks, 64)));
     options = kc.build_options();
@@ -255,7 +288,7 @@ FlashAttentionScoreGradPlan plan_flash_attention_score_grad(const PlanTarget& ta
   // kernels/flash_attention_score_grad.cl) and `parts` dQ copies of DK_PAD × lanes per row block.
   const uint64_t dk_pad = static_cast<uint64_t>((p.dk + 15) / 16 * 16),
                  dv_pad = static_cast<uint64_t>((p.dv + 15) / 16 * 16);
-  const uint64_t rec_floats = (static_cast<uint64_t>(p.dk + p.dv) + dk_pad + dv_pad + 3) * lanes;
+  const uint64_t rec_floats = grad_record_floats(p.dk, p.dv, lanes);
   const uint64_t total_rows = checked_mul_u64(
       static_cast<uint64_t>(p.s1), static_cast<uint64_t>(p.n1) * (p.layout == Layout::kTND ? 1 : p.batch), "rows");
   const uint64_t ws_floats =

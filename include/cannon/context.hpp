@@ -40,6 +40,7 @@ struct DeviceInfo {
   unsigned compute_units = 1;
   std::size_t global_mem_size = 0;
   std::size_t max_alloc_size = 0;
+  std::size_t global_mem_cache_size = 0;  // CL_DEVICE_GLOBAL_MEM_CACHE_SIZE (PoCL's CPU device: the last-level cache)
 };
 
 class CANNON_API Context {

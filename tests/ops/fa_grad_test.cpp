@@ -519,6 +519,39 @@ TEST(FaGradPlan, Bf16PairsWhereTheCpuHasThem) {
   EXPECT_LE(with, tune::kMaxCpuPrivateBytes);
 }
 
+// The automatic key entries per kv head (fag.PARTS 0): two entries per compute unit; more, up to one per compute unit
+// and at most 4, where the row records of the heads that run at once pass a quarter of the device's global memory
+// cache (host/ops/flash_attention_score_grad.cpp automatic_parts); CANNON_TUNE's fag.PARTS as given.
+TEST(FaGradPlan, PartsShareHeadsWhereRecordsFillTheCache) {
+  auto parts = [](unsigned cus, std::size_t cache, int64_t n, int64_t s, const std::map<std::string, long>& tune) {
+    DeviceInfo dev = plan_device("pthread-haswell-AMD EPYC");
+    dev.compute_units = cus;
+    dev.global_mem_cache_size = cache;
+    const TensorDesc q{DType::kFloat32, {1, s, n, 128}}, stats{DType::kFloat32, {1, n, s, 8}};
+    const FlashAttentionScoreGradDescs descs{q, q, q, q, std::nullopt, std::nullopt, std::nullopt, stats, stats, q};
+    FlashAttentionScoreAttrs attrs;
+    attrs.head_num = n;
+    Config config;
+    config.tune_shipped_db = false;
+    config.tune = tune;
+    const FlashAttentionScoreGradPlan plan =
+        plan_flash_attention_score_grad(PlanTarget{dev, config, nullptr}, descs, attrs);
+    const auto& d = detail::PlanAccess::data(plan);
+    EXPECT_EQ(d.keys.size(), static_cast<std::size_t>(5 * n * d.parts));  // GK_STRIDE ints per entry
+    return d.parts;
+  };
+  // AVX2 code, 96-row blocks at D = 128: a head's records are about 193 KiB per 96 rows, 8.1 MiB at S = 4096.
+  EXPECT_EQ(parts(2, 32u << 20, 8, 1024, {}), 1);     // 2 heads at once: 4.1 MiB
+  EXPECT_EQ(parts(2, 32u << 20, 8, 4096, {}), 2);     // 16.2 MiB against 8: both threads on one head
+  EXPECT_EQ(parts(2, 0, 8, 4096, {}), 1);             // cache size unknown
+  EXPECT_EQ(parts(2, 32u << 20, 1, 1024, {}), 4);     // one head: two entries per compute unit
+  EXPECT_EQ(parts(16, 32u << 20, 32, 4096, {}), 4);   // 16 heads at once: at most 4 parts
+  EXPECT_EQ(parts(16, 512u << 20, 32, 4096, {}), 2);  // 16 heads: 130 MiB against 128, 8 heads: 65
+  EXPECT_EQ(parts(16, 1u << 30, 32, 4096, {}), 1);    // 16 heads' records fit a quarter of this cache
+  EXPECT_EQ(parts(2, 32u << 20, 8, 4096, {{"fag.PARTS", 1}}), 1);
+  EXPECT_EQ(parts(2, 32u << 20, 8, 1024, {{"fag.PARTS", 3}}), 3);
+}
+
 // On a device that ends loops early (Mesa's llvmpipe), plan refuses a backward whose generic loops would pass the
 // limit instead of leaving outputs unwritten; elsewhere the same problem plans.
 TEST(FaGradLoopBudget, RefusedWhereLoopsEndEarly) {

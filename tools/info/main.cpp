@@ -86,6 +86,8 @@ void print_details(const cannon::Context& ctx) {
   fmt::print("  compute units      {}\n", info.compute_units);
   fmt::print("  global memory      {:.1f} GiB (max allocation {:.1f} GiB)\n", info.global_mem_size / 1073741824.0,
              info.max_alloc_size / 1073741824.0);
+  fmt::print("  memory cache       {:.1f} MiB (the backward's key entries per head follow it)\n",
+             info.global_mem_cache_size / 1048576.0);
   fmt::print("  max work-group     {}\n", info.max_work_group_size);
   fmt::print("  base addr align    {} bytes\n", info.base_addr_align);
   fmt::print("  cl_khr_fp16        {}\n", extensions.find("cl_khr_fp16") != std::string::npos
