@@ -515,81 +515,113 @@ __kernel void fag_main_cpu(__global const DATA_T* k, __global const DATA_T* v, _
   for (int x = 0; x < GRAD_KEYS * LANES; ++x) st2[x] = ds2[x] = 0;
   for (int x = 0; x < PAIRS(GRAD_KEYS) * LANES; ++x) dst2[x] = 0;
 #endif
-  for (long kb = wk[GK_COL0]; kb * BLOCK_N < s2; kb += step) {
-    const long j0 = kb * BLOCK_N;
-    const int nkeys = (int)min((long)BLOCK_N, s2 - j0);
-    const long j1 = j0 + nkeys - 1;
+  // Row chunks (ga.chunk_rows, a multiple of BLOCK_M; 0: one chunk): every key block sweeps one chunk's row records
+  // before the next chunk, so a sweep reads what the cache still holds from the last. Between chunks a key block's
+  // fp32 dK and dV wait in the workspace (dkv, ga.dkv_entry floats per entry). A head's row blocks still add into them
+  // in row order, so without GQA the results are the same bit for bit; with GQA the group's heads take turns per chunk
+  // rather than per key block, another order of the same fp32 sums.
+  const long chunk = ga.chunk_rows > 0 ? ga.chunk_rows : max(s1, 1L);
+  const long entry = (long)get_global_id(0);
+  __global float* dkv = kp + (ga.entries - entry) * KV_FLOATS + entry * ga.dkv_entry;
+  for (long c0 = 0; c0 < max(s1, 1L); c0 += chunk) {
+    const long c1 = min(s1, c0 + chunk) - 1;
+    const bool first_chunk = c0 == 0, last_chunk = c0 + chunk >= s1;
+    for (long kb = wk[GK_COL0], t = 0; kb * BLOCK_N < s2; kb += step, ++t) {
+      const long j0 = kb * BLOCK_N;
+      const int nkeys = (int)min((long)BLOCK_N, s2 - j0);
+      const long j1 = j0 + nkeys - 1;
+      __global float* dkv_block = dkv + t * PAD_TO(BLOCK_N, OA_KEYS) * (DK_PAD + DV_PAD);
 #if BF16_DOT
-    pack_bf16_rows(k, h0.k + j0 * k_seq, k_seq, nkeys, DK, DK_PAD, kp2);
-    pack_bf16_rows(v, h0.v + j0 * v_seq, v_seq, nkeys, DV, DV_PAD, vp2);
-    pack_bf16_key_pairs(kp2, nkeys, DK_PAD, kt2);
+      pack_bf16_rows(k, h0.k + j0 * k_seq, k_seq, nkeys, DK, DK_PAD, kp2);
+      pack_bf16_rows(v, h0.v + j0 * v_seq, v_seq, nkeys, DV, DV_PAD, vp2);
+      pack_bf16_key_pairs(kp2, nkeys, DK_PAD, kt2);
 #else
-    pack_rows_global(k, h0.k + j0 * k_seq, k_seq, nkeys, DK, DK_PAD, kp);
-    pack_rows_global(v, h0.v + j0 * v_seq, v_seq, nkeys, DV, DV_PAD, vp);
+      pack_rows_global(k, h0.k + j0 * k_seq, k_seq, nkeys, DK, DK_PAD, kp);
+      pack_rows_global(v, h0.v + j0 * v_seq, v_seq, nkeys, DV, DV_PAD, vp);
 #endif
-    for (int x = 0; x < PAD_TO(BLOCK_N, OA_KEYS) * DK_PAD; x += 16) vstore16((float16)0.0f, 0, dka + x);
-    for (int x = 0; x < PAD_TO(BLOCK_N, OA_KEYS) * DV_PAD; x += 16) vstore16((float16)0.0f, 0, dva + x);
-    for (int g = 0; g < args.group; ++g) {
-      const int n1 = n2 * args.group + g;
-      const HeadView h = head_view(batches, b, n1, args);
-      // The rows that see any key of the block: every row for a prefix key, else -pre <= j - i <= next.
-      const bool prefix_block = j0 < h.prefix;
-      const long ilo = prefix_block ? 0 : max(0L, j0 - (long)h.next);
-      const long ihi = prefix_block ? s1 - 1 : min(s1 - 1, j1 + (long)h.pre);
-      for (long i0 = ilo / BLOCK_M * BLOCK_M; i0 <= ihi; i0 += BLOCK_M) {
-        const int rows = (int)min((long)BLOCK_M, s1 - i0);
-        const long i1 = i0 + rows - 1;
-        // The tile under the band rule: nothing visible (skipped), all visible, or partly (the rule per element);
-        // a mask tensor is read on every visited tile.
-        if (!prefix_block && (j0 - i1 > h.next || i0 - j1 > h.pre)) continue;
-        const bool full = j1 < h.prefix || (j1 - i0 <= h.next && i1 - j0 <= h.pre);
-        // Keys past i1 + next are outside the band for every row of the tile (P = 0 and dS = 0 exactly), so a
-        // partial tile stops after the keys some row sees, rounded up to whole OA_KEYS groups: the outer tiles
-        // accumulate whole groups, so every key they touch must be one this tile computed (and masked). On the causal
-        // diagonal this skips up to BLOCK_N - OA_KEYS keys of the block per tile.
-        const long seen = i1 + (long)h.next - j0 + 1;
-        const int tkeys = full || prefix_block || seen >= nkeys ? nkeys : min(nkeys, PAD_TO((int)seen, OA_KEYS));
-        // Likewise per row: row i0 + r sees keys j0 + j with j <= kdiag + r only, so the tiles skip a diagonal tile's
-        // upper right, where its upper rows see none of the later keys (cube/qk_tile_cpu.clh TILE_KEY_END).
-        const int kdiag = full || prefix_block ? tkeys : (int)clamp(i0 + (long)h.next - j0, -(long)LANES, (long)tkeys);
-        // The row vectors holding the block's rows: the tiles, grad_scores and bf16_score_tiles skip those past them
-        // (rv_end, cube/qk_tile_cpu.clh), and the scores there are never read.
-        const int rv_end = ROW_VECS_OF(rows);
-        __global const float* rec = ws + grad_row_tile(gbt, b, n1, s1, i0) * REC_FLOATS;
-#if BF16_DOT
-        qk2_tile_q((__global const uint*)(rec + REC_QT), (__global const uint*)kp2, DK_PAD / 2, tkeys, kdiag,
-                   rv_end, pse_mode == PSE_ADD_SCALE ? 1.0f : scale, st);
-#else
-        qk_tile_q(rec + REC_QT, kp, DK_PAD, tkeys, kdiag, rv_end, pse_mode == PSE_ADD_SCALE ? 1.0f : scale, st);
-#endif
-        if (pse_mode != PSE_NONE) {
-          pse_tile(st, h, (int)i0, rows, (int)j0, tkeys, pse, slopes, pse_mode, pse_map, pse_cols, scale);
+      if (first_chunk) {
+        for (int x = 0; x < PAD_TO(BLOCK_N, OA_KEYS) * DK_PAD; x += 16) vstore16((float16)0.0f, 0, dka + x);
+        for (int x = 0; x < PAD_TO(BLOCK_N, OA_KEYS) * DV_PAD; x += 16) vstore16((float16)0.0f, 0, dva + x);
+      } else {
+        __global const float* dvb = dkv_block + PAD_TO(BLOCK_N, OA_KEYS) * DK_PAD;
+        for (int x = 0; x < PAD_TO(BLOCK_N, OA_KEYS) * DK_PAD; x += 16) {
+          vstore16(vload16(0, dkv_block + x), 0, dka + x);
         }
-        if (!full || (flags & FLAG_MASK_TENSOR)) mask_tile(st, h, (int)i0, rows, (int)j0, tkeys, mask, mask_row, flags);
-#if BF16_DOT
-        qk2_tile_dy((__global const uint*)(rec + REC_DYT), (__global const uint*)vp2, DV_PAD / 2, tkeys, kdiag, rv_end,
-                    1.0f, dpt);
-#else
-        qk_tile_dy(rec + REC_DYT, vp, DV_PAD, tkeys, kdiag, rv_end, 1.0f, dpt);
-#endif
-        grad_scores(st, dpt, rec, h, (int)i0, rows, rv_end, (int)j0, tkeys, kdiag, dropout, drop_mask, flags,
-                    keep_scale, (uint2)(drop_key_lo, drop_key_hi), drop_offset_groups, drop_threshold, drop_numels);
-#if BF16_DOT
-        bf16_score_tiles(st, dpt, rows, rv_end, tkeys, PAD_TO(tkeys, OA_KEYS), st2, ds2, dst2);
-        outer2_tile_v((const uint*)st2, (__global const uint*)(rec + REC_DYR), rows, tkeys, kdiag, dva);
-        outer2_tile_k((const uint*)ds2, (__global const uint*)(rec + REC_QR), rows, tkeys, kdiag, dka);
-        pv2_tile_dq(dst2, kt2, tkeys, kdiag, rv_end, dq_acc + grad_row_tile(gbt, b, n1, s1, i0) * DQ_FLOATS);
-#else
-        outer_tile_v(st, rec + REC_DYR, rows, tkeys, kdiag, dva);
-        outer_tile_k(dpt, rec + REC_QR, rows, tkeys, kdiag, dka);
-        pv_tile_dq(dpt, kp, DK_PAD, tkeys, kdiag, rv_end, false, unused_alpha,
-                   dq_acc + grad_row_tile(gbt, b, n1, s1, i0) * DQ_FLOATS);
-#endif
+        for (int x = 0; x < PAD_TO(BLOCK_N, OA_KEYS) * DV_PAD; x += 16) vstore16(vload16(0, dvb + x), 0, dva + x);
       }
-    }
-    for (int j = 0; j < nkeys; ++j) {  // dK·scale and dV, rounded once (non-temporal: common/store_nt.clh)
-      store_row_cast_round_nt(dk, kat + (j0 + j) * ga.dk_seq, DK, dka + j * DK_PAD, scale);
-      store_row_cast_round_nt(dv, vat + (j0 + j) * ga.dv_seq, DV, dva + j * DV_PAD, 1.0f);
+      for (int g = 0; g < args.group; ++g) {
+        const int n1 = n2 * args.group + g;
+        const HeadView h = head_view(batches, b, n1, args);
+        // The rows that see any key of the block: every row for a prefix key, else -pre <= j - i <= next.
+        const bool prefix_block = j0 < h.prefix;
+        const long ilo = max(c0, prefix_block ? 0 : max(0L, j0 - (long)h.next));
+        const long ihi = min(c1, prefix_block ? s1 - 1 : min(s1 - 1, j1 + (long)h.pre));
+        for (long i0 = ilo / BLOCK_M * BLOCK_M; i0 <= ihi; i0 += BLOCK_M) {
+          const int rows = (int)min((long)BLOCK_M, s1 - i0);
+          const long i1 = i0 + rows - 1;
+          // The tile under the band rule: nothing visible (skipped), all visible, or partly (the rule per element);
+          // a mask tensor is read on every visited tile.
+          if (!prefix_block && (j0 - i1 > h.next || i0 - j1 > h.pre)) continue;
+          const bool full = j1 < h.prefix || (j1 - i0 <= h.next && i1 - j0 <= h.pre);
+          // Keys past i1 + next are outside the band for every row of the tile (P = 0 and dS = 0 exactly), so a
+          // partial tile stops after the keys some row sees, rounded up to whole OA_KEYS groups: the outer tiles
+          // accumulate whole groups, so every key they touch must be one this tile computed (and masked). On the causal
+          // diagonal this skips up to BLOCK_N - OA_KEYS keys of the block per tile.
+          const long seen = i1 + (long)h.next - j0 + 1;
+          const int tkeys = full || prefix_block || seen >= nkeys ? nkeys : min(nkeys, PAD_TO((int)seen, OA_KEYS));
+          // Likewise per row: row i0 + r sees keys j0 + j with j <= kdiag + r only, so the tiles skip a diagonal tile's
+          // upper right, where its upper rows see none of the later keys (cube/qk_tile_cpu.clh TILE_KEY_END).
+          const int kdiag =
+              full || prefix_block ? tkeys : (int)clamp(i0 + (long)h.next - j0, -(long)LANES, (long)tkeys);
+          // The row vectors holding the block's rows: the tiles, grad_scores and bf16_score_tiles skip those past them
+          // (rv_end, cube/qk_tile_cpu.clh), and the scores there are never read.
+          const int rv_end = ROW_VECS_OF(rows);
+          __global const float* rec = ws + grad_row_tile(gbt, b, n1, s1, i0) * REC_FLOATS;
+#if BF16_DOT
+          qk2_tile_q((__global const uint*)(rec + REC_QT), (__global const uint*)kp2, DK_PAD / 2, tkeys, kdiag,
+                     rv_end, pse_mode == PSE_ADD_SCALE ? 1.0f : scale, st);
+#else
+          qk_tile_q(rec + REC_QT, kp, DK_PAD, tkeys, kdiag, rv_end, pse_mode == PSE_ADD_SCALE ? 1.0f : scale, st);
+#endif
+          if (pse_mode != PSE_NONE) {
+            pse_tile(st, h, (int)i0, rows, (int)j0, tkeys, pse, slopes, pse_mode, pse_map, pse_cols, scale);
+          }
+          if (!full || (flags & FLAG_MASK_TENSOR)) {
+            mask_tile(st, h, (int)i0, rows, (int)j0, tkeys, mask, mask_row, flags);
+          }
+#if BF16_DOT
+          qk2_tile_dy((__global const uint*)(rec + REC_DYT), (__global const uint*)vp2, DV_PAD / 2, tkeys, kdiag, rv_end,
+                      1.0f, dpt);
+#else
+          qk_tile_dy(rec + REC_DYT, vp, DV_PAD, tkeys, kdiag, rv_end, 1.0f, dpt);
+#endif
+          grad_scores(st, dpt, rec, h, (int)i0, rows, rv_end, (int)j0, tkeys, kdiag, dropout, drop_mask, flags,
+                      keep_scale, (uint2)(drop_key_lo, drop_key_hi), drop_offset_groups, drop_threshold, drop_numels);
+#if BF16_DOT
+          bf16_score_tiles(st, dpt, rows, rv_end, tkeys, PAD_TO(tkeys, OA_KEYS), st2, ds2, dst2);
+          outer2_tile_v((const uint*)st2, (__global const uint*)(rec + REC_DYR), rows, tkeys, kdiag, dva);
+          outer2_tile_k((const uint*)ds2, (__global const uint*)(rec + REC_QR), rows, tkeys, kdiag, dka);
+          pv2_tile_dq(dst2, kt2, tkeys, kdiag, rv_end, dq_acc + grad_row_tile(gbt, b, n1, s1, i0) * DQ_FLOATS);
+#else
+          outer_tile_v(st, rec + REC_DYR, rows, tkeys, kdiag, dva);
+          outer_tile_k(dpt, rec + REC_QR, rows, tkeys, kdiag, dka);
+          pv_tile_dq(dpt, kp, DK_PAD, tkeys, kdiag, rv_end, false, unused_alpha,
+                     dq_acc + grad_row_tile(gbt, b, n1, s1, i0) * DQ_FLOATS);
+#endif
+        }
+      }
+      if (!last_chunk) {  // carried to the next chunk, every row the outer tiles may have touched
+        __global float* dvb = dkv_block + PAD_TO(BLOCK_N, OA_KEYS) * DK_PAD;
+        for (int x = 0; x < PAD_TO(BLOCK_N, OA_KEYS) * DK_PAD; x += 16) {
+          vstore16(vload16(0, dka + x), 0, dkv_block + x);
+        }
+        for (int x = 0; x < PAD_TO(BLOCK_N, OA_KEYS) * DV_PAD; x += 16) vstore16(vload16(0, dva + x), 0, dvb + x);
+        continue;
+      }
+      for (int j = 0; j < nkeys; ++j) {  // dK·scale and dV, rounded once (non-temporal: common/store_nt.clh)
+        store_row_cast_round_nt(dk, kat + (j0 + j) * ga.dk_seq, DK, dka + j * DK_PAD, scale);
+        store_row_cast_round_nt(dv, vat + (j0 + j) * ga.dv_seq, DV, dva + j * DV_PAD, 1.0f);
+      }
     }
   }
   store_nt_fence();

@@ -149,8 +149,10 @@ typedef struct {
   cn_i64 dpse_off;  /* fag_dpse: the dpse view's element offset */
   cn_i32 parts;     /* CPU variant: dq copies */
   cn_i32 batches;   /* B: fag_dpse looks up the batches that read a pse element */
+  cn_i64 chunk_rows; /* CPU variant: query rows per chunk, a multiple of BLOCK_M's lanes */
+  cn_i64 dkv_entry;  /* CPU variant: floats of a key entry's dK/dV carried between chunks (0: one chunk) */
 } FagArgs;
-CN_STATIC_SIZE(FagArgs, 424);
+CN_STATIC_SIZE(FagArgs, 440);
 
 // ---- RingAttentionUpdate ----------------------------------------------------------------------------------------
 // Softmax layouts (SM_LAYOUT): where a (row, head)'s 8 lanes live.

@@ -69,6 +69,20 @@ int64_t automatic_parts(int64_t heads, unsigned compute_units, double head_recor
   return parts;
 }
 
+// Row blocks per chunk where the tuning leaves ROW_CHUNK at 0. Every key block sweeps the records of its rows, so a
+// sweep over all `blocks` of a head reads them all (`block_bytes` each, over the kv group) from wherever they live.
+// Past a sixth of the device's global memory cache they leave the cache between sweeps; then the rows go in the
+// fewest equal chunks under that, and each chunk is swept by every key block before the next. Measured on the 2-core
+// EPYC VM, AVX2 code, fp32 B1 N8 D128 BSND (8.1 MiB of records per head at S=4096): one thread and two took 4.32
+// times as long at S=4096 as at S=2048 (4.5 MiB), where the FLOPs give 4 (docs/performance.md, twelfth session).
+int64_t automatic_chunk_blocks(int64_t blocks, double block_bytes, std::size_t cache_bytes) {
+  const double budget = static_cast<double>(cache_bytes) / 6;
+  if (cache_bytes == 0 || static_cast<double>(blocks) * block_bytes <= budget) return blocks;
+  const int64_t fit = std::max<int64_t>(1, static_cast<int64_t>(budget / block_bytes));
+  const int64_t chunks = (blocks + fit - 1) / fit;
+  return (blocks + chunks - 1) / chunks;
+}
+
 // Work lists: every block of BLOCK_M query rows of every head (pre-pass, dQ, post), the per-batch bases of the
 // per-row and per-block workspace, and the key entries: the generic variant's blocks of BLOCK_M keys of every kv
 // head, or the CPU variant's `parts` entries per kv head, entry p owning key blocks p, p + parts, ...
@@ -241,6 +255,7 @@ FlashAttentionScoreGradPlan plan_flash_attention_score_grad(const PlanTarget& ta
        {"BLOCK_M", block_m},
        {"BLOCK_N", block_n},
        {"PARTS", 0},
+       {"ROW_CHUNK", 0},
        {"BF16_DOT", pairs_possible ? 1 : 0}},
       target.config, tile_limits);
   kc.variant = tuned.values.at("VARIANT") == 0 ? KernelVariant::kCpu : KernelVariant::kGeneric;
@@ -253,13 +268,27 @@ FlashAttentionScoreGradPlan plan_flash_attention_score_grad(const PlanTarget& ta
     const int64_t heads = std::max<int64_t>(1, p.batch * p.n2);
     const int64_t blocks = std::max<int64_t>(1, (max_keys + kc.block_n - 1) / kc.block_n);
     const int64_t block_lanes = (kc.block_m + kc.vw - 1) / kc.vw * kc.vw;
-    const double head_records = static_cast<double>(p.group()) *
-                                static_cast<double>((max_rows + block_lanes - 1) / block_lanes) *
-                                static_cast<double>(grad_record_floats(p.dk, p.dv, block_lanes) * sizeof(float));
+    const int64_t head_blocks = (max_rows + block_lanes - 1) / block_lanes;
+    const double block_records = static_cast<double>(p.group()) *
+                                 static_cast<double>(grad_record_floats(p.dk, p.dv, block_lanes) * sizeof(float));
+    const double head_records = static_cast<double>(head_blocks) * block_records;
     const int64_t automatic =
         automatic_parts(heads, target.device.compute_units, head_records, target.device.global_mem_cache_size);
     const int64_t wanted = tuned.values.at("PARTS") > 0 ? tuned.values.at("PARTS") : automatic;
     parts = static_cast<int>(std::clamp<int64_t>(wanted, 1, std::min<int64_t>(blocks, 64)));
+    // Query rows per chunk; with more than one chunk each key entry carries the fp32 dK and dV of its key blocks
+    // (PAD_TO(BLOCK_N, OA_KEYS) rows of DK_PAD + DV_PAD, as the kernel's private accumulators) in the workspace.
+    const int64_t chunk_blocks =
+        tuned.values.at("ROW_CHUNK") > 0
+            ? tuned.values.at("ROW_CHUNK")
+            : automatic_chunk_blocks(head_blocks, block_records, target.device.global_mem_cache_size);
+    if (chunk_blocks < head_blocks) {
+      data->chunk_rows = chunk_blocks * block_lanes;
+      const uint64_t keys_pad = static_cast<uint64_t>((kc.block_n + oa_keys - 1) / oa_keys * oa_keys),
+                     width = static_cast<uint64_t>((p.dk + 15) / 16 * 16 + (p.dv + 15) / 16 * 16);
+      data->dkv_entry_floats = static_cast<int64_t>(
+          checked_mul_u64(static_cast<uint64_t>((blocks + parts - 1) / parts), keys_pad * width, "workspace dkv"));
+    }
     options = kc.build_options();
     options.define("OA_KEYS", oa_keys).define("OA_CV_K", ok.cv).define("OA_CV_V", ov.cv);
     data->bf16_pairs = pairs_possible && tuned.values.at("BF16_DOT") == 1;
@@ -285,7 +314,8 @@ FlashAttentionScoreGradPlan plan_flash_attention_score_grad(const PlanTarget& ta
   check_index_limit("plan row_list: entries", row_blocks, INT32_MAX, "the launch's work-group count");
   check_index_limit("plan key_list: entries", key_entries, INT32_MAX, "the launch's work-group count");
   // Workspace: the generic variant's D per row; the CPU variant's record per row block (REC_FLOATS in
-  // kernels/flash_attention_score_grad.cl) and `parts` dQ copies of DK_PAD × lanes per row block.
+  // kernels/flash_attention_score_grad.cl) and `parts` dQ copies of DK_PAD × lanes per row block, then per key entry
+  // its packed K/V block and, with row chunks, its carried dK/dV.
   const uint64_t dk_pad = static_cast<uint64_t>((p.dk + 15) / 16 * 16),
                  dv_pad = static_cast<uint64_t>((p.dv + 15) / 16 * 16);
   const uint64_t rec_floats = grad_record_floats(p.dk, p.dv, lanes);
@@ -295,7 +325,10 @@ FlashAttentionScoreGradPlan plan_flash_attention_score_grad(const PlanTarget& ta
       cpu ? checked_add_u64(
                 checked_mul_u64(row_blocks, (rec_floats + 15) / 16 * 16 + static_cast<uint64_t>(parts) * dk_pad * lanes,
                                 "workspace grad_tiles"),
-                checked_mul_u64(key_entries, static_cast<uint64_t>(kc.block_n) * (dk_pad + dv_pad), "workspace kv"),
+                checked_add_u64(
+                    checked_mul_u64(key_entries, static_cast<uint64_t>(kc.block_n) * (dk_pad + dv_pad), "workspace kv"),
+                    checked_mul_u64(key_entries, static_cast<uint64_t>(data->dkv_entry_floats), "workspace dkv"),
+                    "workspace kv"),
                 "workspace grad")
           : total_rows;
   check_buffers_fit(limits,

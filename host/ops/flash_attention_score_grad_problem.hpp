@@ -45,6 +45,8 @@ struct FlashAttentionScoreGradPlanData : PlanBase {
   int64_t total_rows = 0;            // Σ N1·S1_b: D's length (generic variant)
   int64_t row_tiles = 0;             // blocks of BLOCK_M query rows over every batch and head
   int parts = 0;                     // CPU variant: key entries per kv head, each with its own dQ copy
+  int64_t chunk_rows = 0;            // CPU variant: query rows per chunk (a multiple of the block's lanes)
+  int64_t dkv_entry_floats = 0;      // CPU variant: a key entry's dK/dV carried between chunks (0: one chunk)
   bool bf16_pairs = false;           // CPU variant: BF16_DOT, bf16 pair dot products (fag.BF16_DOT)
   uint64_t dpse_loop_steps = 0;      // fag_dpse's loop budget (fag_dpse_loop_steps)
   std::size_t dpse_local = 1;        // fag_dpse's work-group size

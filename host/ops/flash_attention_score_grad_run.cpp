@@ -110,6 +110,8 @@ Event run_flash_attention_score_grad(const Context& ctx, const FlashAttentionSco
   const std::size_t row_entries = d.rows.size() / GR_STRIDE, key_entries = d.keys.size() / GK_STRIDE;
   args.row_tiles = d.row_tiles;
   args.parts = d.parts;
+  args.chunk_rows = d.chunk_rows;
+  args.dkv_entry = d.dkv_entry_floats;
   Kernel& pre = d.kernel_at(0);
   Kernel& middle = d.kernel_at(1);
   Kernel& post = d.kernel_at(2);

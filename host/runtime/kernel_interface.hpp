@@ -27,7 +27,10 @@ static_assert(std::is_standard_layout_v<FaArgs> && std::is_trivially_copyable_v<
 static_assert(offsetof(FaArgs, entries) == 27 * 8 && offsetof(FaArgs, group) == 28 * 8);
 static_assert(offsetof(FaArgs, drop_threshold) == 28 * 8 + 8 * 4 && offsetof(FaArgs, reserved) == 28 * 8 + 9 * 4);
 static_assert(std::is_standard_layout_v<FagArgs> && offsetof(FagArgs, ain_off) == sizeof(FaArgs));
-static_assert(offsetof(FagArgs, parts) == sizeof(FaArgs) + 19 * 8 && offsetof(FagArgs, batches) == sizeof(FagArgs) - 4);
+static_assert(offsetof(FagArgs, parts) == sizeof(FaArgs) + 19 * 8 &&
+              offsetof(FagArgs, batches) == sizeof(FaArgs) + 19 * 8 + 4);
+static_assert(offsetof(FagArgs, chunk_rows) == sizeof(FaArgs) + 20 * 8 &&
+              offsetof(FagArgs, dkv_entry) == sizeof(FagArgs) - 8);
 static_assert(std::is_standard_layout_v<RauArgs> && offsetof(RauArgs, heads) == 13 * 8);
 static_assert(std::is_standard_layout_v<NsaArgs> && offsetof(NsaArgs, entries) == 18 * 8);
 static_assert(offsetof(NsaArgs, n2_count) == 19 * 8 && offsetof(NsaArgs, reserved) == 19 * 8 + 3 * 4);

@@ -552,6 +552,44 @@ TEST(FaGradPlan, PartsShareHeadsWhereRecordsFillTheCache) {
   EXPECT_EQ(parts(2, 32u << 20, 8, 1024, {{"fag.PARTS", 3}}), 3);
 }
 
+// Row chunks (fag.ROW_CHUNK 0): one chunk while a head's records fit a sixth of the device's memory cache; past that
+// the fewest equal chunks under it, each key entry then carrying its key blocks' fp32 dK/dV in the workspace
+// (host/ops/flash_attention_score_grad.cpp automatic_chunk_blocks). CANNON_TUNE's fag.ROW_CHUNK as given.
+TEST(FaGradPlan, RowChunksWhereAHeadsRecordsPassTheCache) {
+  struct Chunks {
+    int64_t rows, dkv;
+    std::size_t workspace;
+  };
+  auto chunks = [](std::size_t cache, int64_t s, const std::map<std::string, long>& tune) {
+    DeviceInfo dev = plan_device("pthread-haswell-AMD EPYC");
+    dev.global_mem_cache_size = cache;
+    const TensorDesc q{DType::kFloat32, {1, s, 8, 128}}, stats{DType::kFloat32, {1, 8, s, 8}};
+    const FlashAttentionScoreGradDescs descs{q, q, q, q, std::nullopt, std::nullopt, std::nullopt, stats, stats, q};
+    FlashAttentionScoreAttrs attrs;
+    attrs.head_num = 8;
+    Config config;
+    config.tune_shipped_db = false;
+    config.tune = tune;
+    const FlashAttentionScoreGradPlan plan =
+        plan_flash_attention_score_grad(PlanTarget{dev, config, nullptr}, descs, attrs);
+    const auto& d = detail::PlanAccess::data(plan);
+    EXPECT_EQ(d.kernel.block_m, 96);
+    return Chunks{d.chunk_rows, d.dkv_entry_floats, plan.workspace_size};
+  };
+  // AVX2 code at D = 128: 193 KiB of records per 96-row block; a sixth of 32 MiB holds 28 blocks.
+  EXPECT_EQ(chunks(32u << 20, 2048, {}).rows, 0);  // 22 blocks: one chunk
+  const Chunks s4096 = chunks(32u << 20, 4096, {});
+  EXPECT_EQ(s4096.rows, 22 * 96);  // 43 blocks: two chunks of 22 and 21
+  // Two key entries per head (parts 2), 32 of the 64 key blocks each, 66 rows (64 keys in 6-key outer groups) of
+  // 128 + 128 floats per block.
+  EXPECT_EQ(s4096.dkv, 32 * 66 * 256);
+  const Chunks whole = chunks(32u << 20, 4096, {{"fag.ROW_CHUNK", 43}});
+  EXPECT_EQ(whole.rows, 0);
+  EXPECT_EQ(s4096.workspace - whole.workspace, std::size_t{16} * 32 * 66 * 256 * sizeof(float));
+  EXPECT_EQ(chunks(0, 4096, {}).rows, 0);  // cache size unknown
+  EXPECT_EQ(chunks(32u << 20, 1024, {{"fag.ROW_CHUNK", 3}}).rows, 3 * 96);
+}
+
 // On a device that ends loops early (Mesa's llvmpipe), plan refuses a backward whose generic loops would pass the
 // limit instead of leaving outputs unwritten; elsewhere the same problem plans.
 TEST(FaGradLoopBudget, RefusedWhereLoopsEndEarly) {
