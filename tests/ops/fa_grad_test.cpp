@@ -454,14 +454,14 @@ DeviceInfo plan_device(const char* name) {
   return dev;
 }
 
-// The backward's plan for B = 1, S = 256, N = 2 at head dim d on `dev`, with CANNON_TUNE's `tune` and no shipped
+// The backward's plan for B = 1, S = s, N = n (BSND) at head dim d on `dev`, with CANNON_TUNE's `tune` and no shipped
 // database.
 FlashAttentionScoreGradPlan grad_plan(const DeviceInfo& dev, DType dtype, int64_t d,
-                                      const std::map<std::string, long>& tune) {
-  const TensorDesc q{dtype, {1, 256, 2, d}}, stats{DType::kFloat32, {1, 2, 256, 8}};
+                                      const std::map<std::string, long>& tune, int64_t s = 256, int64_t n = 2) {
+  const TensorDesc q{dtype, {1, s, n, d}}, stats{DType::kFloat32, {1, n, s, 8}};
   const FlashAttentionScoreGradDescs descs{q, q, q, q, std::nullopt, std::nullopt, std::nullopt, stats, stats, q};
   FlashAttentionScoreAttrs attrs;
-  attrs.head_num = 2;
+  attrs.head_num = n;
   Config config;
   config.tune_shipped_db = false;
   config.tune = tune;
@@ -527,15 +527,7 @@ TEST(FaGradPlan, PartsShareHeadsWhereRecordsFillTheCache) {
     DeviceInfo dev = plan_device("pthread-haswell-AMD EPYC");
     dev.compute_units = cus;
     dev.global_mem_cache_size = cache;
-    const TensorDesc q{DType::kFloat32, {1, s, n, 128}}, stats{DType::kFloat32, {1, n, s, 8}};
-    const FlashAttentionScoreGradDescs descs{q, q, q, q, std::nullopt, std::nullopt, std::nullopt, stats, stats, q};
-    FlashAttentionScoreAttrs attrs;
-    attrs.head_num = n;
-    Config config;
-    config.tune_shipped_db = false;
-    config.tune = tune;
-    const FlashAttentionScoreGradPlan plan =
-        plan_flash_attention_score_grad(PlanTarget{dev, config, nullptr}, descs, attrs);
+    const FlashAttentionScoreGradPlan plan = grad_plan(dev, DType::kFloat32, 128, tune, s, n);
     const auto& d = detail::PlanAccess::data(plan);
     EXPECT_EQ(d.keys.size(), static_cast<std::size_t>(5 * n * d.parts));  // GK_STRIDE ints per entry
     return d.parts;
@@ -563,15 +555,7 @@ TEST(FaGradPlan, RowChunksWhereAHeadsRecordsPassTheCache) {
   auto chunks = [](std::size_t cache, int64_t s, const std::map<std::string, long>& tune) {
     DeviceInfo dev = plan_device("pthread-haswell-AMD EPYC");
     dev.global_mem_cache_size = cache;
-    const TensorDesc q{DType::kFloat32, {1, s, 8, 128}}, stats{DType::kFloat32, {1, 8, s, 8}};
-    const FlashAttentionScoreGradDescs descs{q, q, q, q, std::nullopt, std::nullopt, std::nullopt, stats, stats, q};
-    FlashAttentionScoreAttrs attrs;
-    attrs.head_num = 8;
-    Config config;
-    config.tune_shipped_db = false;
-    config.tune = tune;
-    const FlashAttentionScoreGradPlan plan =
-        plan_flash_attention_score_grad(PlanTarget{dev, config, nullptr}, descs, attrs);
+    const FlashAttentionScoreGradPlan plan = grad_plan(dev, DType::kFloat32, 128, tune, s, 8);
     const auto& d = detail::PlanAccess::data(plan);
     EXPECT_EQ(d.kernel.block_m, 96);
     return Chunks{d.chunk_rows, d.dkv_entry_floats, plan.workspace_size};
