@@ -76,6 +76,10 @@ DeviceInfo device(Bytes& in) {
   const uint8_t platform = in.byte();
   d.pocl = platform % 3 == 0;
   d.loop_limit = platform % 3 == 2 ? 65535 : 0;
+  // The backward's parts and row chunks follow the memory cache (unknown, small, a 32 MiB L3, tiny). From the same
+  // byte, so that the corpus and regression inputs decode as before.
+  static constexpr std::size_t kCache[] = {0, std::size_t{1} << 20, std::size_t{32} << 20, std::size_t{1} << 12};
+  d.global_mem_cache_size = kCache[(platform / 3) % 4];
   static constexpr std::size_t kAlign[] = {128, 4096, 1, 1024};
   d.base_addr_align = kAlign[in.byte() % 4];
   d.max_work_group_size = std::size_t{1} << (in.byte() % 13);
