@@ -745,6 +745,10 @@ def main():
         return 0
     if args.paired and args.lockstep:
         raise SystemExit("--paired and --lockstep are two ways of timing rows; give one")
+    if args.repeat < 1:
+        raise SystemExit(f"--repeat {args.repeat}: at least one timed run (one pair with --paired) per row")
+    if not args.gap >= 0:
+        raise SystemExit(f"--gap {args.gap}: seconds of idle before each run, 0 or more")
     if args.list:
         for r in all_shapes(args.backward):
             print(f"{r['id']:<28} {r['problem']}")
